@@ -1,0 +1,1 @@
+"""Server-rendered admin panel (Jinja2 + htmx) calling the same services as the API."""

@@ -1,0 +1,102 @@
+"""Who is using the admin panel: the logged-in member of the current organization, and CSRF."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep
+from answerdesk.auth.models import Membership, Role
+from answerdesk.auth.repository import MembershipRepository
+from answerdesk.auth.sessions import SessionData
+from answerdesk.kit.errors import Forbidden, Unauthorized
+from answerdesk.kit.security import tokens_equal
+
+
+class LoginRequired(Unauthorized):
+    code = "login_required"
+
+
+@dataclass(frozen=True)
+class OrgRef:
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class AdminContext:
+    """Plain values, not ORM rows: error pages render after the request's DB session rolled back."""
+
+    session: SessionData
+    user_id: uuid.UUID
+    email: str
+    role: str
+    organization: OrgRef
+    organizations: list[OrgRef]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session.csrf_token
+
+
+async def get_admin_context(request: Request, db: DbSession, logins: LoginServiceDep) -> AdminContext:
+    token = request.cookies.get(SESSION_COOKIE)
+    session = await logins.resolve(token) if token else None
+    if session is None:
+        raise LoginRequired("Please log in.")
+    repo = MembershipRepository(db)
+    memberships = [m for m in await repo.for_user(session.user_id) if m.user.is_active]
+    if not memberships:
+        await logins.sessions.delete(session.id)
+        raise LoginRequired("Your account has no active organization.")
+    current = next((m for m in memberships if m.organization_id == session.organization_id), None)
+    if current is None:  # deactivated in the org the session pointed at: fall back to another
+        session = await logins.switch_organization(session, memberships[0].organization_id)
+        current = memberships[0]
+    ctx = AdminContext(
+        session=session,
+        user_id=current.user_id,
+        email=current.user.email,
+        role=current.role,
+        organization=_ref(current),
+        organizations=[_ref(m) for m in memberships],
+    )
+    request.state.admin = ctx
+    if request.method not in ("GET", "HEAD"):
+        await _check_csrf(request, ctx)
+    return ctx
+
+
+def _ref(m: Membership) -> OrgRef:
+    return OrgRef(id=m.organization.id, name=m.organization.name, slug=m.organization.slug)
+
+
+async def _check_csrf(request: Request, ctx: AdminContext) -> None:
+    sent = request.headers.get("x-csrf-token", "")
+    if not sent:
+        form = await request.form()
+        value = form.get("csrf_token", "")
+        sent = value if isinstance(value, str) else ""
+    if not tokens_equal(sent, ctx.csrf_token):
+        raise Forbidden(
+            "The form expired or did not come from this site. Reload the page and try again.",
+            code="csrf_failed",
+        )
+
+
+async def require_admin_role(ctx: Annotated[AdminContext, Depends(get_admin_context)]) -> AdminContext:
+    if not ctx.is_admin:
+        raise Forbidden("Only organization admins can open this page.")
+    return ctx
+
+
+Admin = Annotated[AdminContext, Depends(get_admin_context)]
+OrgAdmin = Annotated[AdminContext, Depends(require_admin_role)]

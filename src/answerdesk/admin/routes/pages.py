@@ -1,0 +1,35 @@
+"""Dashboard, and the sections that later areas fill (knowledge, chats, tickets)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from answerdesk.admin.deps import Admin
+from answerdesk.admin.templating import render
+from answerdesk.auth.deps import DbSession
+from answerdesk.auth.service import ApiKeyService, MemberService
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin")
+async def dashboard(request: Request, ctx: Admin, db: DbSession) -> Response:
+    members = await MemberService(db).list(ctx.organization.id)
+    keys = [k for k in await ApiKeyService(db).list(ctx.organization.id) if k.revoked_at is None]
+    return render(request, "dashboard/index.html", member_count=len(members), key_count=len(keys))
+
+
+@router.get("/admin/knowledge")
+async def knowledge(request: Request, ctx: Admin) -> Response:
+    return render(request, "knowledge/index.html")
+
+
+@router.get("/admin/chats")
+async def chats(request: Request, ctx: Admin) -> Response:
+    return render(request, "chats/index.html")
+
+
+@router.get("/admin/tickets")
+async def tickets(request: Request, ctx: Admin) -> Response:
+    return render(request, "tickets/index.html")

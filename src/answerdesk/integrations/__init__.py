@@ -1,0 +1,1 @@
+"""One package per external system: no business rules, no database."""

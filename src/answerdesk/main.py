@@ -1,0 +1,53 @@
+"""create_app(): builds the runtime at start-up and mounts the API, the admin panel and health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from answerdesk import __version__
+from answerdesk.admin.app import admin_error_page, is_admin_path, mount_admin
+from answerdesk.auth.router import router as auth_router
+from answerdesk.config import Settings, get_settings
+from answerdesk.health import router as health_router
+from answerdesk.kit.logging import configure_logging
+from answerdesk.kit.web import BodySizeLimitMiddleware, RequestIdMiddleware, install_error_handlers
+from answerdesk.runtime import Runtime
+from answerdesk.tenants.router import router as tenants_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.build(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="Answerdesk",
+        version=__version__,
+        lifespan=lifespan,
+        description="Grounded AI customer support. Authenticate with `Authorization: Bearer <API key>`.",
+    )
+    install_error_handlers(app, html_paths=is_admin_path, html_renderer=admin_error_page)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(tenants_router)
+    api.include_router(auth_router)
+    app.include_router(api)
+    app.include_router(health_router)
+    mount_admin(app)
+
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_upload_bytes
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,7 @@
+"""Imports every model so that Base.metadata is complete (Alembic, tests)."""
+
+from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
+from answerdesk.kit.db import Base
+from answerdesk.tenants.models import Organization
+
+__all__ = ["ApiKey", "AuditLog", "AuthSession", "Base", "Membership", "Organization", "User"]

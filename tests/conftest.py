@@ -1,0 +1,150 @@
+"""Test fixtures: one migrated database per run (SQLite or PostgreSQL), a clean state per test, app clients.
+
+ANSWERDESK_TEST_DATABASE=sqlite|postgres picks the database; `make test` runs the suite on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.config import Settings
+from answerdesk.kit.db import create_engine
+from answerdesk.kit.migrate import upgrade_to_head
+from answerdesk.main import create_app
+from answerdesk.models import Base
+from answerdesk.runtime import Runtime
+
+TEST_DATABASE = os.environ.get("ANSWERDESK_TEST_DATABASE", "sqlite")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ANSWERDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_TEST_URL = os.environ.get("ANSWERDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def pytest_report_header() -> str:
+    return f"answerdesk test database: {TEST_DATABASE}"
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database for this test run, migrated up from empty; PostgreSQL ones are dropped after."""
+    if TEST_DATABASE == "postgres":
+        name = f"answerdesk_test_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+        try:
+            upgrade_to_head(url)
+            yield url
+        finally:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    elif TEST_DATABASE == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        upgrade_to_head(url)
+        yield url
+    else:
+        raise pytest.UsageError(f"ANSWERDESK_TEST_DATABASE must be sqlite or postgres, not {TEST_DATABASE!r}")
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "redis_url": None,
+        "base_url": "http://testserver",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path / "data")
+
+
+async def _wipe(database_url: str) -> None:
+    engine = create_engine(database_url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            for t in tables:
+                await conn.execute(sa.text(f'DELETE FROM "{t}"'))
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test that touches the database starts from empty tables."""
+    if "database_url" not in request.fixturenames:
+        yield
+        return
+    database_url: str = request.getfixturevalue("database_url")
+    await _wipe(database_url)
+    yield
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def runtime(app: FastAPI) -> Runtime:
+    rt: Runtime = app.state.runtime
+    return rt
+
+
+@pytest.fixture
+async def db(runtime: Runtime) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and checking data; commit what the app should see."""
+    async with runtime.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def new_client(app: FastAPI) -> object:
+    """Factory for extra clients (another browser, another IP)."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(ip: str = "203.0.113.20") -> httpx.AsyncClient:
+        c = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=(ip, 50001)), base_url="http://testserver"
+        )
+        clients.append(c)
+        return c
+
+    return make
