@@ -37,6 +37,17 @@ def pytest_report_header() -> str:
     return f"answerdesk test database: {TEST_DATABASE}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, run only the tests that touch a database; the rest ran on the SQLite pass."""
+    if TEST_DATABASE != "postgres":
+        return
+    keep = [i for i in items if "database_url" in getattr(i, "fixturenames", ())]
+    dropped = [i for i in items if "database_url" not in getattr(i, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 async def _pg_admin(sql: str) -> None:
     conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:

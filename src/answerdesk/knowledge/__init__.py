@@ -1,0 +1,1 @@
+"""Knowledge base: turning uploaded documents into searchable chunks."""
