@@ -56,5 +56,13 @@ $(VENDOR)/.stamp: frontend/package.json frontend/package-lock.json
 
 assets: $(VENDOR)/.stamp
 
+# Figures for the closing notes: run by hand, not in CI (they read ../shared/data and take minutes).
+bench: deps
+	$(BIN)/pip install -q -e '.[bench]'
+	PYTHONPATH=. $(BIN)/python bench/search_latency.py
+	PYTHONPATH=. $(BIN)/python bench/embedding_throughput.py
+	PYTHONPATH=. $(BIN)/python bench/retrieval_quality.py
+	PYTHONPATH=. $(BIN)/python bench/sentiment_eval.py
+
 clean:
 	rm -rf $(VENV) frontend/node_modules $(VENDOR)

@@ -31,6 +31,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_TEST_URL = os.environ.get("ANSWERDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# The ONNX export of the embedding model is made once and shared by every test (and every run here).
+MODEL_CACHE = Path(os.environ.get("ANSWERDESK_TEST_MODEL_CACHE", "/tmp/answerdesk-test-models"))
 
 
 def pytest_report_header() -> str:
@@ -85,6 +87,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "database_url": database_url,
         "secret_key": TEST_SECRET,
         "redis_url": None,
+        "model_cache_dir": MODEL_CACHE,
         "base_url": "http://testserver",
     }
     values.update(overrides)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -27,8 +29,20 @@ apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
+kb_app = typer.Typer(help="Knowledge base: ingest, search, list, delete, reindex.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
 
 T = TypeVar("T")
+
+
+@app.callback()
+def _quiet_logs(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs")] = False,
+) -> None:
+    """Operator commands log warnings only (to stderr); `serve` and `worker` use the configured level."""
+    from answerdesk.kit.logging import configure_logging
+
+    configure_logging("INFO" if verbose else "WARNING")
 DEMO_ORG_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example.com"
 
@@ -38,14 +52,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def in_session(work: Callable[[AsyncSession, Runtime], Awaitable[T]]) -> T:
-    """Runs one unit of work against the configured database; AppErrors become one-line messages."""
+def with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Runs async work with the process's Runtime; AppErrors become one-line messages."""
 
     async def main() -> T:
         runtime = Runtime.build(get_settings())
         try:
-            async with session_scope(runtime.sessionmaker) as db:
-                return await work(db, runtime)
+            return await work(runtime)
         finally:
             await runtime.close()
 
@@ -53,6 +66,16 @@ def in_session(work: Callable[[AsyncSession, Runtime], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except AppError as exc:
         raise fail(exc.message) from None
+
+
+def in_session(work: Callable[[AsyncSession, Runtime], Awaitable[T]]) -> T:
+    """One unit of work (one transaction) against the configured database."""
+
+    async def main(runtime: Runtime) -> T:
+        async with session_scope(runtime.sessionmaker) as db:
+            return await work(db, runtime)
+
+    return with_runtime(main)
 
 
 @app.command()
@@ -73,6 +96,24 @@ def serve(
         proxy_headers=False,
         log_level=settings.log_level.lower(),
     )
+
+
+@app.command()
+def worker(burst: Annotated[bool, typer.Option(help="Exit once the queue is empty")] = False) -> None:
+    """Run background jobs from Redis (needs ANSWERDESK_REDIS_URL); run one or more next to `serve`."""
+    from answerdesk.kit.jobs.worker import WorkerOptions, WorkerSetupError, run_worker
+    from answerdesk.kit.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    options = WorkerOptions(
+        concurrency=settings.job_concurrency, timeout_seconds=settings.job_timeout_seconds
+    )
+    try:
+        stats = asyncio.run(run_worker(settings, burst=burst, options=options))
+    except WorkerSetupError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"jobs: {stats.complete} done, {stats.failed} failed, {stats.retried} retried")
 
 
 @app.command()
@@ -187,21 +228,199 @@ def apikey_create(
     typer.echo(in_session(work))
 
 
+def _collect_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise fail(f"{path} does not exist")
+    return files
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive)")],
+    tags: Annotated[str, typer.Option(help="Tags for every document, comma separated")] = "",
+) -> None:
+    """Ingest files now, with a progress bar and a summary per file; exits 1 if any file failed."""
+    from rich.progress import Progress
+
+    from answerdesk.knowledge.schemas import parse_tags
+    from answerdesk.knowledge.service import KnowledgeService
+    from answerdesk.knowledge.tasks import run_ingest
+
+    files = _collect_files(paths)
+    if not files:
+        raise fail("no files to ingest")
+    try:
+        tag_list = parse_tags(tags)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+    async def work(runtime: Runtime) -> list[tuple[Path, str]]:
+        results: list[tuple[Path, str]] = []
+        async with session_scope(runtime.sessionmaker) as db:
+            org_id = (await OrganizationService(db).by_slug(org)).id
+        with Progress(transient=True) as progress:
+            bar = progress.add_task("ingesting", total=len(files))
+            for path in files:
+                progress.update(bar, description=f"ingesting {path.name}")
+                try:
+                    async with session_scope(runtime.sessionmaker) as db:
+                        service = KnowledgeService(
+                            db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes
+                        )
+                        doc = await service.upload(
+                            org_id, filename=path.name, data=path.read_bytes(), tags=tag_list
+                        )
+                        doc_id = doc.id
+                    await run_ingest(runtime, org_id, doc_id)
+                    async with session_scope(runtime.sessionmaker) as db:
+                        done = await KnowledgeService(db, runtime.storage, max_upload_bytes=0).get(
+                            org_id, doc_id
+                        )
+                        outcome = (
+                            f"{done.chunk_count} chunks" if done.status == "ready" else f"error: {done.error}"
+                        )
+                except AppError as exc:
+                    outcome = f"error: {exc.message}"
+                results.append((path, outcome))
+                progress.advance(bar)
+        return results
+
+    results = with_runtime(work)
+    for path, outcome in results:
+        typer.echo(f"{path}: {outcome}")
+    failed = sum(1 for _, outcome in results if outcome.startswith("error"))
+    typer.echo(f"{len(results) - failed} ingested, {failed} failed")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@kb_app.command("search")
+def kb_search(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    query: Annotated[str, typer.Argument(help="The question or words to look for")],
+    k: Annotated[int, typer.Option(min=1, max=50, help="How many results")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Search the knowledge base the way the bot does (hybrid: embeddings + keywords)."""
+    import json
+
+    async def work(db: AsyncSession, runtime: Runtime) -> list[dict[str, object]]:
+        org_id = (await OrganizationService(db).by_slug(org)).id
+        found = await runtime.retriever.search(db, org_id, query, k=k)
+        return [
+            {
+                "chunk_id": r.hit.chunk_id,
+                "document_id": str(r.hit.document_id),
+                "title": r.hit.title,
+                "source": r.hit.source,
+                "section": r.hit.section,
+                "text": r.hit.text,
+                "score": round(r.score, 6),
+            }
+            for r in found
+        ]
+
+    results = in_session(work)
+    if as_json:
+        typer.echo(json.dumps({"results": results}, ensure_ascii=False, indent=2))
+        return
+    if not results:
+        typer.echo("no results")
+    for n, r in enumerate(results, 1):
+        where = f"{r['title']}" + (f" > {r['section']}" if r["section"] else "")
+        snippet = " ".join(str(r["text"]).split())[:200]
+        typer.echo(f"{n}. [{r['score']:.4f}] {where}\n   {snippet}")
+
+
+@kb_app.command("list")
+def kb_list(org: Annotated[str, typer.Option(help="Organization slug")]) -> None:
+    """List documents with their status."""
+    from answerdesk.knowledge.service import KnowledgeService
+
+    async def work(db: AsyncSession, runtime: Runtime) -> list[tuple[str, str, str, str]]:
+        org_id = (await OrganizationService(db).by_slug(org)).id
+        docs = await KnowledgeService(db, runtime.storage, max_upload_bytes=0).list(org_id)
+        return [
+            (str(d.id), d.status, str(d.chunk_count), d.title + (f"  ({d.error})" if d.error else ""))
+            for d in docs
+        ]
+
+    for row in in_session(work):
+        typer.echo("\t".join(row))
+
+
+@kb_app.command("delete")
+def kb_delete(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    document_id: Annotated[str, typer.Argument(help="Document id (see kb list)")],
+) -> None:
+    """Delete a document: its original, chunks and vectors."""
+    from answerdesk.knowledge.service import KnowledgeService
+
+    try:
+        doc_uuid = uuid.UUID(document_id)
+    except ValueError:
+        raise fail(f"{document_id!r} is not a document id") from None
+
+    async def work(db: AsyncSession, runtime: Runtime) -> None:
+        org_id = (await OrganizationService(db).by_slug(org)).id
+        await KnowledgeService(db, runtime.storage, max_upload_bytes=0).delete(org_id, doc_uuid)
+
+    in_session(work)
+    typer.echo(f"deleted {document_id}")
+
+
+@kb_app.command("reindex")
+def kb_reindex(org: Annotated[str, typer.Option(help="Organization slug")]) -> None:
+    """Rebuild the organization's search indexes from the database."""
+    from answerdesk.knowledge.service import KnowledgeService
+
+    async def work(db: AsyncSession, runtime: Runtime) -> int:
+        org_id = (await OrganizationService(db).by_slug(org)).id
+        count = await KnowledgeService(db, runtime.storage, max_upload_bytes=0).request_reindex(org_id)
+        runtime.retriever.forget(org_id)
+        await db.commit()
+        await runtime.retriever.index_for(db, org_id)
+        return count
+
+    typer.echo(f"reindexed {in_session(work)} chunks")
+
+
 @app.command()
 def demo() -> None:
     """Create the demo organization and its admin if there is no organization yet."""
 
-    async def work(db: AsyncSession, runtime: Runtime) -> tuple[str | None, Settings]:
+    async def create(db: AsyncSession, runtime: Runtime) -> tuple[str | None, Settings, uuid.UUID | None]:
         orgs = OrganizationService(db)
         if await orgs.count() > 0:
-            return None, runtime.settings
-        organization = await orgs.create("Demo Hosting", DEMO_ORG_SLUG)
+            return None, runtime.settings, None
+        organization = await orgs.create("Northwind Hosting (demo)", DEMO_ORG_SLUG)
         _, password = await MemberService(db).create(
             organization.id, DEMO_ADMIN_EMAIL, Role.admin, name="Demo Admin"
         )
-        return password, runtime.settings
+        return password, runtime.settings, organization.id
 
-    password, settings = in_session(work)
+    async def work(runtime: Runtime) -> tuple[str | None, Settings, int]:
+        from answerdesk.demo.seed import seed_demo_knowledge
+
+        async with session_scope(runtime.sessionmaker) as db:
+            password, settings, org_id = await create(db, runtime)
+        chunks = await seed_demo_knowledge(runtime, org_id) if org_id else 0
+        return password, settings, chunks
+
+    typer.echo(
+        "setting up (the first start seeds the demo and prepares the embedding model: about a minute)..."
+    )
+    password, settings, chunks = with_runtime(work)
+    if chunks:
+        typer.echo(f"demo knowledge base: {chunks} passages from Northwind Hosting's help centre")
     typer.echo(f"\nAnswerdesk: {settings.base_url}/login")
     if password:
         typer.echo(f"  demo admin: {DEMO_ADMIN_EMAIL}\n  password:   {password}   (shown once)")

@@ -39,6 +39,36 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
 
+    # Object storage for uploaded originals.
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = ""
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+
+    # Knowledge base: embeddings, chunking, index.
+    embedder: Literal["onnx", "torch"] = "onnx"
+    model_cache_dir: Path | None = Field(default=None, description="Default: DATA_DIR/models")
+    chunk_target_tokens: int = Field(default=200, ge=50)
+    chunk_max_tokens: int = Field(default=240, ge=60)
+    chunk_overlap_tokens: int = Field(default=40, ge=0)
+    hnsw_threshold: int = Field(default=20_000, ge=1)
+    crawl_max_pages: int = Field(default=50, ge=1)
+    crawl_timeout_seconds: float = Field(default=10.0, gt=0)
+    job_concurrency: int = Field(default=2, ge=1)
+    job_timeout_seconds: float = Field(default=1800.0, gt=0)
+    job_shutdown_seconds: float = Field(default=10.0, ge=0)
+
+    # LLM (OpenAI-compatible; OpenRouter by default). No key = extractive answers.
+    llm_base_url: str = "https://openrouter.ai/api/v1"
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "mistralai/mistral-small-3.1-24b-instruct"
+    llm_fallback_model: str | None = "openai/gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
         if not self.database_url:
@@ -46,6 +76,10 @@ class Settings(BaseSettings):
         self.database_url = normalise_database_url(self.database_url)
         if self.redis_url == "":
             self.redis_url = None
+        if self.model_cache_dir is None:
+            self.model_cache_dir = self.data_dir / "models"
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("ANSWERDESK_S3_BUCKET is required when ANSWERDESK_STORAGE_BACKEND=s3")
         secret = self.secret_key.get_secret_value() if self.secret_key is not None else None
         if self.env != "development" and secret is not None and secret.strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError(

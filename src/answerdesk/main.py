@@ -14,8 +14,12 @@ from answerdesk.config import Settings, get_settings
 from answerdesk.health import router as health_router
 from answerdesk.kit.logging import configure_logging
 from answerdesk.kit.web import BodySizeLimitMiddleware, RequestIdMiddleware, install_error_handlers
+from answerdesk.knowledge.recovery import requeue_unfinished_ingestions
+from answerdesk.knowledge.router import router as knowledge_router
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.router import router as tenants_router
+
+MAX_FILES_PER_UPLOAD = 10
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,6 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.build(settings)
         app.state.runtime = runtime
+        await runtime.jobs.start()
+        await requeue_unfinished_ingestions(runtime)
         try:
             yield
         finally:
@@ -42,12 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(tenants_router)
     api.include_router(auth_router)
+    api.include_router(knowledge_router)
     app.include_router(api)
     app.include_router(health_router)
     mount_admin(app)
 
+    # Multipart requests may carry several files; each is held to max_upload_bytes by the knowledge service.
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_upload_bytes
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.max_upload_bytes * MAX_FILES_PER_UPLOAD,
+        html_paths=is_admin_path,
     )
     app.add_middleware(RequestIdMiddleware)
     return app

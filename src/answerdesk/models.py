@@ -2,6 +2,10 @@
 
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
 from answerdesk.kit.db import Base
+from answerdesk.knowledge.models import Chunk, Document, IndexState
 from answerdesk.tenants.models import Organization
 
-__all__ = ["ApiKey", "AuditLog", "AuthSession", "Base", "Membership", "Organization", "User"]
+__all__ = [
+    "ApiKey", "AuditLog", "AuthSession", "Base", "Chunk", "Document", "IndexState", "Membership",
+    "Organization", "User",
+]

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from answerdesk.auth.sessions import DatabaseSessionStore, RedisSessionStore, SessionStore
 from answerdesk.config import Settings
+from answerdesk.integrations.storage import ObjectStorage, build_storage
 from answerdesk.kit.db import create_engine, create_sessionmaker
+from answerdesk.kit.jobs import JobQueue, build_queue
 from answerdesk.kit.ratelimit import RateLimiter
+from answerdesk.knowledge.embedding import Embedder, load_embedder
+from answerdesk.retrieval.service import Retriever
 
 
 @dataclass
@@ -22,6 +29,10 @@ class Runtime:
     session_store: SessionStore
     redis: Redis | None = None
     secret: str = field(default="", repr=False)
+    jobs: JobQueue = field(init=False, repr=False)
+    storage: ObjectStorage = field(init=False, repr=False)
+    retriever: Retriever = field(init=False, repr=False)
+    _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -30,7 +41,7 @@ class Runtime:
         maker = create_sessionmaker(engine)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         store: SessionStore = RedisSessionStore(redis) if redis else DatabaseSessionStore(maker)
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             sessionmaker=maker,
@@ -39,8 +50,49 @@ class Runtime:
             redis=redis,
             secret=settings.secret(),
         )
+        runtime.jobs = build_queue(
+            runtime,
+            redis_url=settings.redis_url,
+            concurrency=settings.job_concurrency,
+            timeout_seconds=settings.job_timeout_seconds,
+            shutdown_seconds=settings.job_shutdown_seconds,
+        )
+        runtime.storage = build_storage(
+            settings.storage_backend,
+            local_root=settings.data_dir / "files",
+            s3_bucket=settings.s3_bucket,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_region=settings.s3_region,
+            s3_access_key_id=settings.s3_access_key_id,
+            s3_secret_access_key=settings.s3_secret_access_key.get_secret_value()
+            if settings.s3_secret_access_key
+            else None,
+            s3_prefix=settings.s3_prefix,
+            s3_addressing_style=settings.s3_addressing_style,
+        )
+        runtime.retriever = Retriever(
+            settings.data_dir / "indexes", runtime.embedder, hnsw_threshold=settings.hnsw_threshold
+        )
+        return runtime
+
+    async def embedder(self) -> Embedder:
+        """The embedding model, loaded once per process on first use (the first start exports ONNX)."""
+        async with self._embedder_lock:
+            kind, cache = (
+                self.settings.embedder,
+                self.settings.model_cache_dir or self.settings.data_dir / "models",
+            )
+            return await asyncio.to_thread(_shared_embedder, kind, cache)
 
     async def close(self) -> None:
+        await self.jobs.close()  # running jobs still need the engine and Redis
+        await self.storage.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
+
+
+@lru_cache(maxsize=2)
+def _shared_embedder(kind: str, cache_dir: Path) -> Embedder:
+    # One model per process, shared by every Runtime (tests build many) and every request.
+    return load_embedder(kind, cache_dir)  # type: ignore[arg-type]

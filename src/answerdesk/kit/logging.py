@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import structlog
 
@@ -18,6 +19,9 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=True,
+        # stderr, so command output (e.g. `kb search --json`) stays clean on stdout.
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # No caching: create_app may reconfigure (tests build many apps) and loggers must follow.
+        cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level.upper(), format="%(message)s")
+    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -109,21 +109,30 @@ def install_error_handlers(
 class BodySizeLimitMiddleware:
     """Refuses bodies over a limit with 413, by header and while streaming (no Content-Length)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_max_bytes: int,
+        html_paths: Callable[[str], bool] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_max_bytes = upload_max_bytes
+        self.html_paths = html_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        html = self.html_paths is not None and self.html_paths(scope.get("path", ""))
         headers = dict(scope["headers"])
         ctype = headers.get(b"content-type", b"").decode("latin-1")
         limit = self.upload_max_bytes if ctype.startswith("multipart/") else self.max_bytes
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._reject(send, limit)
+            await self._reject(send, limit, html)
             return
         received = 0
         too_large = False
@@ -148,7 +157,7 @@ class BodySizeLimitMiddleware:
             if too_large:
                 if not replaced and message["type"] == "http.response.start":
                     replaced = True
-                    await self._reject(send, limit)
+                    await self._reject(send, limit, html)
                 return
             await send(message)
 
@@ -158,12 +167,21 @@ class BodySizeLimitMiddleware:
             if not too_large:
                 raise
             if not replaced:
-                await self._reject(send, limit)
+                await self._reject(send, limit, html)
 
     @staticmethod
-    async def _reject(send: Send, limit: int) -> None:
-        body = JSONResponse(
-            error_body("payload_too_large", f"The request body is larger than {limit} bytes."), 413
+    async def _reject(send: Send, limit: int, html: bool) -> None:
+        message = f"The request is larger than {limit / 1_048_576:.1f} MB."
+        body: Response = (
+            HTMLResponse(
+                f"<!doctype html><meta charset=utf-8><title>Too large</title><main style='font:16px "
+                f"system-ui;margin:3rem auto;max-width:36rem'><h1>Upload too large</h1><p>{message} "
+                "Upload fewer or smaller files at once.</p><p><a href='javascript:history.back()'>"
+                "Back</a></p></main>",
+                413,
+            )
+            if html
+            else JSONResponse(error_body("payload_too_large", message), 413)
         )
         await body({"type": "http"}, _empty_receive, send)
 

@@ -1,0 +1,161 @@
+"""Search latency through the HTTP API at 10k and 100k chunks (p50/p95), on a real server on 127.0.0.1.
+
+Synthetic chunks (random unit vectors, texts drawn from a support-flavoured vocabulary) are written
+straight into a fresh SQLite database; each query goes through POST /api/v1/knowledge/search, so the
+figure includes HTTP, auth, the index generation check, query embedding (ONNX), FAISS, BM25, fusion and
+the database lookup of the hits. Run: `.venv/bin/python bench/search_latency.py [--sizes 10000 100000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+import sqlalchemy as sa
+from tests.live import serve
+
+from answerdesk.auth.models import ApiKeyKind
+from answerdesk.auth.service import ApiKeyService
+from answerdesk.config import Settings
+from answerdesk.kit.db import create_engine, create_sessionmaker, session_scope, utcnow
+from answerdesk.kit.migrate import upgrade_to_head
+from answerdesk.knowledge.models import Chunk, Document
+from answerdesk.knowledge.repository import IndexStateRepository
+from answerdesk.main import create_app
+from answerdesk.tenants.service import OrganizationService
+
+WORDS = (
+    "domain dns nameserver record mx cname txt propagation email imap smtp pop3 port ssl certificate "
+    "renew autossl cpanel password login backup restore database mysql phpmyadmin wordpress install "
+    "invoice payment refund plan upgrade cancel migration transfer website hosting error timeout "
+    "mailbox quota spam spf dkim dmarc webmail outlook thunderbird iphone android file manager ftp "
+    "redirect https mixed content cache php version cron job subdomain addon parked suspend overdue"
+).split()
+QUERIES = [
+    "how do I change my nameservers",
+    "smtp port for outlook",
+    "renew my ssl certificate",
+    "reset cpanel password",
+    "restore a backup of my website",
+    "refund for my hosting plan",
+    "ERR_SSL_PROTOCOL_ERROR after moving",
+    "emails going to spam spf dkim",
+    "upgrade to business plan",
+    "migrate my wordpress site from another host",
+]
+
+
+async def seed(url: str, n: int) -> tuple[uuid.UUID, str]:
+    engine = create_engine(url)
+    maker = create_sessionmaker(engine)
+    rng = np.random.default_rng(7)
+    async with session_scope(maker) as db:
+        org = await OrganizationService(db).create(f"Bench {n}")
+        _, key = await ApiKeyService(db).create(org.id, kind=ApiKeyKind.secret, name="bench")
+        doc = Document(
+            organization_id=org.id,
+            title="Synthetic",
+            source="file",
+            filename="synthetic.md",
+            status="ready",
+            chunk_count=n,
+        )
+        db.add(doc)
+        await db.flush()
+        org_id, doc_id = org.id, doc.id
+    now = utcnow()
+    batch = 5000
+    for start in range(0, n, batch):
+        size = min(batch, n - start)
+        vectors = rng.standard_normal((size, 384)).astype("<f4")
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        rows = [
+            {
+                "organization_id": org_id,
+                "document_id": doc_id,
+                "position": start + i,
+                "section": "",
+                "text": " ".join(random.choices(WORDS, k=60)),
+                "kind": "text",
+                "token_count": 80,
+                "content_hash": uuid.uuid4().hex,
+                "tags": [],
+                "embedding": vectors[i].tobytes(),
+                "created_at": now,
+            }
+            for i in range(size)
+        ]
+        async with session_scope(maker) as db:
+            await db.execute(sa.insert(Chunk), rows)
+    async with session_scope(maker) as db:
+        await IndexStateRepository(db).bump(org_id)
+    await engine.dispose()
+    return org_id, key
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def measure(size: int, queries: int, model_cache: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        url = f"sqlite+aiosqlite:///{data / 'bench.db'}"
+        upgrade_to_head(url)
+        started = time.perf_counter()
+        _, key = asyncio.run(seed(url, size))
+        seeded = time.perf_counter() - started
+        settings = Settings(
+            env="test",
+            data_dir=data,
+            database_url=url,
+            secret_key="bench-" + "x" * 40,
+            model_cache_dir=model_cache,
+            _env_file=None,
+        )  # type: ignore[call-arg]
+        with serve(create_app(settings)) as base, httpx.Client(base_url=base, timeout=60) as client:
+            headers = {"Authorization": f"Bearer {key}"}
+            t0 = time.perf_counter()
+            first = client.post(
+                "/api/v1/knowledge/search", json={"query": "warm up", "k": 5}, headers=headers
+            )
+            first.raise_for_status()
+            build = time.perf_counter() - t0
+            for q in QUERIES:  # warm caches
+                client.post("/api/v1/knowledge/search", json={"query": q, "k": 5}, headers=headers)
+            times: list[float] = []
+            for i in range(queries):
+                q = QUERIES[i % len(QUERIES)]
+                t = time.perf_counter()
+                r = client.post("/api/v1/knowledge/search", json={"query": q, "k": 5}, headers=headers)
+                times.append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 200 and len(r.json()["results"]) == 5
+        print(
+            f"{size:>7} chunks | seed {seeded:5.1f} s | first search (index build) {build * 1000:7.0f} ms | "
+            f"p50 {statistics.median(times):6.1f} ms | p95 {percentile(times, 95):6.1f} ms | "
+            f"max {max(times):6.1f} ms | n={queries}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--model-cache", type=Path, default=Path("var/models"))
+    args = parser.parse_args()
+    random.seed(7)
+    for size in args.sizes:
+        measure(size, args.queries, args.model_cache)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Demo content seeded into the demo organization by `make run`."""

@@ -1,0 +1,36 @@
+"""Seeds the demo organization's knowledge base from the bundled Northwind Hosting content."""
+
+from __future__ import annotations
+
+import uuid
+from importlib import resources
+
+from answerdesk.kit.db import session_scope
+from answerdesk.knowledge.service import KnowledgeService
+from answerdesk.knowledge.tasks import run_ingest
+from answerdesk.runtime import Runtime
+
+
+def demo_files() -> list[tuple[str, bytes]]:
+    folder = resources.files("answerdesk.demo") / "content"
+    return sorted(
+        (entry.name, entry.read_bytes())
+        for entry in folder.iterdir()
+        if entry.name.endswith((".md", ".json"))
+    )
+
+
+async def seed_demo_knowledge(runtime: Runtime, organization_id: uuid.UUID) -> int:
+    """Uploads and ingests every demo document now (not in the background); returns the chunk count."""
+    ids: list[uuid.UUID] = []
+    async with session_scope(runtime.sessionmaker) as db:
+        service = KnowledgeService(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
+        for name, data in demo_files():
+            tags = ["faq"] if name == "faq.json" else [name.removesuffix(".md")]
+            doc = await service.upload(organization_id, filename=name, data=data, tags=tags)
+            ids.append(doc.id)
+    for doc_id in ids:
+        await run_ingest(runtime, organization_id, doc_id)
+    async with session_scope(runtime.sessionmaker) as db:
+        service = KnowledgeService(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
+        return await service.chunks.count(organization_id)

@@ -1,0 +1,203 @@
+"""All SQL for documents, chunks and index generations; always scoped by organization."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.kit.db import utcnow
+from answerdesk.knowledge.models import Chunk, Document, IndexState
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """What the retriever needs of a chunk to build its indexes."""
+
+    id: int
+    text: str
+    section: str
+    tags: list[str]
+    embedding: bytes
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    chunk_id: int
+    document_id: uuid.UUID
+    title: str
+    source: str
+    section: str
+    text: str
+    kind: str
+
+
+class DocumentRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, doc: Document) -> Document:
+        self.db.add(doc)
+        return doc
+
+    async def get(
+        self, organization_id: uuid.UUID, document_id: uuid.UUID, *, for_update: bool = False
+    ) -> Document | None:
+        stmt = sa.select(Document).where(
+            Document.organization_id == organization_id, Document.id == document_id
+        )
+        # Row lock on PostgreSQL (SQLite serialises writers anyway) so a re-queue cannot interleave.
+        return await self.db.scalar(stmt.with_for_update() if for_update else stmt)
+
+    async def list(
+        self,
+        organization_id: uuid.UUID,
+        *,
+        source: str | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+        query: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> Sequence[Document]:
+        stmt = sa.select(Document).where(Document.organization_id == organization_id)
+        if source:
+            stmt = stmt.where(Document.source == source)
+        if status:
+            stmt = stmt.where(Document.status == status)
+        if query:
+            stmt = stmt.where(sa.func.lower(Document.title).contains(query.lower()))
+        stmt = stmt.order_by(Document.created_at.desc()).limit(limit).offset(offset)
+        rows = (await self.db.scalars(stmt)).all()
+        # Tags live in a JSON list; filtering in Python keeps one portable query for SQLite and PostgreSQL.
+        return [d for d in rows if tag in (d.tags or [])] if tag else rows
+
+    async def by_filename(self, organization_id: uuid.UUID, filename: str) -> Document | None:
+        return await self.db.scalar(
+            sa.select(Document)
+            .where(
+                Document.organization_id == organization_id,
+                Document.filename == filename,
+                Document.source == "file",
+            )
+            .order_by(Document.created_at.desc())
+            .limit(1)
+        )
+
+    async def by_url(self, organization_id: uuid.UUID, url: str) -> Document | None:
+        return await self.db.scalar(
+            sa.select(Document)
+            .where(Document.organization_id == organization_id, Document.url == url)
+            .limit(1)
+        )
+
+    async def delete(self, doc: Document) -> None:
+        await self.db.execute(sa.delete(Chunk).where(Chunk.document_id == doc.id))
+        await self.db.delete(doc)
+
+    async def count_by_status(self, organization_id: uuid.UUID) -> dict[str, int]:
+        rows = await self.db.execute(
+            sa.select(Document.status, sa.func.count())
+            .where(Document.organization_id == organization_id)
+            .group_by(Document.status)
+        )
+        return {status: int(n) for status, n in rows.all()}
+
+
+class ChunkRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def replace_for_document(self, doc: Document, chunks: Sequence[Chunk]) -> None:
+        """Old chunks out, new ones in, inside the caller's transaction: readers see one or the other."""
+        await self.db.execute(sa.delete(Chunk).where(Chunk.document_id == doc.id))
+        self.db.add_all(chunks)
+        await self.db.flush()
+
+    async def rows_for_index(self, organization_id: uuid.UUID) -> Sequence[ChunkRow]:
+        result = await self.db.execute(
+            sa.select(Chunk.id, Chunk.text, Chunk.section, Chunk.tags, Chunk.embedding)
+            .where(Chunk.organization_id == organization_id)
+            .order_by(Chunk.id)
+        )
+        return [
+            ChunkRow(id=r[0], text=r[1], section=r[2], tags=list(r[3] or []), embedding=r[4])
+            for r in result.all()
+        ]
+
+    async def index_keys(self, organization_id: uuid.UUID) -> list[tuple[int, list[str]]]:
+        """Chunk ids and tags only: enough to verify an index file without reading every embedding."""
+        result = await self.db.execute(
+            sa.select(Chunk.id, Chunk.tags).where(Chunk.organization_id == organization_id).order_by(Chunk.id)
+        )
+        return [(r[0], list(r[1] or [])) for r in result.all()]
+
+    async def hits(self, organization_id: uuid.UUID, chunk_ids: Sequence[int]) -> dict[int, ChunkHit]:
+        if not chunk_ids:
+            return {}
+        result = await self.db.execute(
+            sa.select(
+                Chunk.id,
+                Chunk.document_id,
+                Document.title,
+                Document.filename,
+                Document.url,
+                Document.source,
+                Chunk.section,
+                Chunk.text,
+                Chunk.kind,
+            )
+            .join(Document, Document.id == Chunk.document_id)
+            .where(Chunk.organization_id == organization_id, Chunk.id.in_(list(chunk_ids)))
+        )
+        hits: dict[int, ChunkHit] = {}
+        for cid, doc_id, title, filename, url, source, section, text, kind in result.all():
+            origin = url or filename or ("FAQ" if source == "faq" else "")
+            hits[cid] = ChunkHit(
+                chunk_id=cid,
+                document_id=doc_id,
+                title=title,
+                source=origin,
+                section=section,
+                text=text,
+                kind=kind,
+            )
+        return hits
+
+    async def count(self, organization_id: uuid.UUID) -> int:
+        return int(
+            await self.db.scalar(
+                sa.select(sa.func.count()).select_from(Chunk).where(Chunk.organization_id == organization_id)
+            )
+            or 0
+        )
+
+
+class IndexStateRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def generation(self, organization_id: uuid.UUID) -> int:
+        value = await self.db.scalar(
+            sa.select(IndexState.generation).where(IndexState.organization_id == organization_id)
+        )
+        return int(value or 0)
+
+    async def bump(self, organization_id: uuid.UUID) -> None:
+        """Atomic increment, so concurrent writers (two ingest jobs) never lose a bump."""
+        dialect = self.db.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await self.db.execute(
+            insert(IndexState)
+            .values(organization_id=organization_id, generation=0, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["organization_id"])
+        )
+        await self.db.execute(
+            sa.update(IndexState)
+            .where(IndexState.organization_id == organization_id)
+            .values(generation=IndexState.generation + 1, updated_at=utcnow())
+        )

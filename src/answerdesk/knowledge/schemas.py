@@ -1,0 +1,102 @@
+"""API schemas for documents, FAQ entries, URL imports and search."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+
+def _clean_tags(values: list[str]) -> list[str]:
+    tags: list[str] = []
+    for value in values:
+        tag = value.strip().lower()
+        if not tag:
+            continue
+        if len(tag) > 50:
+            raise ValueError(f"tag {tag[:20]!r}… is longer than 50 characters")
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > 20:
+        raise ValueError("at most 20 tags")
+    return tags
+
+
+def parse_tags(raw: str | None) -> list[str]:
+    """Tags as typed in a form field: comma or whitespace separated."""
+    if not raw:
+        return []
+    return _clean_tags(raw.replace(",", " ").split())
+
+
+class DocumentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    source: str
+    filename: str | None
+    url: str | None
+    content_type: str | None
+    size_bytes: int
+    tags: list[str]
+    language: str | None
+    status: str
+    progress: int
+    error: str | None
+    chunk_count: int
+    question: str | None
+    answer: str | None
+    created_at: datetime
+    updated_at: datetime
+    ingested_at: datetime | None
+
+
+class DocumentAccepted(BaseModel):
+    id: uuid.UUID
+    status: str
+
+
+class Tagged(BaseModel):
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, values: list[str]) -> list[str]:
+        return _clean_tags(values)
+
+
+class FaqCreate(Tagged):
+    question: str = Field(min_length=3, max_length=1000)
+    answer: str = Field(min_length=1, max_length=10_000)
+
+
+class FaqUpdate(FaqCreate):
+    pass
+
+
+class UrlImport(Tagged):
+    url: HttpUrl
+    sitemap: bool = Field(default=False, description="Treat the URL as a sitemap.xml and import its pages")
+    max_pages: int = Field(default=20, ge=1, le=500)
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=5, ge=1, le=50)
+    tags: list[str] | None = None
+
+
+class SearchResult(BaseModel):
+    chunk_id: int
+    document_id: uuid.UUID
+    title: str
+    source: str
+    section: str
+    text: str
+    score: float
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]

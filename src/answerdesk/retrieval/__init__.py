@@ -1,0 +1,1 @@
+"""Query side of the knowledge base: vector and keyword indexes, fusion, retriever."""

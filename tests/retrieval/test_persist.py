@@ -1,0 +1,111 @@
+"""Snapshot writing and verification shared by the indexes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from answerdesk.retrieval.persist import (
+    CorruptIndex,
+    StaleIndex,
+    id_checksum,
+    open_snapshot,
+    write_snapshot,
+)
+
+
+def write(directory: Path, payload: bytes, generation: int = 1) -> str:
+    def files(folder: Path) -> None:
+        (folder / "payload.bin").write_bytes(payload)
+
+    manifest = write_snapshot(
+        directory,
+        name="demo",
+        kind="test",
+        generation=generation,
+        count=1,
+        checksum=id_checksum([1]),
+        meta={"model_name": "m"},
+        write_files=files,
+    )
+    return manifest.snapshot
+
+
+def open_demo(directory: Path, generation: int = 1, meta: dict[str, str] | None = None) -> Path:
+    _, folder = open_snapshot(
+        directory,
+        name="demo",
+        expected_generation=generation,
+        expected_id_checksum=id_checksum([1]),
+        expected_meta=meta or {"model_name": "m"},
+    )
+    return folder
+
+
+def test_id_checksum_ignores_order_but_not_content() -> None:
+    assert id_checksum([3, 1, 2]) == id_checksum(np.array([1, 2, 3], dtype=np.int32))
+    assert id_checksum([1, 2, 3]) != id_checksum([1, 2, 4])
+    assert id_checksum([1, 2]) != id_checksum([1, 2, 2])
+
+
+def test_a_failed_save_leaves_the_previous_snapshot_in_force(tmp_path: Path) -> None:
+    write(tmp_path, b"first")
+
+    def broken(folder: Path) -> None:
+        (folder / "payload.bin").write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_snapshot(
+            tmp_path,
+            name="demo",
+            kind="test",
+            generation=2,
+            count=1,
+            checksum=id_checksum([1]),
+            meta={"model_name": "m"},
+            write_files=broken,
+        )
+    assert (open_demo(tmp_path) / "payload.bin").read_bytes() == b"first"
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_other_names_in_the_same_directory_are_left_alone(tmp_path: Path) -> None:
+    other = tmp_path / "other-abc"
+    other.mkdir()
+    write(tmp_path, b"one")
+    write(tmp_path, b"two")
+    assert other.is_dir()
+    assert (open_demo(tmp_path) / "payload.bin").read_bytes() == b"two"
+
+
+def test_meta_mismatch_is_stale_and_a_missing_snapshot_folder_is_corrupt(tmp_path: Path) -> None:
+    snapshot = write(tmp_path, b"x")
+    with pytest.raises(StaleIndex, match="model_name"):
+        open_demo(tmp_path, meta={"model_name": "other"})
+    (tmp_path / snapshot / "payload.bin").unlink()
+    with pytest.raises(CorruptIndex, match="missing"):
+        open_demo(tmp_path)
+
+
+@pytest.mark.parametrize("snapshot", ["../elsewhere", "..", ".", "/etc"])
+def test_manifest_cannot_point_outside_the_directory(tmp_path: Path, snapshot: str) -> None:
+    write(tmp_path, b"x")
+    path = tmp_path / "demo.manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["snapshot"] = snapshot
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(CorruptIndex):
+        open_demo(tmp_path)
+
+
+def test_a_manifest_with_unknown_fields_is_corrupt(tmp_path: Path) -> None:
+    write(tmp_path, b"x")
+    path = tmp_path / "demo.manifest.json"
+    manifest = json.loads(path.read_text()) | {"surprise": 1}
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(CorruptIndex, match="manifest"):
+        open_demo(tmp_path)

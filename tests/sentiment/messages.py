@@ -1,0 +1,55 @@
+"""Hand-written customer messages with the label a support lead would give, held out from all training."""
+
+from __future__ import annotations
+
+# Written for these tests (hosting/billing support tone), not taken from any evaluation or training set.
+LABELLED_MESSAGES: tuple[tuple[str, str], ...] = (
+    # negative
+    ("My website has been down since this morning and nobody is answering my tickets.", "negative"),
+    ("I was charged twice this month and I'm really annoyed about it.", "negative"),
+    ("Your migration broke all my email accounts, this is a disaster.", "negative"),
+    ("The control panel is painfully slow and keeps timing out.", "negative"),
+    ("I'm very disappointed with the support I received yesterday.", "negative"),
+    ("Still waiting for a refund after three weeks. Terrible service.", "negative"),
+    ("The backup restore failed and I lost a week of orders.", "negative"),
+    ("Why does my site keep crashing every night? This is so frustrating.", "negative"),
+    ("I regret moving my business to your hosting.", "negative"),
+    ("Your last update made everything worse, nothing loads anymore.", "negative"),
+    ("The SSL certificate expired again and my customers see scary warnings. Not happy.", "negative"),
+    ("I've had nothing but problems since I signed up.", "negative"),
+    ("Emails to my clients are bouncing and I'm losing business because of it.", "negative"),
+    ("The invoice is wrong and your billing team ignored my last two emails.", "negative"),
+    ("This is useless, the installer fails every single time.", "negative"),
+    # neutral
+    ("How do I change the MX records for my domain?", "neutral"),
+    ("Can you tell me which PHP versions are available on the business plan?", "neutral"),
+    ("I'd like to upgrade my plan to the next tier.", "neutral"),
+    ("Where can I find my invoice for October?", "neutral"),
+    ("What are the nameservers I should point my domain to?", "neutral"),
+    ("Is it possible to add a second user to my account?", "neutral"),
+    ("Please reset the password for the FTP account on example.org.", "neutral"),
+    ("Do you support automatic daily backups?", "neutral"),
+    ("I need to update the credit card on file.", "neutral"),
+    ("How long does a domain transfer usually take?", "neutral"),
+    ("Can I host a Node.js application on the shared plan?", "neutral"),
+    ("My order number is 48213, I want to check its status.", "neutral"),
+    ("Which ports do I need for IMAP over SSL?", "neutral"),
+    ("Please send me the steps to install WordPress.", "neutral"),
+    ("What is the storage limit on the starter package?", "neutral"),
+    # positive
+    ("Thanks, that fixed it, you're great!", "positive"),
+    ("The migration went perfectly, thank you so much for your help.", "positive"),
+    ("Wow, support replied in two minutes. Impressive!", "positive"),
+    ("I love the new dashboard, it is so much easier to use.", "positive"),
+    ("Everything works now, really appreciate the quick response.", "positive"),
+    ("Great service as always, thanks team.", "positive"),
+    ("Your agent Maria was incredibly helpful and patient.", "positive"),
+    ("The site is much faster since the upgrade, very happy with it.", "positive"),
+    ("Thank you for sorting out the billing issue so quickly.", "positive"),
+    ("Best hosting company I've worked with, keep it up.", "positive"),
+    ("Perfect, that's exactly what I needed.", "positive"),
+    ("Awesome, the emails are flowing again. Cheers!", "positive"),
+    ("I'm really pleased with how smooth the setup was.", "positive"),
+    ("Many thanks for the detailed explanation, very clear.", "positive"),
+    ("Brilliant support, problem solved in minutes.", "positive"),
+)
