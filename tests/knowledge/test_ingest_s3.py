@@ -11,7 +11,6 @@ import boto3
 import httpx
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.config import Settings
@@ -19,6 +18,7 @@ from answerdesk.integrations.storage import S3Storage
 from answerdesk.knowledge.service import storage_key
 from answerdesk.runtime import Runtime
 from tests.conftest import make_settings
+from tests.fakes.s3 import moto_server
 from tests.knowledge.factories import make_pdf
 from tests.knowledge.ingest_support import doc_ids, make_kb
 
@@ -30,13 +30,8 @@ PREFIX = "answerdesk-test"
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

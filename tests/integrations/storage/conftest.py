@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 from storage_fakes import FakeS3Server, make_s3_storage, new_bucket, raw_s3_client
+from tests.fakes.s3 import moto_server
 
 from answerdesk.integrations.storage import LocalStorage, ObjectStorage, S3Storage
 
@@ -18,14 +18,8 @@ BACKENDS = ["local", "s3", "s3-prefixed"]
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """moto's S3 server, for real, on a free loopback port."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
