@@ -10,26 +10,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
 import sqlalchemy as sa
-from tests.live import serve
+from tests.live import free_port
 
 from answerdesk.auth.models import ApiKeyKind
 from answerdesk.auth.service import ApiKeyService
-from answerdesk.config import Settings
 from answerdesk.kit.db import create_engine, create_sessionmaker, session_scope, utcnow
 from answerdesk.kit.migrate import upgrade_to_head
 from answerdesk.knowledge.models import Chunk, Document
 from answerdesk.knowledge.repository import IndexStateRepository
-from answerdesk.main import create_app
 from answerdesk.tenants.service import OrganizationService
 
 WORDS = (
@@ -101,6 +104,42 @@ async def seed(url: str, n: int) -> tuple[uuid.UUID, str]:
     return org_id, key
 
 
+@contextmanager
+def serve_process(data: Path, url: str, model_cache: Path) -> Iterator[str]:
+    """`answerdesk serve` in its own process, as in production (a client in the same process would
+    share its GIL and inflate every figure)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ANSWERDESK_DATA_DIR": str(data),
+        "ANSWERDESK_DATABASE_URL": url,
+        "ANSWERDESK_MODEL_CACHE_DIR": str(model_cache.resolve()),
+        "ANSWERDESK_LOG_LEVEL": "WARNING",
+        "ANSWERDESK_SECRET_KEY": "bench-" + "x" * 40,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "answerdesk.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -114,15 +153,10 @@ def measure(size: int, queries: int, model_cache: Path) -> None:
         started = time.perf_counter()
         _, key = asyncio.run(seed(url, size))
         seeded = time.perf_counter() - started
-        settings = Settings(
-            env="test",
-            data_dir=data,
-            database_url=url,
-            secret_key="bench-" + "x" * 40,
-            model_cache_dir=model_cache,
-            _env_file=None,
-        )  # type: ignore[call-arg]
-        with serve(create_app(settings)) as base, httpx.Client(base_url=base, timeout=60) as client:
+        with (
+            serve_process(data, url, model_cache) as base,
+            httpx.Client(base_url=base, timeout=120) as client,
+        ):
             headers = {"Authorization": f"Bearer {key}"}
             t0 = time.perf_counter()
             first = client.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -151,6 +152,14 @@ class Retriever:
             keyword = KeywordIndex.load(folder, expected_generation=generation, expected_id_checksum=checksum)
             return OrgIndex(generation, dense, keyword, tags)
 
+        def build_all_threads(rows: Sequence[ChunkRow]) -> OrgIndex:
+            # Building an HNSW graph is one big job that does use every core; searches go back to one.
+            faiss.omp_set_num_threads(os.cpu_count() or 1)
+            try:
+                return build(rows)
+            finally:
+                faiss.omp_set_num_threads(1)
+
         def build(rows: Sequence[ChunkRow]) -> OrgIndex:
             ids = np.array([r.id for r in rows], dtype=np.int64)
             vectors = (
@@ -177,7 +186,7 @@ class Retriever:
             # A stale or damaged file is never trusted: rebuild from the database.
             log.info("retrieval.rebuild", organization_id=str(organization_id), reason=str(exc))
             rows = await chunks.rows_for_index(organization_id)
-            index = await asyncio.to_thread(build, rows)
+            index = await asyncio.to_thread(build_all_threads, rows)
             how = "built"
         log.info(
             "retrieval.index_ready",
