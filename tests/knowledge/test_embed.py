@@ -20,6 +20,7 @@ from answerdesk.knowledge.embedding import (
     SentenceTransformerEmbedder,
     load_embedder,
 )
+from answerdesk.knowledge.embedding.onnx_backend import length_batches
 
 LONG_ANSWER = (
     "To move your hosting account to a new data centre, first open the client area and choose the "
@@ -186,3 +187,23 @@ def test_factory_rejects_an_unknown_kind(tmp_path: Path) -> None:
 def test_batch_size_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         OnnxEmbedder(tmp_path).embed(["hello"], batch_size=0)
+
+
+def test_batches_cover_every_text_once_within_count_and_token_limits() -> None:
+    lengths = np.array([300, 5, 256, 12, 256, 7, 200, 256, 40] + [256] * 20, dtype=np.int64)
+    order = np.argsort(lengths, kind="stable")
+
+    batches = list(length_batches(order, lengths, batch_size=4))
+
+    assert np.concatenate(batches).tolist() == order.tolist()
+    assert all(len(rows) <= 4 for rows in batches)
+    assert all(len(rows) * lengths[rows].max() <= 4096 or len(rows) == 1 for rows in batches)
+    assert [len(rows) for rows in batches][:2] == [4, 4]  # short texts fill the count limit
+
+
+def test_long_texts_are_batched_by_token_budget() -> None:
+    lengths = np.full(40, 256, dtype=np.int64)
+
+    batches = list(length_batches(np.arange(40), lengths, batch_size=64))
+
+    assert [len(rows) for rows in batches] == [16, 16, 8]

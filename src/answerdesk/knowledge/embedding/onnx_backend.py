@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,11 +27,17 @@ from answerdesk.knowledge.embedding.base import (
 from answerdesk.knowledge.embedding.onnx_cache import CachedModel, ensure_int8_model
 from answerdesk.knowledge.embedding.onnx_export import ONNX_INPUTS, ExportSettings
 
+if TYPE_CHECKING:
+    from tokenizers import Encoding, Tokenizer
+
+# Padded word pieces per inference call: 16 chunks of 256.
+_MAX_BATCH_TOKENS = 4096
+
 
 @dataclass(frozen=True)
 class _Loaded:
     session: Any  # onnxruntime.InferenceSession; onnxruntime ships no type information
-    tokenizer: Any  # tokenizers.Tokenizer
+    tokenizer: Tokenizer
     input_names: tuple[str, ...]
     cached: CachedModel
 
@@ -40,7 +46,8 @@ class OnnxEmbedder:
     """Tokenise with the model's tokenizer.json, run the int8 graph, mean-pool over the mask, L2-normalise.
 
     That is sentence-transformers' pipeline for this model (max_seq_length 256), so vectors agree with
-    :class:`SentenceTransformerEmbedder` to a cosine of about 0.99+. The graph is exported into
+    :class:`SentenceTransformerEmbedder` to a cosine of ~0.993 on average (~0.98 at worst, on one-word
+    texts); int8 costs ~0.2 nDCG@10 points on SciFact. The graph is exported into
     ``cache_dir`` on first use (tens of seconds, once per cache directory) and reused afterwards.
     """
 
@@ -78,16 +85,15 @@ class OnnxEmbedder:
         # Batching texts of similar length keeps padding, and so wasted attention work, small.
         order = np.argsort(lengths, kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        for rows in length_batches(order, lengths, batch_size):
             batch = [encodings[i] for i in rows]
-            out[rows] = self._embed_batch(loaded, batch, int(lengths[rows].max()))
+            out[rows] = self._embed_batch(loaded, batch, int(lengths[rows[-1]]))
         return out
 
     def embed_query(self, text: str) -> Vectors:
         return self.embed([text]).reshape(self.dim)
 
-    def _embed_batch(self, loaded: _Loaded, encodings: list[Any], width: int) -> Vectors:
+    def _embed_batch(self, loaded: _Loaded, encodings: list[Encoding], width: int) -> Vectors:
         input_ids = np.zeros((len(encodings), width), dtype=np.int64)
         attention_mask = np.zeros((len(encodings), width), dtype=np.int64)
         for row, encoding in enumerate(encodings):
@@ -121,7 +127,27 @@ class OnnxEmbedder:
         return _Loaded(session, tokenizer, input_names, cached)
 
 
-def _load_tokenizer(path: Path, max_seq_length: int) -> Any:
+def length_batches(
+    order: NDArray[np.intp], lengths: NDArray[np.int64], batch_size: int
+) -> Iterator[NDArray[np.intp]]:
+    """Slices of ``order`` (indices sorted by length) of at most ``batch_size`` texts and ~4k padded tokens.
+
+    Long chunks then go 16 at a time, which measured ~10% faster than 64 on 2 cores, while short texts
+    still share a batch of ``batch_size``.
+    """
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < batch_size:
+            # Lengths ascend, so the text being added sets the padded width of the whole batch.
+            if (end - start + 1) * lengths[order[end]] > _MAX_BATCH_TOKENS:
+                break
+            end += 1
+        yield order[start:end]
+        start = end
+
+
+def _load_tokenizer(path: Path, max_seq_length: int) -> Tokenizer:
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(path))
