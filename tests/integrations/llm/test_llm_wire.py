@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from answerdesk.integrations.llm import ChatMessage, LLMBadResponse, LLMUnavailable, attribution_headers
+from answerdesk.integrations.llm import (
+    OPENROUTER_BASE_URL,
+    ChatMessage,
+    LLMBadResponse,
+    LLMUnavailable,
+    attribution_headers,
+)
 from answerdesk.integrations.llm.wire import (
     estimate_prompt_tokens,
     estimate_tokens,
@@ -74,10 +80,12 @@ def test_token_estimates_are_rough_but_monotonic() -> None:
 
 
 def test_attribution_headers_go_to_openrouter_only_by_default() -> None:
-    assert attribution_headers("https://openrouter.ai/api/v1", "https://help.example.com") == {
+    # Pure header logic: no request is made to any of these base URLs.
+    assert attribution_headers(OPENROUTER_BASE_URL, "https://help.example.com") == {
         "X-Title": "Answerdesk",
         "HTTP-Referer": "https://help.example.com",
     }
-    assert attribution_headers("https://api.openai.com/v1", "https://help.example.com") == {}
+    assert attribution_headers("https://llm.provider.example/v1", "https://help.example.com") == {}
     assert attribution_headers("http://127.0.0.1:11434/v1", None, enabled=True) == {"X-Title": "Answerdesk"}
-    assert attribution_headers("https://openrouter.ai.evil.test/v1", "https://x") == {}
+    lookalike = OPENROUTER_BASE_URL.replace("openrouter.ai", "openrouter.ai.evil.test")
+    assert attribution_headers(lookalike, "https://x") == {}
