@@ -15,14 +15,9 @@ into --cache-dir on first use (tens of seconds) and reused afterwards.
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
-import io
 import os
-import re
 import time
-import zipfile
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 from numpy.typing import NDArray
+from scifact import SciFact, read_scifact  # sibling module in bench/
 
 from answerdesk.knowledge.embedding import Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from answerdesk.knowledge.embedding.onnx_export import ExportSettings
@@ -46,44 +42,8 @@ Vectors = NDArray[np.float32]
 # ---------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
-class SciFact:
-    doc_ids: list[int]
-    doc_texts: list[str]
-    queries: list[str]
-    relevant: list[frozenset[int]]
-
-
-_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-
-
-def _sentences(abstract: str) -> list[str]:
-    """The abstract column is the repr of a numpy array of sentence strings."""
-    return [ast.literal_eval(m.group()) for m in _LITERAL.finditer(abstract)]
-
-
 def load_scifact() -> SciFact:
-    folder = DATA / "scifact"
-    with zipfile.ZipFile(folder / "scifact.zip") as archive:
-        corpus = list(csv.DictReader(io.TextIOWrapper(archive.open("corpus_train.csv"), encoding="utf-8")))
-        claims = list(
-            csv.DictReader(io.TextIOWrapper(archive.open("claims_validation.csv"), encoding="utf-8"))
-        )
-    qrels: dict[int, set[int]] = defaultdict(set)
-    with (folder / "qrels-test.tsv").open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            if int(row["score"]) > 0:
-                qrels[int(row["query-id"])].add(int(row["corpus-id"]))
-    claim_text: dict[int, str] = {}
-    for row in claims:
-        claim_text.setdefault(int(row["id"]), row["claim"])
-    query_ids = sorted(qrels)
-    return SciFact(
-        doc_ids=[int(row["doc_id"]) for row in corpus],
-        doc_texts=[f"{row['title']} {' '.join(_sentences(row['abstract']))}".strip() for row in corpus],
-        queries=[claim_text[q] for q in query_ids],
-        relevant=[frozenset(qrels[q]) for q in query_ids],
-    )
+    return read_scifact(DATA)
 
 
 def bitext_chunks() -> list[str]:
@@ -147,9 +107,7 @@ def ndcg_at_10(scifact: SciFact, doc_vectors: Vectors, query_vectors: Vectors) -
     return float(np.mean(values))
 
 
-def compare(
-    runs: dict[str, Callable[[Sequence[str]], Vectors]], texts: Sequence[str], rounds: int
-) -> None:
+def compare(runs: dict[str, Callable[[Sequence[str]], Vectors]], texts: Sequence[str], rounds: int) -> None:
     """Alternate the embedders for ``rounds`` rounds and keep each one's best round.
 
     Other work on a shared 2-core machine only ever slows a round down, so the fastest round of each

@@ -21,16 +21,12 @@ Fusion: dense and BM25 each return their top ``--depth`` candidates, fused by we
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import hashlib
-import io
 import json
 import os
-import re
 import tempfile
 import time
-import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +39,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import faiss
 import numpy as np
+from scifact import read_scifact  # sibling module in bench/
 
 from answerdesk.retrieval.dense import DenseIndex, IndexKind
 from answerdesk.retrieval.fusion import DEFAULT_RRF_K, DEFAULT_WEIGHTS, fuse
@@ -76,37 +73,15 @@ class Dataset:
 
 
 def load_scifact() -> Dataset:
-    folder = DATA / "scifact"
-    with zipfile.ZipFile(folder / "scifact.zip") as archive:
-        corpus = list(csv.DictReader(io.TextIOWrapper(archive.open("corpus_train.csv"), encoding="utf-8")))
-        claims = list(
-            csv.DictReader(io.TextIOWrapper(archive.open("claims_validation.csv"), encoding="utf-8"))
-        )
-    qrels: dict[int, set[int]] = defaultdict(set)
-    with (folder / "qrels-test.tsv").open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            if int(row["score"]) > 0:
-                qrels[int(row["query-id"])].add(int(row["corpus-id"]))
-    claim_text: dict[int, str] = {}
-    for row in claims:
-        claim_text.setdefault(int(row["id"]), row["claim"])
-    query_ids = sorted(qrels)
+    raw = read_scifact(DATA)
     return Dataset(
         name="SciFact",
-        doc_ids=[int(row["doc_id"]) for row in corpus],
-        doc_texts=[f"{row['title']} {' '.join(_sentences(row['abstract']))}" for row in corpus],
-        queries=[claim_text[q] for q in query_ids],
-        relevant=[frozenset(qrels[q]) for q in query_ids],
-        held_out=[None] * len(query_ids),
+        doc_ids=raw.doc_ids,
+        doc_texts=raw.doc_texts,
+        queries=raw.queries,
+        relevant=raw.relevant,
+        held_out=[None] * len(raw.queries),
     )
-
-
-_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-
-
-def _sentences(abstract: str) -> list[str]:
-    """The abstract column is a numpy array repr of sentence strings."""
-    return [ast.literal_eval(m.group()) for m in _LITERAL.finditer(abstract)]
 
 
 def load_bitext() -> Dataset:
