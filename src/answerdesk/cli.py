@@ -43,6 +43,8 @@ def _quiet_logs(
     from answerdesk.kit.logging import configure_logging
 
     configure_logging("INFO" if verbose else "WARNING")
+
+
 DEMO_ORG_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example.com"
 
@@ -271,18 +273,14 @@ def kb_ingest(
                 progress.update(bar, description=f"ingesting {path.name}")
                 try:
                     async with session_scope(runtime.sessionmaker) as db:
-                        service = KnowledgeService(
-                            db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes
-                        )
+                        service = KnowledgeService.of(db, runtime)
                         doc = await service.upload(
                             org_id, filename=path.name, data=path.read_bytes(), tags=tag_list
                         )
                         doc_id = doc.id
                     await run_ingest(runtime, org_id, doc_id)
                     async with session_scope(runtime.sessionmaker) as db:
-                        done = await KnowledgeService(db, runtime.storage, max_upload_bytes=0).get(
-                            org_id, doc_id
-                        )
+                        done = await KnowledgeService.of(db, runtime).get(org_id, doc_id)
                         outcome = (
                             f"{done.chunk_count} chunks" if done.status == "ready" else f"error: {done.error}"
                         )
@@ -346,7 +344,7 @@ def kb_list(org: Annotated[str, typer.Option(help="Organization slug")]) -> None
 
     async def work(db: AsyncSession, runtime: Runtime) -> list[tuple[str, str, str, str]]:
         org_id = (await OrganizationService(db).by_slug(org)).id
-        docs = await KnowledgeService(db, runtime.storage, max_upload_bytes=0).list(org_id)
+        docs = await KnowledgeService.of(db, runtime).list(org_id)
         return [
             (str(d.id), d.status, str(d.chunk_count), d.title + (f"  ({d.error})" if d.error else ""))
             for d in docs
@@ -371,7 +369,7 @@ def kb_delete(
 
     async def work(db: AsyncSession, runtime: Runtime) -> None:
         org_id = (await OrganizationService(db).by_slug(org)).id
-        await KnowledgeService(db, runtime.storage, max_upload_bytes=0).delete(org_id, doc_uuid)
+        await KnowledgeService.of(db, runtime).delete(org_id, doc_uuid)
 
     in_session(work)
     typer.echo(f"deleted {document_id}")
@@ -384,7 +382,7 @@ def kb_reindex(org: Annotated[str, typer.Option(help="Organization slug")]) -> N
 
     async def work(db: AsyncSession, runtime: Runtime) -> int:
         org_id = (await OrganizationService(db).by_slug(org)).id
-        count = await KnowledgeService(db, runtime.storage, max_upload_bytes=0).request_reindex(org_id)
+        count = await KnowledgeService.of(db, runtime).request_reindex(org_id)
         runtime.retriever.forget(org_id)
         await db.commit()
         await runtime.retriever.index_for(db, org_id)

@@ -57,7 +57,7 @@ async def admin_of(
 async def add_faq(db: AsyncSession, runtime: Runtime, org: Organization, question: str, answer: str,
                   **fields: object) -> Document:
     """A document the app sees but no job processes: its status is whatever the test sets."""
-    svc = KnowledgeService(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
+    svc = KnowledgeService.of(db, runtime)
     doc = await svc.create_faq(org.id, question, answer, ["billing"])
     for name, value in fields.items():
         setattr(doc, name, value)
@@ -68,7 +68,7 @@ async def add_faq(db: AsyncSession, runtime: Runtime, org: Organization, questio
 async def documents_of(runtime: Runtime, org: Organization) -> list[Document]:
     """What is stored now, read in a session of its own (the arranging session may hold stale rows)."""
     async with runtime.sessionmaker() as fresh:
-        svc = KnowledgeService(fresh, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
+        svc = KnowledgeService.of(fresh, runtime)
         return list(await svc.list(org.id))
 
 

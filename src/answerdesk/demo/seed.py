@@ -24,7 +24,7 @@ async def seed_demo_knowledge(runtime: Runtime, organization_id: uuid.UUID) -> i
     """Uploads and ingests every demo document now (not in the background); returns the chunk count."""
     ids: list[uuid.UUID] = []
     async with session_scope(runtime.sessionmaker) as db:
-        service = KnowledgeService(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
+        service = KnowledgeService.of(db, runtime)
         for name, data in demo_files():
             tags = ["faq"] if name == "faq.json" else [name.removesuffix(".md")]
             doc = await service.upload(organization_id, filename=name, data=data, tags=tags)
@@ -32,5 +32,5 @@ async def seed_demo_knowledge(runtime: Runtime, organization_id: uuid.UUID) -> i
     for doc_id in ids:
         await run_ingest(runtime, organization_id, doc_id)
     async with session_scope(runtime.sessionmaker) as db:
-        service = KnowledgeService(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
+        service = KnowledgeService.of(db, runtime)
         return await service.chunks.count(organization_id)

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.deps import CurrentPrincipal, DbSession, RuntimeDep, require_scope
 from answerdesk.auth.models import Scope
@@ -25,14 +24,9 @@ from answerdesk.knowledge.schemas import (
     parse_tags,
 )
 from answerdesk.knowledge.service import KnowledgeService
-from answerdesk.runtime import Runtime
 
 router = APIRouter(prefix="/knowledge", tags=["knowledge"])
 KnowledgeAdmin = Annotated[Principal, Depends(require_scope(Scope.knowledge))]
-
-
-def service(db: AsyncSession, runtime: Runtime) -> KnowledgeService:
-    return KnowledgeService(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
 
 
 @router.post("/documents", response_model=DocumentAccepted, status_code=status.HTTP_202_ACCEPTED)
@@ -45,7 +39,7 @@ async def upload_document(
     tags: Annotated[str | None, Form(max_length=1000)] = None,
 ) -> DocumentAccepted:
     data = await file.read()
-    doc = await service(db, runtime).upload(
+    doc = await KnowledgeService.of(db, runtime).upload(
         principal.organization_id,
         filename=file.filename or "upload",
         data=data,
@@ -61,7 +55,7 @@ async def upload_document(
 async def create_faq(
     body: FaqCreate, principal: KnowledgeAdmin, db: DbSession, runtime: RuntimeDep
 ) -> DocumentAccepted:
-    doc = await service(db, runtime).create_faq(
+    doc = await KnowledgeService.of(db, runtime).create_faq(
         principal.organization_id, body.question, body.answer, body.tags
     )
     queue_ingest(db, runtime, doc)
@@ -72,7 +66,7 @@ async def create_faq(
 async def update_faq(
     document_id: uuid.UUID, body: FaqUpdate, principal: KnowledgeAdmin, db: DbSession, runtime: RuntimeDep
 ) -> DocumentAccepted:
-    doc = await service(db, runtime).update_faq(
+    doc = await KnowledgeService.of(db, runtime).update_faq(
         principal.organization_id, document_id, body.question, body.answer, body.tags
     )
     queue_ingest(db, runtime, doc)
@@ -88,7 +82,7 @@ async def import_url(
     if body.sitemap:
         queue_crawl(db, runtime, principal.organization_id, url, max_pages=body.max_pages, tags=body.tags)
         return {"status": "queued", "sitemap": url}
-    doc = await service(db, runtime).add_url(principal.organization_id, url, tags=body.tags)
+    doc = await KnowledgeService.of(db, runtime).add_url(principal.organization_id, url, tags=body.tags)
     queue_ingest(db, runtime, doc)
     return {"id": str(doc.id), "status": doc.status}
 
@@ -105,7 +99,7 @@ async def list_documents(
     tag: str | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[DocumentRead]:
-    docs = await service(db, runtime).list(
+    docs = await KnowledgeService.of(db, runtime).list(
         principal.organization_id, source=source, status=status_filter, tag=tag, query=q
     )
     return [DocumentRead.model_validate(d) for d in docs]
@@ -115,19 +109,21 @@ async def list_documents(
 async def get_document(
     document_id: uuid.UUID, principal: KnowledgeAdmin, db: DbSession, runtime: RuntimeDep
 ) -> DocumentRead:
-    return DocumentRead.model_validate(await service(db, runtime).get(principal.organization_id, document_id))
+    return DocumentRead.model_validate(
+        await KnowledgeService.of(db, runtime).get(principal.organization_id, document_id)
+    )
 
 
 @router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_document(
     document_id: uuid.UUID, principal: KnowledgeAdmin, db: DbSession, runtime: RuntimeDep
 ) -> None:
-    await service(db, runtime).delete(principal.organization_id, document_id)
+    await KnowledgeService.of(db, runtime).delete(principal.organization_id, document_id)
 
 
 @router.post("/reindex", status_code=status.HTTP_202_ACCEPTED)
 async def reindex(principal: KnowledgeAdmin, db: DbSession, runtime: RuntimeDep) -> dict[str, object]:
-    chunks = await service(db, runtime).request_reindex(principal.organization_id)
+    chunks = await KnowledgeService.of(db, runtime).request_reindex(principal.organization_id)
     runtime.retriever.forget(principal.organization_id)
     return {"status": "reindexing", "chunks": chunks}
 

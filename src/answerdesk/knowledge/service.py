@@ -6,6 +6,7 @@ import mimetypes
 import uuid
 from collections.abc import Sequence
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,9 @@ from answerdesk.kit.errors import Conflict, NotFound, PayloadTooLarge, Validatio
 from answerdesk.knowledge.extract import SUPPORTED_EXTENSIONS, UnsupportedFileType
 from answerdesk.knowledge.models import Document, DocumentStatus, SourceKind
 from answerdesk.knowledge.repository import ChunkRepository, DocumentRepository, IndexStateRepository
+
+if TYPE_CHECKING:  # runtime builds the retriever, which imports this package's repository
+    from answerdesk.runtime import Runtime
 
 INGEST_TASK = "knowledge.ingest"
 CRAWL_TASK = "knowledge.crawl"
@@ -44,6 +48,11 @@ class KnowledgeService:
         self.documents = DocumentRepository(db)
         self.chunks = ChunkRepository(db)
         self.index_state = IndexStateRepository(db)
+
+    @classmethod
+    def of(cls, db: AsyncSession, runtime: Runtime) -> KnowledgeService:
+        """The service as every caller (API, admin, CLI, jobs) builds it: the runtime's storage and limit."""
+        return cls(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
 
     async def upload(
         self,

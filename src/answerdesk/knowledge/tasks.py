@@ -210,7 +210,7 @@ async def run_crawl(
         urls = [url]
     ids: list[uuid.UUID] = []
     async with session_scope(runtime.sessionmaker) as db:
-        service = KnowledgeService(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
+        service = KnowledgeService.of(db, runtime)
         for page_url in urls:
             doc = await service.add_url(organization_id, page_url, tags=tags)
             ids.append(doc.id)

@@ -40,12 +40,51 @@ WATCH_SECONDS = 60  # how long the list keeps polling after a sitemap import tha
 SEARCH_RESULTS = 5
 SNIPPET_CHARS = 320
 # Not worth highlighting in a passage: they appear in every question and most answers.
-QUESTION_WORDS = frozenset({
-    "the", "and", "for", "are", "you", "your", "our", "can", "does", "did", "how", "what", "when", "where",
-    "which", "who", "why", "use", "using", "with", "this", "that", "from", "into", "have", "has", "was",
-    "were", "will", "would", "should", "could", "there", "their", "them", "then", "than", "about", "not",
-    "all", "any",
-})
+QUESTION_WORDS = frozenset(
+    {
+        "the",
+        "and",
+        "for",
+        "are",
+        "you",
+        "your",
+        "our",
+        "can",
+        "does",
+        "did",
+        "how",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "use",
+        "using",
+        "with",
+        "this",
+        "that",
+        "from",
+        "into",
+        "have",
+        "has",
+        "was",
+        "were",
+        "will",
+        "would",
+        "should",
+        "could",
+        "there",
+        "their",
+        "them",
+        "then",
+        "than",
+        "about",
+        "not",
+        "all",
+        "any",
+    }
+)
 FormStr = Annotated[str, Form()]
 
 
@@ -166,11 +205,20 @@ def document_view(doc: Document, now: datetime) -> DocumentView:
     title = short_url(doc.url) if doc.url and doc.title == doc.url else doc.title
     origins: dict[str, str] = {SourceKind.file: doc.filename or "", SourceKind.url: doc.url or ""}
     return DocumentView(
-        id=doc.id, title=title, source=doc.source, source_label=SOURCE_LABELS.get(doc.source, doc.source),
-        origin=origins.get(doc.source, "FAQ entry"), url=doc.url,
-        size=human_size(doc.size_bytes) if is_file else "", tags=list(doc.tags or []), status=doc.status,
-        progress=max(0, min(100, doc.progress)), error=doc.error, chunk_count=doc.chunk_count,
-        updated_at=doc.updated_at, updated_ago=time_ago(doc.updated_at, now),
+        id=doc.id,
+        title=title,
+        source=doc.source,
+        source_label=SOURCE_LABELS.get(doc.source, doc.source),
+        origin=origins.get(doc.source, "FAQ entry"),
+        url=doc.url,
+        size=human_size(doc.size_bytes) if is_file else "",
+        tags=list(doc.tags or []),
+        status=doc.status,
+        progress=max(0, min(100, doc.progress)),
+        error=doc.error,
+        chunk_count=doc.chunk_count,
+        updated_at=doc.updated_at,
+        updated_ago=time_ago(doc.updated_at, now),
     )
 
 
@@ -184,14 +232,15 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 
 def highlight(text: str, query: str) -> Markup:
     """Escaped text with the question's meaningful words wrapped in <mark>."""
-    words = sorted({w for w in re.findall(r"\w{3,}", query.lower()) if w not in QUESTION_WORDS},
-                   key=len, reverse=True)
+    words = sorted(
+        {w for w in re.findall(r"\w{3,}", query.lower()) if w not in QUESTION_WORDS}, key=len, reverse=True
+    )
     if not words:
         return escape(text)
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
     out, last = [], 0
     for m in pattern.finditer(text):
-        out.append(escape(text[last:m.start()]))
+        out.append(escape(text[last : m.start()]))
         out.append(Markup("<mark>{}</mark>").format(m.group(0)))
         last = m.end()
     out.append(escape(text[last:]))
@@ -200,9 +249,15 @@ def highlight(text: str, query: str) -> Markup:
 
 def search_views(found: Sequence[Retrieved], query: str) -> list[SearchHitView]:
     return [
-        SearchHitView(rank=i, title=r.hit.title, origin=r.hit.source,
-                      section="" if r.hit.section.strip() == r.hit.title.strip() else r.hit.section,
-                      snippet=highlight(snippet(r.hit.text), query), score=r.score, similarity=r.dense_score)
+        SearchHitView(
+            rank=i,
+            title=r.hit.title,
+            origin=r.hit.source,
+            section="" if r.hit.section.strip() == r.hit.title.strip() else r.hit.section,
+            snippet=highlight(snippet(r.hit.text), query),
+            score=r.score,
+            similarity=r.dense_score,
+        )
         for i, r in enumerate(found, start=1)
     ]
 
@@ -217,7 +272,7 @@ def validation_message(exc: ValidationError, labels: Mapping[str, str]) -> str:
     label = labels.get(field, field.replace("_", " ").capitalize())
     for subject in ("String ", "Input ", "Value "):
         if msg.startswith(subject):
-            return f"{label} {msg[len(subject):]}."
+            return f"{label} {msg[len(subject) :]}."
     return f"{label}: {msg}."
 
 
@@ -226,10 +281,6 @@ def is_htmx(request: Request) -> bool:
 
 
 # --- Shared page assembly --------------------------------------------------------------------------
-
-
-def _service(db: AsyncSession, runtime: Runtime) -> KnowledgeService:
-    return KnowledgeService(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
 
 
 def _watch_until(params: Mapping[str, str], now: float) -> int | None:
@@ -243,7 +294,7 @@ async def _documents_context(
 ) -> dict[str, Any]:
     filters = DocumentFilters.parse(params)
     watch = _watch_until(params, time.time())
-    svc = _service(db, runtime)
+    svc = KnowledgeService.of(db, runtime)
     org = ctx.organization.id
     counts = await svc.status_counts(org)
     docs = await svc.list(org, source=filters.source, status=filters.status, tag=filters.tag, query=filters.q)
@@ -274,21 +325,38 @@ def _upload_context(runtime: Runtime) -> dict[str, Any]:
 
 
 async def _page(
-    request: Request, ctx: AdminContext, db: AsyncSession, runtime: Runtime, status_code: int = 200,
+    request: Request,
+    ctx: AdminContext,
+    db: AsyncSession,
+    runtime: Runtime,
+    status_code: int = 200,
     **extra: Any,
 ) -> Response:
     context = await _documents_context(db, runtime, ctx, request.query_params)
     filters: DocumentFilters = context["filters"]
-    all_docs = await _service(db, runtime).list(ctx.organization.id) if filters.active else None
+    all_docs = await KnowledgeService.of(db, runtime).list(ctx.organization.id) if filters.active else None
     tags = sorted({t for d in (all_docs or context["documents"]) for t in (d.tags or [])})
     return render(
-        request, "knowledge/index.html", status_code=status_code, tags=tags, source_labels=SOURCE_LABELS,
-        statuses=list(DocumentStatus), **_upload_context(runtime), **context, **extra,
+        request,
+        "knowledge/index.html",
+        status_code=status_code,
+        tags=tags,
+        source_labels=SOURCE_LABELS,
+        statuses=list(DocumentStatus),
+        **_upload_context(runtime),
+        **context,
+        **extra,
     )
 
 
-def _partial(request: Request, ctx: AdminContext, template: str, status_code: int = 200,
-             headers: Mapping[str, str] | None = None, **context: Any) -> HTMLResponse:
+def _partial(
+    request: Request,
+    ctx: AdminContext,
+    template: str,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     """A fragment for htmx; unlike render() it leaves any flash message for the next full page."""
     return templates.TemplateResponse(
         request, template, {"ctx": ctx, **context}, status_code=status_code, headers=dict(headers or {})
@@ -318,7 +386,11 @@ async def documents(request: Request, ctx: Admin, db: DbSession, runtime: Runtim
 
 @router.get("/search")
 async def search(
-    request: Request, ctx: Admin, db: DbSession, runtime: RuntimeDep, question: str = "",
+    request: Request,
+    ctx: Admin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    question: str = "",
 ) -> Response:
     question = question.strip()
     result: dict[str, Any] = {"question": question}
@@ -343,8 +415,12 @@ async def search(
 
 @router.post("/upload")
 async def upload(
-    request: Request, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep,
-    title: FormStr = "", tags: FormStr = "",
+    request: Request,
+    ctx: OrgAdmin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    title: FormStr = "",
+    tags: FormStr = "",
 ) -> Response:
     """Each file succeeds or fails on its own; the others of the same upload are kept."""
     form = {"title": title, "tags": tags}
@@ -363,7 +439,7 @@ async def upload(
     if error is None and not picked:
         error = "Choose at least one file to upload."
     if error is None:
-        svc = _service(db, runtime)
+        svc = KnowledgeService.of(db, runtime)
         for f in picked:
             outcomes.append(await _upload_one(db, runtime, svc, ctx, f, title.strip(), tag_list))
     accepted = [o for o in outcomes if o.accepted]
@@ -373,23 +449,40 @@ async def upload(
     if is_htmx(request):
         # htmx swaps only 2xx answers; the per-file outcomes carry the errors.
         headers = {"HX-Trigger": CHANGED_EVENT} if accepted else {}
-        return _partial(request, ctx, "knowledge/_upload.html", headers=headers, upload=upload_result,
-                        **_upload_context(runtime))
+        return _partial(
+            request,
+            ctx,
+            "knowledge/_upload.html",
+            headers=headers,
+            upload=upload_result,
+            **_upload_context(runtime),
+        )
     status = 200 if accepted else 422
     return await _page(request, ctx, db, runtime, status_code=status, upload=upload_result)
 
 
 async def _upload_one(
-    db: AsyncSession, runtime: Runtime, svc: KnowledgeService, ctx: AdminContext, file: UploadFile,
-    title: str, tags: list[str],
+    db: AsyncSession,
+    runtime: Runtime,
+    svc: KnowledgeService,
+    ctx: AdminContext,
+    file: UploadFile,
+    title: str,
+    tags: list[str],
 ) -> UploadOutcome:
     name = file.filename or "upload"
     data = await file.read()
     try:
         # A savepoint per file: one file failing half-way leaves no trace, and its job is dropped with it.
         async with db.begin_nested():
-            doc = await svc.upload(ctx.organization.id, filename=name, data=data,
-                                   content_type=file.content_type, title=title or None, tags=tags)
+            doc = await svc.upload(
+                ctx.organization.id,
+                filename=name,
+                data=data,
+                content_type=file.content_type,
+                title=title or None,
+                tags=tags,
+            )
             queue_ingest(db, runtime, doc)
     except AppError as exc:
         return UploadOutcome(name, False, exc.message)
@@ -411,50 +504,78 @@ def _faq_input(question: str, answer: str, tags: str) -> FaqCreate:
 
 @router.post("/faqs")
 async def create_faq(
-    request: Request, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep,
-    question: FormStr = "", answer: FormStr = "", tags: FormStr = "",
+    request: Request,
+    ctx: OrgAdmin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    question: FormStr = "",
+    answer: FormStr = "",
+    tags: FormStr = "",
 ) -> Response:
     try:
         body = _faq_input(question, answer, tags)
-        doc = await _service(db, runtime).create_faq(
+        doc = await KnowledgeService.of(db, runtime).create_faq(
             ctx.organization.id, body.question, body.answer, body.tags
         )
     except AppError as exc:
-        return await _page(request, ctx, db, runtime, status_code=exc.status_code, faq_error=exc.message,
-                           faq_form={"question": question, "answer": answer, "tags": tags})
+        return await _page(
+            request,
+            ctx,
+            db,
+            runtime,
+            status_code=exc.status_code,
+            faq_error=exc.message,
+            faq_form={"question": question, "answer": answer, "tags": tags},
+        )
     queue_ingest(db, runtime, doc)
     return redirect(PAGE, flash="FAQ entry added. It becomes searchable in a few seconds.")
 
 
 @router.get("/faqs/{document_id}/edit")
-async def edit_faq_page(request: Request, document_id: uuid.UUID, ctx: OrgAdmin, db: DbSession,
-                        runtime: RuntimeDep) -> Response:
+async def edit_faq_page(
+    request: Request, document_id: uuid.UUID, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep
+) -> Response:
     doc = await _faq(db, runtime, ctx, document_id)
-    form = {"question": doc.question or doc.title, "answer": doc.answer or "",
-            "tags": ", ".join(doc.tags or [])}
+    form = {
+        "question": doc.question or doc.title,
+        "answer": doc.answer or "",
+        "tags": ", ".join(doc.tags or []),
+    }
     return render(request, "knowledge/faq_edit.html", doc=document_view(doc, datetime.now(UTC)), form=form)
 
 
 @router.post("/faqs/{document_id}")
 async def update_faq(
-    request: Request, document_id: uuid.UUID, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep,
-    question: FormStr = "", answer: FormStr = "", tags: FormStr = "",
+    request: Request,
+    document_id: uuid.UUID,
+    ctx: OrgAdmin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    question: FormStr = "",
+    answer: FormStr = "",
+    tags: FormStr = "",
 ) -> Response:
     doc = await _faq(db, runtime, ctx, document_id)
     try:
         body = _faq_input(question, answer, tags)
-        doc = await _service(db, runtime).update_faq(ctx.organization.id, document_id, body.question,
-                                                     body.answer, body.tags)
+        doc = await KnowledgeService.of(db, runtime).update_faq(
+            ctx.organization.id, document_id, body.question, body.answer, body.tags
+        )
     except AppError as exc:
-        return render(request, "knowledge/faq_edit.html", status_code=exc.status_code, error=exc.message,
-                      doc=document_view(doc, datetime.now(UTC)),
-                      form={"question": question, "answer": answer, "tags": tags})
+        return render(
+            request,
+            "knowledge/faq_edit.html",
+            status_code=exc.status_code,
+            error=exc.message,
+            doc=document_view(doc, datetime.now(UTC)),
+            form={"question": question, "answer": answer, "tags": tags},
+        )
     queue_ingest(db, runtime, doc)
     return redirect(PAGE, flash="FAQ entry saved. It is being re-indexed.")
 
 
 async def _faq(db: AsyncSession, runtime: Runtime, ctx: AdminContext, document_id: uuid.UUID) -> Document:
-    doc = await _service(db, runtime).get(ctx.organization.id, document_id)
+    doc = await KnowledgeService.of(db, runtime).get(ctx.organization.id, document_id)
     if doc.source != SourceKind.faq:
         raise ValidationFailed("Only FAQ entries can be edited; upload a new version of a file instead.")
     return doc
@@ -462,16 +583,25 @@ async def _faq(db: AsyncSession, runtime: Runtime, ctx: AdminContext, document_i
 
 @router.post("/urls")
 async def import_url(
-    request: Request, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep,
-    url: FormStr = "", sitemap: Annotated[bool, Form()] = False, max_pages: FormStr = "20",
+    request: Request,
+    ctx: OrgAdmin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    url: FormStr = "",
+    sitemap: Annotated[bool, Form()] = False,
+    max_pages: FormStr = "20",
     tags: FormStr = "",
 ) -> Response:
     form = {"url": url, "sitemap": sitemap, "max_pages": max_pages, "tags": tags}
     try:
         try:
             body = UrlImport.model_validate(
-                {"url": url.strip(), "sitemap": sitemap, "max_pages": max_pages.strip() or 20,
-                 "tags": parse_tags(tags)}
+                {
+                    "url": url.strip(),
+                    "sitemap": sitemap,
+                    "max_pages": max_pages.strip() or 20,
+                    "tags": parse_tags(tags),
+                }
             )
         except ValidationError as exc:
             labels = {"max_pages": "Max pages", "tags": "Tags"}
@@ -479,14 +609,17 @@ async def import_url(
         except ValueError as exc:
             raise ValidationFailed(f"Tags: {exc}.") from None
     except AppError as exc:
-        return await _page(request, ctx, db, runtime, status_code=exc.status_code, url_error=exc.message,
-                           url_form=form)
+        return await _page(
+            request, ctx, db, runtime, status_code=exc.status_code, url_error=exc.message, url_form=form
+        )
     if body.sitemap:
         queue_crawl(db, runtime, ctx.organization.id, str(body.url), max_pages=body.max_pages, tags=body.tags)
         watch = int(time.time()) + WATCH_SECONDS
-        return redirect(f"{PAGE}?watch={watch}",
-                        flash=f"Reading the sitemap at {body.url}; its pages appear below as they are found.")
-    doc = await _service(db, runtime).add_url(ctx.organization.id, str(body.url), tags=body.tags)
+        return redirect(
+            f"{PAGE}?watch={watch}",
+            flash=f"Reading the sitemap at {body.url}; its pages appear below as they are found.",
+        )
+    doc = await KnowledgeService.of(db, runtime).add_url(ctx.organization.id, str(body.url), tags=body.tags)
     queue_ingest(db, runtime, doc)
     return redirect(PAGE, flash=f"Importing {body.url}. It appears below once fetched.")
 
@@ -495,7 +628,7 @@ async def import_url(
 async def delete_document(
     document_id: uuid.UUID, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep
 ) -> Response:
-    svc = _service(db, runtime)
+    svc = KnowledgeService.of(db, runtime)
     doc = await svc.get(ctx.organization.id, document_id)
     title = doc.title
     await svc.delete(ctx.organization.id, document_id)
@@ -504,6 +637,6 @@ async def delete_document(
 
 @router.post("/reindex")
 async def reindex(ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep) -> Response:
-    chunks = await _service(db, runtime).request_reindex(ctx.organization.id)
+    chunks = await KnowledgeService.of(db, runtime).request_reindex(ctx.organization.id)
     runtime.retriever.forget(ctx.organization.id)
     return redirect(PAGE, flash=f"Rebuilding the search index from {chunks} chunks; the next search uses it.")
