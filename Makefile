@@ -63,6 +63,8 @@ bench: deps
 	PYTHONPATH=. $(BIN)/python bench/embedding_throughput.py
 	PYTHONPATH=. $(BIN)/python bench/retrieval_quality.py
 	PYTHONPATH=. $(BIN)/python bench/sentiment_eval.py
+	PYTHONPATH=. $(BIN)/python bench/answer_overhead.py
+	PYTHONPATH=. $(BIN)/python bench/chat_concurrency.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules $(VENDOR)

@@ -24,6 +24,7 @@ from answerdesk.kit.migrate import upgrade_to_head
 from answerdesk.main import create_app
 from answerdesk.models import Base
 from answerdesk.runtime import Runtime
+from tests.fakes.openai_server import FakeOpenAIServer
 
 TEST_DATABASE = os.environ.get("ANSWERDESK_TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -89,6 +90,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "redis_url": None,
         "model_cache_dir": MODEL_CACHE,
         "base_url": "http://testserver",
+        # Test websites are served from 127.0.0.1; one test turns this off to check the refusal.
+        "crawl_allow_private": True,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -162,3 +165,16 @@ def new_client(app: FastAPI) -> object:
         return c
 
     return make
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server: FakeOpenAIServer) -> FakeOpenAIServer:
+    """The session's fake OpenAI-compatible server with defaults restored and no recorded requests."""
+    fake_openai_server.reset()
+    return fake_openai_server

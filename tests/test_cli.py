@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from answerdesk.cli import app
 from answerdesk.config import get_settings
+from tests.conftest import MODEL_CACHE
 
 runner = CliRunner()
 
@@ -19,6 +21,7 @@ def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("ANSWERDESK_DATABASE_URL", database_url)
     monkeypatch.setenv("ANSWERDESK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ANSWERDESK_ENV", "test")
+    monkeypatch.setenv("ANSWERDESK_MODEL_CACHE_DIR", str(MODEL_CACHE))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -104,3 +107,37 @@ def test_demo_creates_org_once(cli_env: None) -> None:
     assert code == 0 and "admin@demo.example.com" in out and "password:" in out
     code, out, _ = run("demo")
     assert code == 0 and "password:   " not in out and "set-password" in out
+
+
+def test_chat_answers_from_the_knowledge_base_and_refuses_outside_it(cli_env: None) -> None:
+    assert run("demo")[0] == 0
+    code, out, err = run("chat", "--org", "demo", "How can I check that my nameserver change has worked?")
+    assert code == 0, err
+    assert "Sources:" in out and "[1]" in out and "extractive answer" in out
+    code, out, _ = run("chat", "--org", "demo", "What is the capital of France?", "--json")
+    assert code == 0
+    reply = json.loads(out)
+    assert reply["message"]["mode"] == "no_answer" and reply["handoff"] is True and reply["citations"] == []
+    code, _, err = run("chat", "--org", "nope", "hello")
+    assert code == 1 and err.strip() == "error: No organization with slug 'nope'."
+    code, _, err = run("chat", "--org", "demo", "   ")
+    assert code == 1 and "empty" in err
+
+
+def test_sentiment_prints_one_line_per_message(cli_env: None) -> None:
+    messages = [
+        "Thanks so much, that fixed it!",
+        "",
+        "My site has been down for 3 hours, this is unacceptable!!!",
+    ]
+    result = runner.invoke(app, ["sentiment"], input="\n".join(messages) + "\n")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("positive\t") and lines[0].endswith("\t-")
+    assert lines[1].startswith("neutral\t")
+    assert lines[2].startswith("negative\t") and lines[2].endswith("\tfrustrated")
+    result = runner.invoke(app, ["sentiment", "--json"], input="\n".join(messages) + "\n")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["label"] for r in rows] == ["positive", "neutral", "negative"]
+    assert rows[2]["frustrated"] is True and rows[2]["text"] == messages[2]

@@ -392,6 +392,82 @@ def kb_reindex(org: Annotated[str, typer.Option(help="Organization slug")]) -> N
 
 
 @app.command()
+def chat(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    question: Annotated[str, typer.Argument(help="The customer's question")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON reply")] = False,
+) -> None:
+    """Answer one question through the chat pipeline as a customer would get it (kept as a conversation)."""
+    import json
+
+    from answerdesk.auth.service import Principal
+    from answerdesk.chat.models import Channel
+    from answerdesk.chat.schemas import ConversationCreate
+    from answerdesk.chat.service import ChatService, Reply
+
+    async def work(runtime: Runtime) -> Reply:
+        service = ChatService(runtime)
+        async with session_scope(runtime.sessionmaker) as db:
+            org_id = (await OrganizationService(db).by_slug(org)).id
+            conversation, _ = await service.start(db, org_id, ConversationCreate(), Channel.api)
+            caller = Principal(organization_id=org_id, kind="secret", scopes=frozenset({"chat"}))
+            accepted = await service.accept(db, caller, conversation.id, None, question)
+        return await service.answer(accepted)
+
+    reply = with_runtime(work)
+    body = reply.read.model_dump(mode="json")
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    message = body["message"]
+    typer.echo(message["content"])
+    if body["citations"]:
+        typer.echo("\nSources:")
+        for c in body["citations"]:
+            where = c["title"] + (f" > {c['section']}" if c["section"] else "")
+            typer.echo(f"  [{c['n']}] {where} ({c['source']})")
+    if body["suggestions"]:
+        typer.echo("\nYou could also ask:")
+        for suggestion in body["suggestions"]:
+            typer.echo(f"  - {suggestion}")
+    typer.echo(
+        f"\n({message['mode']} answer, {message['latency_ms']} ms"
+        + (", offers a human)" if body["handoff"] else ")")
+    )
+
+
+@app.command()
+def sentiment(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
+    batch: Annotated[int, typer.Option(min=1, max=4096, help="Messages classified at once")] = 256,
+) -> None:
+    """Read one message per line on stdin; print its sentiment label, score and frustrated flag per line."""
+    import json
+    import sys
+    from itertools import islice
+
+    async def work(runtime: Runtime) -> None:
+        analyzer = await runtime.sentiment()
+        lines = (line.rstrip("\r\n") for line in sys.stdin)
+        while chunk := list(islice(lines, batch)):
+            for text, r in zip(chunk, await asyncio.to_thread(analyzer.analyze, chunk), strict=True):
+                if as_json:
+                    row = {
+                        "text": text,
+                        "label": r.label,
+                        "score": r.score,
+                        "frustrated": r.frustrated,
+                        "wants_human": r.wants_human,
+                        "reasons": list(r.reasons),
+                    }
+                    typer.echo(json.dumps(row, ensure_ascii=False))
+                else:
+                    typer.echo(f"{r.label}\t{r.score:+.3f}\t{'frustrated' if r.frustrated else '-'}")
+
+    with_runtime(work)
+
+
+@app.command()
 def demo() -> None:
     """Create the demo organization and its admin if there is no organization yet."""
 

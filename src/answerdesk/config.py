@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     hnsw_threshold: int = Field(default=20_000, ge=1)
     crawl_max_pages: int = Field(default=50, ge=1)
     crawl_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Off: URL imports may not reach private, loopback or link-local addresses (the server's own network).
+    crawl_allow_private: bool = False
     job_concurrency: int = Field(default=2, ge=1)
     job_timeout_seconds: float = Field(default=1800.0, gt=0)
     job_shutdown_seconds: float = Field(default=10.0, ge=0)
@@ -68,6 +70,10 @@ class Settings(BaseSettings):
     llm_model: str = "mistralai/mistral-small-3.1-24b-instruct"
     llm_fallback_model: str | None = "openai/gpt-4o-mini"
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    llm_first_token_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    # Chat.
+    max_message_chars: int = Field(default=4000, ge=1)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -9,7 +9,9 @@ from fastapi import APIRouter, FastAPI
 
 from answerdesk import __version__
 from answerdesk.admin.app import admin_error_page, is_admin_path, mount_admin
+from answerdesk.answers.router import router as ai_settings_router
 from answerdesk.auth.router import router as auth_router
+from answerdesk.chat.router import router as chat_router
 from answerdesk.config import Settings, get_settings
 from answerdesk.health import router as health_router
 from answerdesk.kit.logging import configure_logging
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(tenants_router)
     api.include_router(auth_router)
     api.include_router(knowledge_router)
+    api.include_router(chat_router)
+    api.include_router(ai_settings_router)
     app.include_router(api)
     app.include_router(health_router)
     mount_admin(app)

@@ -1,11 +1,22 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
+from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
 from answerdesk.tenants.models import Organization
 
 __all__ = [
-    "ApiKey", "AuditLog", "AuthSession", "Base", "Chunk", "Document", "IndexState", "Membership",
-    "Organization", "User",
+    "ApiKey",
+    "AuditLog",
+    "AuthSession",
+    "Base",
+    "Chunk",
+    "Conversation",
+    "Document",
+    "IndexState",
+    "Membership",
+    "Message",
+    "Organization",
+    "User",
 ]

@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from answerdesk.auth.sessions import DatabaseSessionStore, RedisSessionStore, SessionStore
 from answerdesk.config import Settings
+from answerdesk.integrations.llm import LLMProvider, OpenAICompatibleProvider
 from answerdesk.integrations.storage import ObjectStorage, build_storage
 from answerdesk.kit.db import create_engine, create_sessionmaker
 from answerdesk.kit.jobs import JobQueue, build_queue
 from answerdesk.kit.ratelimit import RateLimiter
 from answerdesk.knowledge.embedding import Embedder, load_embedder
 from answerdesk.retrieval.service import Retriever
+from answerdesk.sentiment import SentimentAnalyzer, load_analyzer
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Runtime:
     jobs: JobQueue = field(init=False, repr=False)
     storage: ObjectStorage = field(init=False, repr=False)
     retriever: Retriever = field(init=False, repr=False)
+    # None without an API key: answers are then extractive (quoted passages), never invented.
+    llm: LLMProvider | None = field(default=None, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @classmethod
@@ -73,6 +77,7 @@ class Runtime:
         runtime.retriever = Retriever(
             settings.data_dir / "indexes", runtime.embedder, hnsw_threshold=settings.hnsw_threshold
         )
+        runtime.llm = build_llm(settings)
         return runtime
 
     async def embedder(self) -> Embedder:
@@ -84,8 +89,19 @@ class Runtime:
             )
             return await asyncio.to_thread(_shared_embedder, kind, cache)
 
+    async def sentiment(self) -> SentimentAnalyzer:
+        """The sentiment classifier over the same embedding model, loaded once per process."""
+        await self.embedder()
+        kind, cache = (
+            self.settings.embedder,
+            self.settings.model_cache_dir or self.settings.data_dir / "models",
+        )
+        return _shared_analyzer(kind, cache)
+
     async def close(self) -> None:
         await self.jobs.close()  # running jobs still need the engine and Redis
+        if isinstance(self.llm, OpenAICompatibleProvider):
+            await self.llm.aclose()
         await self.storage.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -96,3 +112,20 @@ class Runtime:
 def _shared_embedder(kind: str, cache_dir: Path) -> Embedder:
     # One model per process, shared by every Runtime (tests build many) and every request.
     return load_embedder(kind, cache_dir)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=2)
+def _shared_analyzer(kind: str, cache_dir: Path) -> SentimentAnalyzer:
+    return load_analyzer(_shared_embedder(kind, cache_dir).embed)
+
+
+def build_llm(settings: Settings) -> OpenAICompatibleProvider | None:
+    if settings.llm_api_key is None or not settings.llm_api_key.get_secret_value():
+        return None
+    return OpenAICompatibleProvider(
+        api_key=settings.llm_api_key.get_secret_value(),
+        base_url=settings.llm_base_url,
+        app_url=settings.base_url,
+        timeout=settings.llm_timeout_seconds,
+        first_token_timeout=settings.llm_first_token_timeout_seconds,
+    )

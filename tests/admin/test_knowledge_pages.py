@@ -54,8 +54,9 @@ async def admin_of(
     return org, await logged_in(client, m.user.email)
 
 
-async def add_faq(db: AsyncSession, runtime: Runtime, org: Organization, question: str, answer: str,
-                  **fields: object) -> Document:
+async def add_faq(
+    db: AsyncSession, runtime: Runtime, org: Organization, question: str, answer: str, **fields: object
+) -> Document:
     """A document the app sees but no job processes: its status is whatever the test sets."""
     svc = KnowledgeService.of(db, runtime)
     doc = await svc.create_faq(org.id, question, answer, ["billing"])
@@ -86,8 +87,9 @@ async def test_multi_file_upload_reports_each_file_and_keeps_the_good_one(
         ("files", ("installer.exe", b"MZ\x90\x00binary", "application/octet-stream")),
         ("files", ("notes.txt", b"", "text/plain")),
     ]
-    r = await client.post("/admin/knowledge/upload", files=files,
-                          data={"tags": "Email, mail", "csrf_token": admin.csrf})
+    r = await client.post(
+        "/admin/knowledge/upload", files=files, data={"tags": "Email, mail", "csrf_token": admin.csrf}
+    )
     assert r.status_code == 200, r.text
     results = outcomes(r.text)
     assert len(results) == 3, results
@@ -110,10 +112,12 @@ async def test_htmx_upload_answers_with_the_card_and_refreshes_the_list(
     client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
 ) -> None:
     org, admin = await admin_of(client, db)
-    r = await client.post("/admin/knowledge/upload", headers={**HX, **admin.headers()},
-                          data={"title": "Mail guide", "tags": "x"},
-                          files=[("files", ("a.md", GUIDE, "text/markdown")),
-                                 ("files", ("b.md", GUIDE, "text/markdown"))])
+    r = await client.post(
+        "/admin/knowledge/upload",
+        headers={**HX, **admin.headers()},
+        data={"title": "Mail guide", "tags": "x"},
+        files=[("files", ("a.md", GUIDE, "text/markdown")), ("files", ("b.md", GUIDE, "text/markdown"))],
+    )
     assert r.status_code == 200
     assert r.text.lstrip().startswith('<section id="upload-card"') and "<html" not in r.text
     assert r.headers["HX-Trigger"] == "knowledge-changed"
@@ -124,18 +128,30 @@ async def test_htmx_upload_answers_with_the_card_and_refreshes_the_list(
 
     # What a browser sends when no file was chosen: an empty part with filename="".
     boundary = "kb-boundary"
-    body = "".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n{value}\r\n'
-        for name, extra, value in [("title", "", "Kept"), ("tags", "", "a b"),
-                                   ("files", '; filename=""\r\nContent-Type: application/octet-stream', "")]
-    ) + f"--{boundary}--\r\n"
-    nothing = await client.post("/admin/knowledge/upload", content=body.encode(), headers={
-        **HX, **admin.headers(), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n{value}\r\n'
+            for name, extra, value in [
+                ("title", "", "Kept"),
+                ("tags", "", "a b"),
+                ("files", '; filename=""\r\nContent-Type: application/octet-stream', ""),
+            ]
+        )
+        + f"--{boundary}--\r\n"
+    )
+    nothing = await client.post(
+        "/admin/knowledge/upload",
+        content=body.encode(),
+        headers={**HX, **admin.headers(), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert nothing.status_code == 200 and "HX-Trigger" not in nothing.headers
     assert "Choose at least one file to upload." in nothing.text
     assert 'value="Kept"' in nothing.text and 'value="a b"' in nothing.text
-    bad_tags = await client.post("/admin/knowledge/upload", data={"tags": "x" * 60, "csrf_token": admin.csrf},
-                                 files=[("files", ("c.md", GUIDE, "text/markdown"))])
+    bad_tags = await client.post(
+        "/admin/knowledge/upload",
+        data={"tags": "x" * 60, "csrf_token": admin.csrf},
+        files=[("files", ("c.md", GUIDE, "text/markdown"))],
+    )
     assert bad_tags.status_code == 422 and "longer than 50 characters" in bad_tags.text
     assert len(await documents_of(runtime, org)) == 2
 
@@ -146,14 +162,26 @@ async def test_staff_sees_the_list_but_no_management(
     org = await make_org(db)
     await make_member(db, org, Role.admin)
     await make_member(db, org, Role.staff, email="kb-staff@example.com")
-    doc = await add_faq(db, runtime, org, "How do I pay by bank transfer?", "Use the IBAN on your invoice.",
-                        status=DocumentStatus.ready)
+    doc = await add_faq(
+        db,
+        runtime,
+        org,
+        "How do I pay by bank transfer?",
+        "Use the IBAN on your invoice.",
+        status=DocumentStatus.ready,
+    )
     staff = await logged_in(client, "kb-staff@example.com")
     page = await client.get("/admin/knowledge")
     assert page.status_code == 200 and "How do I pay by bank transfer?" in page.text
     assert "Test a question" in page.text
-    for control in ("Upload files", "Reindex all", "Add an FAQ entry", "Import from the web", "/delete",
-                    "/edit"):
+    for control in (
+        "Upload files",
+        "Reindex all",
+        "Add an FAQ entry",
+        "Import from the web",
+        "/delete",
+        "/edit",
+    ):
         assert control not in page.text, control
     attempts = [
         ("/admin/knowledge/upload", {}, [("files", ("a.md", GUIDE, "text/markdown"))]),
@@ -175,16 +203,24 @@ async def test_faq_create_edit_and_errors_keep_the_input(
     client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
 ) -> None:
     org, admin = await admin_of(client, db)
-    short = await client.post("/admin/knowledge/faqs", data={
-        "question": "Hi", "answer": "Typed answer stays", "tags": "keep", "csrf_token": admin.csrf})
+    short = await client.post(
+        "/admin/knowledge/faqs",
+        data={"question": "Hi", "answer": "Typed answer stays", "tags": "keep", "csrf_token": admin.csrf},
+    )
     assert short.status_code == 422
     assert "Question should have at least 3 characters." in short.text
     assert "Typed answer stays</textarea>" in short.text and 'value="keep"' in short.text
-    assert "<details class=\"panel\" open>" in short.text
+    assert '<details class="panel" open>' in short.text
 
-    created = await client.post("/admin/knowledge/faqs", data={
-        "question": "Can I upgrade my VPS plan?", "answer": "Yes, upgrades apply within five minutes.",
-        "tags": "vps, plans", "csrf_token": admin.csrf})
+    created = await client.post(
+        "/admin/knowledge/faqs",
+        data={
+            "question": "Can I upgrade my VPS plan?",
+            "answer": "Yes, upgrades apply within five minutes.",
+            "tags": "vps, plans",
+            "csrf_token": admin.csrf,
+        },
+    )
     assert created.status_code == 303 and created.headers["location"] == "/admin/knowledge"
     await drain(runtime)
     [doc] = await documents_of(runtime, org)
@@ -194,20 +230,34 @@ async def test_faq_create_edit_and_errors_keep_the_input(
     edit = await client.get(f"/admin/knowledge/faqs/{doc.id}/edit")
     assert edit.status_code == 200 and "<h1>Edit FAQ entry</h1>" in edit.text
     assert 'value="Can I upgrade my VPS plan?"' in edit.text and "vps, plans" in edit.text
-    bad = await client.post(f"/admin/knowledge/faqs/{doc.id}", data={
-        "question": "Can I downgrade my VPS plan?", "answer": "", "tags": "", "csrf_token": admin.csrf})
+    bad = await client.post(
+        f"/admin/knowledge/faqs/{doc.id}",
+        data={"question": "Can I downgrade my VPS plan?", "answer": "", "tags": "", "csrf_token": admin.csrf},
+    )
     assert bad.status_code == 422 and "Answer should have at least 1 character." in bad.text
     assert 'value="Can I downgrade my VPS plan?"' in bad.text
-    saved = await client.post(f"/admin/knowledge/faqs/{doc.id}", data={
-        "question": "Can I downgrade my VPS plan?", "answer": "Downgrades happen at the next renewal date.",
-        "tags": "vps", "csrf_token": admin.csrf})
+    saved = await client.post(
+        f"/admin/knowledge/faqs/{doc.id}",
+        data={
+            "question": "Can I downgrade my VPS plan?",
+            "answer": "Downgrades happen at the next renewal date.",
+            "tags": "vps",
+            "csrf_token": admin.csrf,
+        },
+    )
     assert saved.status_code == 303
     await drain(runtime)
     [doc] = await documents_of(runtime, org)
     assert (doc.title, doc.answer, doc.tags, doc.status, doc.revision) == (
-        "Can I downgrade my VPS plan?", "Downgrades happen at the next renewal date.", ["vps"], "ready", 2)
-    found = await client.get("/admin/knowledge/search", params={"question": "when does a downgrade happen"},
-                             headers=HX)
+        "Can I downgrade my VPS plan?",
+        "Downgrades happen at the next renewal date.",
+        ["vps"],
+        "ready",
+        2,
+    )
+    found = await client.get(
+        "/admin/knowledge/search", params={"question": "when does a downgrade happen"}, headers=HX
+    )
     assert "next renewal date" in found.text
 
 
@@ -216,7 +266,7 @@ async def test_delete_removes_the_row(client: httpx.AsyncClient, db: AsyncSessio
     keep = await add_faq(db, runtime, org, "Where is my invoice?", "Under Billing.", status="ready")
     gone = await add_faq(db, runtime, org, "Do you sell domains?", "Yes, over 300 endings.", status="ready")
     page = await client.get("/admin/knowledge")
-    assert f'id="doc-{gone.id}"' in page.text and f'/admin/knowledge/documents/{gone.id}/delete' in page.text
+    assert f'id="doc-{gone.id}"' in page.text and f"/admin/knowledge/documents/{gone.id}/delete" in page.text
     r = await client.post(f"/admin/knowledge/documents/{gone.id}/delete", data={"csrf_token": admin.csrf})
     assert r.status_code == 303
     page = await client.get("/admin/knowledge")
@@ -253,16 +303,22 @@ async def test_polling_partial_shows_progress_and_stops_when_settled(
     client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
 ) -> None:
     org, _ = await admin_of(client, db)
-    busy = await add_faq(db, runtime, org, "How do I point my domain?", "Set the A record.",
-                         status="processing", progress=40)
-    broken = await add_faq(db, runtime, org, "Broken entry?", "x", status="failed",
-                           error="The file contains no text")
+    busy = await add_faq(
+        db, runtime, org, "How do I point my domain?", "Set the A record.", status="processing", progress=40
+    )
+    broken = await add_faq(
+        db, runtime, org, "Broken entry?", "x", status="failed", error="The file contains no text"
+    )
     r = await client.get("/admin/knowledge/documents", headers=HX)
     assert r.status_code == 200 and "<html" not in r.text
     assert r.text.startswith('<div id="documents"')
     assert 'hx-trigger="knowledge-changed from:body, every 1s"' in r.text
-    assert re.search(rf'id="doc-{busy.id}" data-status="processing">.*?<progress value="40" max="100"'
-                     r'.*?>40%</span>', r.text, re.S)
+    assert re.search(
+        rf'id="doc-{busy.id}" data-status="processing">.*?<progress value="40" max="100"'
+        r".*?>40%</span>",
+        r.text,
+        re.S,
+    )
     assert re.search(rf'id="doc-{broken.id}" data-status="failed">.*?The file contains no text', r.text, re.S)
     assert '<dl id="kb-stats" class="kb-stats" hx-swap-oob="true">' in r.text
     assert "Processing 1 document." in r.text
@@ -274,7 +330,17 @@ async def test_polling_partial_shows_progress_and_stops_when_settled(
     assert re.search(rf'id="doc-{busy.id}" data-status="ready">.*?3 chunks', settled.text, re.S)
     stats = re.search(r'<dl id="kb-stats".*?</dl>', settled.text, re.S)
     assert stats and re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", stats.group(0))).split() == [
-        "Documents", "2", "Ready", "1", "Processing", "0", "Failed", "1", "Chunks", "0"]
+        "Documents",
+        "2",
+        "Ready",
+        "1",
+        "Processing",
+        "0",
+        "Failed",
+        "1",
+        "Chunks",
+        "0",
+    ]
     # Outside htmx the same address is a whole page, so it also works as a link.
     full = await client.get("/admin/knowledge/documents")
     assert "<h1>Knowledge</h1>" in full.text
@@ -286,12 +352,16 @@ async def test_filters_narrow_the_list_and_keep_the_url(
     org, admin = await admin_of(client, db)
     await add_faq(db, runtime, org, "Refund policy?", "30 days.", status="ready", tags=["billing"])
     await add_faq(db, runtime, org, "Nameserver names?", "ns1 and ns2.", status="failed", tags=["dns"])
-    await client.post("/admin/knowledge/upload", data={"csrf_token": admin.csrf, "tags": "mail"},
-                      files=[("files", ("email-setup.md", GUIDE, "text/markdown"))])
+    await client.post(
+        "/admin/knowledge/upload",
+        data={"csrf_token": admin.csrf, "tags": "mail"},
+        files=[("files", ("email-setup.md", GUIDE, "text/markdown"))],
+    )
 
     async def titles(**params: str) -> list[str]:
-        r = await client.get("/admin/knowledge/documents", params=params,
-                             headers={**HX, "HX-Trigger": "kb-filters"})
+        r = await client.get(
+            "/admin/knowledge/documents", params=params, headers={**HX, "HX-Trigger": "kb-filters"}
+        )
         return re.findall(r'<td data-label="Title" class="kb-title"><strong>(.*?)</strong>', r.text)
 
     assert sorted(await titles()) == ["Email setup", "Nameserver names?", "Refund policy?"]
@@ -299,8 +369,11 @@ async def test_filters_narrow_the_list_and_keep_the_url(
     assert await titles(tag="billing") == ["Refund policy?"]
     assert await titles(q="EMAIL") == ["Email setup"]
     assert await titles(source="bogus") != []  # a stale value is ignored, not an error
-    r = await client.get("/admin/knowledge/documents", params={"tag": "dns", "q": ""},
-                         headers={**HX, "HX-Trigger": "kb-filters"})
+    r = await client.get(
+        "/admin/knowledge/documents",
+        params={"tag": "dns", "q": ""},
+        headers={**HX, "HX-Trigger": "kb-filters"},
+    )
     assert r.headers["HX-Push-Url"] == "/admin/knowledge?tag=dns"
     assert 'hx-get="/admin/knowledge/documents?tag=dns"' in r.text
     none = await client.get("/admin/knowledge/documents", params={"q": "nothing like this"}, headers=HX)
@@ -316,8 +389,11 @@ async def test_search_box_shows_passages_with_scores(
     _, admin = await admin_of(client, db)
     empty = await client.get("/admin/knowledge/search", params={"question": "smtp"}, headers=HX)
     assert "Nothing found for “smtp”" in empty.text
-    await client.post("/admin/knowledge/upload", data={"csrf_token": admin.csrf},
-                      files=[("files", ("email-setup.md", GUIDE, "text/markdown"))])
+    await client.post(
+        "/admin/knowledge/upload",
+        data={"csrf_token": admin.csrf},
+        files=[("files", ("email-setup.md", GUIDE, "text/markdown"))],
+    )
     await drain(runtime)
     r = await client.get("/admin/knowledge/search", params={"question": "Which port for SMTP?"}, headers=HX)
     assert r.status_code == 200 and "<html" not in r.text
@@ -338,8 +414,11 @@ async def test_reindex_rebuilds_and_search_still_answers(
     client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
 ) -> None:
     _, admin = await admin_of(client, db)
-    await client.post("/admin/knowledge/upload", data={"csrf_token": admin.csrf},
-                      files=[("files", ("email-setup.md", GUIDE, "text/markdown"))])
+    await client.post(
+        "/admin/knowledge/upload",
+        data={"csrf_token": admin.csrf},
+        files=[("files", ("email-setup.md", GUIDE, "text/markdown"))],
+    )
     await drain(runtime)
     r = await client.post("/admin/knowledge/reindex", data={"csrf_token": admin.csrf})
     assert r.status_code == 303
@@ -354,9 +433,9 @@ def site() -> FastAPI:
     """A tiny help center on 127.0.0.1: one page per topic and a sitemap listing them."""
     pages = {
         "/billing": "<html><head><title>Billing help</title></head><body><h1>Billing</h1>"
-                    "<p>Invoices are sent on the first day of each month by e-mail.</p></body></html>",
+        "<p>Invoices are sent on the first day of each month by e-mail.</p></body></html>",
         "/dns": "<html><head><title>DNS help</title></head><body><h1>DNS</h1>"
-                "<p>Point your domain at ns1.example.net and ns2.example.net.</p></body></html>",
+        "<p>Point your domain at ns1.example.net and ns2.example.net.</p></body></html>",
     }
     app = FastAPI()
 
@@ -364,8 +443,10 @@ def site() -> FastAPI:
     async def sitemap(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
         urls = "".join(f"<url><loc>{base}{p}</loc></url>" for p in pages)
-        return Response(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
-                        media_type="application/xml")
+        return Response(
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+            media_type="application/xml",
+        )
 
     @app.get("/{name}")
     async def page(name: str) -> Response:
@@ -378,27 +459,44 @@ def site() -> FastAPI:
 
 async def test_url_and_sitemap_import(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime) -> None:
     org, admin = await admin_of(client, db)
-    bad = await client.post("/admin/knowledge/urls", data={
-        "url": "not a web address", "max_pages": "5", "tags": "help", "csrf_token": admin.csrf})
+    bad = await client.post(
+        "/admin/knowledge/urls",
+        data={"url": "not a web address", "max_pages": "5", "tags": "help", "csrf_token": admin.csrf},
+    )
     assert bad.status_code == 422 and "Enter a full web address" in bad.text
     assert 'value="not a web address"' in bad.text and 'value="help"' in bad.text
-    too_many = await client.post("/admin/knowledge/urls", data={
-        "url": "https://example.com/sitemap.xml", "sitemap": "true", "max_pages": "9999",
-        "csrf_token": admin.csrf})
+    too_many = await client.post(
+        "/admin/knowledge/urls",
+        data={
+            "url": "https://example.com/sitemap.xml",
+            "sitemap": "true",
+            "max_pages": "9999",
+            "csrf_token": admin.csrf,
+        },
+    )
     assert too_many.status_code == 422 and "Max pages should be less than or equal to 500." in too_many.text
     assert "checked" in too_many.text.split('id="url-sitemap"')[1].split(">")[0]
 
     with serve(site()) as base:
-        single = await client.post("/admin/knowledge/urls", data={
-            "url": f"{base}/billing", "tags": "billing", "csrf_token": admin.csrf})
+        single = await client.post(
+            "/admin/knowledge/urls",
+            data={"url": f"{base}/billing", "tags": "billing", "csrf_token": admin.csrf},
+        )
         assert single.status_code == 303 and single.headers["location"] == "/admin/knowledge"
         await drain(runtime)
         [doc] = await documents_of(runtime, org)
         assert (doc.source, doc.url, doc.status, doc.title) == ("url", f"{base}/billing", "ready", "Billing")
 
-        crawl = await client.post("/admin/knowledge/urls", data={
-            "url": f"{base}/sitemap.xml", "sitemap": "true", "max_pages": "10", "tags": "help",
-            "csrf_token": admin.csrf})
+        crawl = await client.post(
+            "/admin/knowledge/urls",
+            data={
+                "url": f"{base}/sitemap.xml",
+                "sitemap": "true",
+                "max_pages": "10",
+                "tags": "help",
+                "csrf_token": admin.csrf,
+            },
+        )
         assert crawl.status_code == 303
         watching = crawl.headers["location"]
         assert watching.startswith("/admin/knowledge?watch=")
@@ -426,8 +524,9 @@ def test_view_helpers() -> None:
     assert short_url("https://www.example.com/help/") == "example.com/help"
     assert short_url("https://help.example.com/" + "a/" * 40 + "last-page") == "help.example.com/…/last-page"
     marked = highlight("Use port <587> for SMTP; smtps is port 465.", "Which port do I use for SMTP?")
-    assert str(marked) == ("Use <mark>port</mark> &lt;587&gt; for <mark>SMTP</mark>; "
-                           "smtps is <mark>port</mark> 465.")
+    assert str(marked) == (
+        "Use <mark>port</mark> &lt;587&gt; for <mark>SMTP</mark>; smtps is <mark>port</mark> 465."
+    )
     assert snippet("word " * 100, limit=30) == "word word word word word word…"
     f = DocumentFilters.parse({"source": "faq", "status": "nope", "tag": " DNS ", "q": "  "})
     assert f == DocumentFilters(source="faq", tag="dns") and f.query_string() == "source=faq&tag=dns"

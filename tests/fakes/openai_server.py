@@ -30,7 +30,7 @@ name gets the default reply. Directives:
 ``malformed``             truncated JSON body, or a garbage first SSE event when streaming
 ``malformed-after-<N>``   stream N tokens, then a garbage SSE event
 ``drop-after-<N>``        stream N tokens, then cut the connection without finishing
-``garbage``               ``200 text/html`` page instead of JSON
+``garbage``               ``200 text/html`` page instead of JSON or SSE
 ``no-usage``              leave ``usage`` out (JSON body and final chunk)
 ``ok``                    nothing special (a well-behaved model under the ``fake/`` prefix)
 ========================  ==================================================================
@@ -484,11 +484,11 @@ class _Scripted(Response):
             "completion_tokens": len(tokens),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        if self._record.stream:
+        if self._record.stream and not b.garbage:
             return await self._play_stream(send, tokens, finish_reason, usage)
         if not await self._pause(b.ttft):
             return "disconnected"
-        if b.garbage:
+        if b.garbage:  # e.g. a proxy's error page, whether or not a stream was asked for
             await _send_whole(send, 200, "text/html", b"<html><body>502 Bad Gateway</body></html>")
         elif b.malformed_after is not None:
             await _send_whole(send, 200, "application/json", b'{"id": "chatcmpl-fake", "choices": [{"mess')

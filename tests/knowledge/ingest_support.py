@@ -38,13 +38,19 @@ class Kb:
     runtime: Runtime
     organization_id: uuid.UUID
 
-    async def upload(self, filename: str, data: bytes, content_type: str = "application/octet-stream",
-                     **form: str) -> httpx.Response:
-        return await self.client.post(f"{API}/documents", headers=self.headers,
-                                      files={"file": (filename, data, content_type)}, data=form)
+    async def upload(
+        self, filename: str, data: bytes, content_type: str = "application/octet-stream", **form: str
+    ) -> httpx.Response:
+        return await self.client.post(
+            f"{API}/documents",
+            headers=self.headers,
+            files={"file": (filename, data, content_type)},
+            data=form,
+        )
 
-    async def upload_ok(self, filename: str, data: bytes, content_type: str = "application/octet-stream",
-                        **form: str) -> str:
+    async def upload_ok(
+        self, filename: str, data: bytes, content_type: str = "application/octet-stream", **form: str
+    ) -> str:
         response = await self.upload(filename, data, content_type, **form)
         assert response.status_code == 202, response.text
         assert response.json()["status"] == "queued"
@@ -64,8 +70,9 @@ class Kb:
         return body
 
     async def search(self, query: str, k: int = 5, **extra: Any) -> list[dict[str, Any]]:
-        response = await self.client.post(f"{API}/search", headers=self.headers,
-                                          json={"query": query, "k": k, **extra})
+        response = await self.client.post(
+            f"{API}/search", headers=self.headers, json={"query": query, "k": k, **extra}
+        )
         assert response.status_code == 200, response.text
         results: list[dict[str, Any]] = response.json()["results"]
         return results
@@ -87,8 +94,9 @@ class Kb:
         return doc
 
 
-async def make_kb(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime,
-                  name: str | None = None) -> Kb:
+async def make_kb(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime, name: str | None = None
+) -> Kb:
     org = await make_org(db, name)
     return Kb(client, bearer(await make_key(db, org)), runtime, org.id)
 
@@ -159,20 +167,26 @@ def running_site(site: Site) -> Iterator[Site]:
 
 def html_page(title: str, *paragraphs: str) -> bytes:
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (f"<!doctype html><html><head><title>{title}</title></head><body><main><h1>{title}</h1>{body}"
-            f"<nav><a href='/'>Home</a></nav></main></body></html>").encode()
+    return (
+        f"<!doctype html><html><head><title>{title}</title></head><body><main><h1>{title}</h1>{body}"
+        f"<nav><a href='/'>Home</a></nav></main></body></html>"
+    ).encode()
 
 
 def sitemap_index(*urls: str) -> bytes:
     entries = "".join(f"<sitemap><loc>{u}</loc></sitemap>" for u in urls)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>'
-            f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</sitemapindex>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>'
+        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</sitemapindex>'
+    ).encode()
 
 
 def sitemap(*urls: str) -> bytes:
     entries = "".join(f"<url><loc>{u}</loc></url>" for u in urls)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>'
-            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+    ).encode()
 
 
 async def wait_for(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 30.0) -> None:

@@ -42,8 +42,9 @@ Open webmail at https://webmail.example.com and sign in with the full e-mail add
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """A small upload limit and a short fetch timeout, so both can be crossed cheaply."""
-    return make_settings(database_url, tmp_path / "data", max_upload_bytes=UPLOAD_LIMIT,
-                         crawl_timeout_seconds=CRAWL_TIMEOUT)
+    return make_settings(
+        database_url, tmp_path / "data", max_upload_bytes=UPLOAD_LIMIT, crawl_timeout_seconds=CRAWL_TIMEOUT
+    )
 
 
 @pytest.fixture
@@ -59,8 +60,12 @@ def site() -> Iterator[Site]:
 
 async def chunk_count(db: AsyncSession, doc_id: str) -> int:
     await db.commit()  # a fresh snapshot on SQLite
-    return int(await db.scalar(
-        sa.select(sa.func.count()).select_from(Chunk).where(Chunk.document_id == uuid.UUID(doc_id))) or 0)
+    return int(
+        await db.scalar(
+            sa.select(sa.func.count()).select_from(Chunk).where(Chunk.document_id == uuid.UUID(doc_id))
+        )
+        or 0
+    )
 
 
 def assert_error_shape(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -84,14 +89,20 @@ async def test_bad_files_fail_alone_and_good_ones_in_the_batch_succeed(kb: Kb, d
     bad = {
         "corrupt.pdf": (b"%PDF-1.7\n" + bytes(range(256)) * 8, "application/pdf", "damaged"),
         "truncated.pdf": (pdf[: len(pdf) // 2], "application/pdf", "damaged"),
-        "locked.pdf": (encrypt_pdf(make_pdf([[(11, "Secret llama pricing sheet.")]]), user_password="pw"),
-                       "application/pdf", "password-protected"),
+        "locked.pdf": (
+            encrypt_pdf(make_pdf([[(11, "Secret llama pricing sheet.")]]), user_password="pw"),
+            "application/pdf",
+            "password-protected",
+        ),
         "fake.pdf": (b"This is plain text pretending to be a PDF.", "application/pdf", "not a valid PDF"),
         "scanned.pdf": (make_pdf([[]]), "application/pdf", "no text (a scanned PDF needs OCR first)"),
         # Rows 2 and 3 are fine, row 4 is not: the whole file is refused, none of it becomes searchable.
-        "half.csv": (b"question,answer\nDo you sell alpaca hosting?,Yes, alpaca hosting starts at 2 EUR.\n"
-                     b"Is there a free trial?,Thirty days of alpaca hosting for free.\nBroken row?,\n",
-                     "text/csv", "Row 4"),
+        "half.csv": (
+            b"question,answer\nDo you sell alpaca hosting?,Yes, alpaca hosting starts at 2 EUR.\n"
+            b"Is there a free trial?,Thirty days of alpaca hosting for free.\nBroken row?,\n",
+            "text/csv",
+            "Row 4",
+        ),
     }
     good_ids = {name: await kb.upload_ok(name, data, ctype) for name, (data, ctype) in good.items()}
     bad_ids = {name: await kb.upload_ok(name, data, ctype) for name, (data, ctype, _) in bad.items()}
@@ -128,8 +139,9 @@ async def test_upload_checks_answer_at_once_with_the_json_error_shape(kb: Kb) ->
     assert ".exe" in unsupported["message"] and ".pdf" in unsupported["message"]
     no_extension = await kb.upload("noextension", b"some text", "text/plain")
     assert_error_shape(no_extension, 422, "unsupported_file_type")
-    too_big = assert_error_shape(await kb.upload("huge.txt", b"a" * (UPLOAD_LIMIT + 1), "text/plain"),
-                                 413, "payload_too_large")
+    too_big = assert_error_shape(
+        await kb.upload("huge.txt", b"a" * (UPLOAD_LIMIT + 1), "text/plain"), 413, "payload_too_large"
+    )
     assert str(UPLOAD_LIMIT) in too_big["message"]
     missing = await kb.client.post(f"{API}/documents", headers=kb.headers, data={"title": "no file"})
     assert_error_shape(missing, 422, "validation_error")
@@ -154,8 +166,9 @@ async def test_refused_reupload_leaves_the_ready_document_alone(kb: Kb) -> None:
     doc_id = await kb.upload_ok("webmail.md", GUIDE, "text/markdown")
     await kb.ready(doc_id)
     assert_error_shape(await kb.upload("webmail.md", b"", "text/markdown"), 422, "empty_document")
-    assert_error_shape(await kb.upload("webmail.md", b"x" * (UPLOAD_LIMIT + 1), "text/markdown"),
-                       413, "payload_too_large")
+    assert_error_shape(
+        await kb.upload("webmail.md", b"x" * (UPLOAD_LIMIT + 1), "text/markdown"), 413, "payload_too_large"
+    )
     doc = await kb.doc(doc_id)
     assert doc["status"] == "ready" and doc["size_bytes"] == len(GUIDE), doc
     assert (await kb.search("webmail sign in", k=1))[0]["document_id"] == doc_id
@@ -202,7 +215,32 @@ async def test_urls_that_fail_to_fetch_fail_their_document(kb: Kb, site: Site) -
 
 async def test_url_import_rejects_what_is_not_a_web_address(kb: Kb) -> None:
     cases: list[tuple[str, dict[str, int]]] = [
-        ("ftp://127.0.0.1/file", {}), ("not a url", {}), ("http://127.0.0.1/", {"max_pages": 0})]
+        ("ftp://127.0.0.1/file", {}),
+        ("not a url", {}),
+        ("http://127.0.0.1/", {"max_pages": 0}),
+    ]
     for url, options in cases:
         assert_error_shape(await kb.import_url(url, **options), 422, "validation_error")
     assert await kb.docs() == []
+
+
+async def test_url_import_refuses_private_addresses_unless_allowed(
+    database_url: str, tmp_path: Path, client: httpx.AsyncClient, db: AsyncSession, site: Site
+) -> None:
+    """The default: an import cannot reach the server's own network (loopback here, metadata services)."""
+    from answerdesk.main import create_app
+
+    site.pages["/ok"] = (html_page("Panel login", "Log in to the control panel at port 2083."), "text/html")
+    strict = create_app(make_settings(database_url, tmp_path / "strict", crawl_allow_private=False))
+    async with strict.router.lifespan_context(strict):
+        transport = httpx.ASGITransport(app=strict)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            kb = await make_kb(http, db, strict.state.runtime)
+            for url in (site.url("/ok"), site.url("/ok").replace("127.0.0.1", "localhost")):
+                response = await kb.import_url(url)
+                assert response.status_code == 202, response.text
+                await kb.drain()
+                doc = await kb.doc(response.json()["id"])
+                assert doc["status"] == "failed", doc
+                assert "private or local address (127.0.0.1)" in doc["error"], doc
+    assert site.requested == []

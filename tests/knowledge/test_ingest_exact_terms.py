@@ -67,8 +67,13 @@ Plesk servers are managed at port 8443 and DirectAdmin listens on port 2222. Eac
 file manager, e-mail accounts and a database page. Use the panel's password reset link if you cannot log
 in, and contact support when the panel does not load.
 """
-DOCUMENTS = {"troubleshooting.md": TROUBLESHOOTING, "ssl.md": SSL, "browser.md": BROWSER,
-             "domains.md": DOMAINS, "panels.md": PANELS}
+DOCUMENTS = {
+    "troubleshooting.md": TROUBLESHOOTING,
+    "ssl.md": SSL,
+    "browser.md": BROWSER,
+    "domains.md": DOMAINS,
+    "panels.md": PANELS,
+}
 
 
 # Each term with a phrase only its own section of the guide contains.

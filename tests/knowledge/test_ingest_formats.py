@@ -46,18 +46,27 @@ How do I cancel my plan?,Open Billing and choose Cancel service; the plan stops 
 Do you offer a staging site?,Yes: every plan includes one staging copy you can push live in one click.,hosting
 Which PHP versions are available?,PHP 8.1 8.2 and 8.3 can be selected per domain in MultiPHP Manager.,php
 """
-JSON_FAQ = json.dumps([
-    {"question": "Can I pay by bank transfer?",
-     "answer": "Yes, SEPA transfers are accepted for yearly plans.", "tags": ["billing"]},
-    {"question": "Where is my data stored?",
-     "answer": "All servers are in our own racks in Frankfurt, Germany.", "tags": ["privacy"]},
-]).encode()
+JSON_FAQ = json.dumps(
+    [
+        {
+            "question": "Can I pay by bank transfer?",
+            "answer": "Yes, SEPA transfers are accepted for yearly plans.",
+            "tags": ["billing"],
+        },
+        {
+            "question": "Where is my data stored?",
+            "answer": "All servers are in our own racks in Frankfurt, Germany.",
+            "tags": ["privacy"],
+        },
+    ]
+).encode()
 
 
 async def revision_is(db: AsyncSession, kb: Kb, revision: int) -> bool:
     await db.commit()  # a fresh snapshot on SQLite
-    current = await db.scalar(sa.select(sa.func.max(Document.revision))
-                              .where(Document.organization_id == kb.organization_id))
+    current = await db.scalar(
+        sa.select(sa.func.max(Document.revision)).where(Document.organization_id == kb.organization_id)
+    )
     return current == revision
 
 
@@ -80,14 +89,30 @@ def site() -> Iterator[Site]:
 
 
 async def test_every_file_format_is_ingested_and_searchable(kb: Kb, db: AsyncSession) -> None:
-    pdf = make_pdf([[(18, "Quokka plan"), (11, "The Quokka plan includes nightly offsite backups."),
-                     (11, "Backups are kept for thirty days.")]], title="Quokka plan overview")
+    pdf = make_pdf(
+        [
+            [
+                (18, "Quokka plan"),
+                (11, "The Quokka plan includes nightly offsite backups."),
+                (11, "Backups are kept for thirty days."),
+            ]
+        ],
+        title="Quokka plan overview",
+    )
     uploads = {
         "pdf": ("quokka.pdf", pdf, "application/pdf"),
-        "docx": ("mail-guide.docx", make_docx(),
-                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-        "html": ("outage.html", html_page("Status page", "During an outage we post updates on status.example "
-                                           "every thirty minutes."), "text/html"),
+        "docx": (
+            "mail-guide.docx",
+            make_docx(),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        "html": (
+            "outage.html",
+            html_page(
+                "Status page", "During an outage we post updates on status.example every thirty minutes."
+            ),
+            "text/html",
+        ),
         "markdown": ("backups.md", MARKDOWN, "text/markdown"),
         "text": ("maintenance.txt", TEXT, "text/plain"),
         "csv": ("faq.csv", CSV_FAQ, "text/csv"),
@@ -127,9 +152,15 @@ async def test_every_file_format_is_ingested_and_searchable(kb: Kb, db: AsyncSes
 
 
 async def test_faq_entries_are_created_and_edited_in_place(kb: Kb, db: AsyncSession) -> None:
-    created = await kb.client.post(f"{API}/faqs", headers=kb.headers, json={
-        "question": "How long does a domain transfer take?", "answer": "Usually five to seven days.",
-        "tags": ["Domains"]})
+    created = await kb.client.post(
+        f"{API}/faqs",
+        headers=kb.headers,
+        json={
+            "question": "How long does a domain transfer take?",
+            "answer": "Usually five to seven days.",
+            "tags": ["Domains"],
+        },
+    )
     assert created.status_code == 202, created.text
     faq_id = created.json()["id"]
     doc = await kb.ready(faq_id)
@@ -140,9 +171,15 @@ async def test_faq_entries_are_created_and_edited_in_place(kb: Kb, db: AsyncSess
     assert chunk.text == "Q: How long does a domain transfer take?\nA: Usually five to seven days."
     assert (await kb.search("domain transfer duration", k=1))[0]["document_id"] == faq_id
 
-    updated = await kb.client.put(f"{API}/faqs/{faq_id}", headers=kb.headers, json={
-        "question": "How long does a domain transfer take?",
-        "answer": "Transfers finish within 48 hours now.", "tags": []})
+    updated = await kb.client.put(
+        f"{API}/faqs/{faq_id}",
+        headers=kb.headers,
+        json={
+            "question": "How long does a domain transfer take?",
+            "answer": "Transfers finish within 48 hours now.",
+            "tags": [],
+        },
+    )
     assert updated.status_code == 202 and updated.json() == {"id": faq_id, "status": "queued"}
     doc = await kb.ready(faq_id)
     assert doc["answer"] == "Transfers finish within 48 hours now." and doc["tags"] == []
@@ -155,15 +192,19 @@ async def test_faq_entries_are_created_and_edited_in_place(kb: Kb, db: AsyncSess
 
     # A file cannot be edited through the FAQ route.
     file_id = await kb.upload_ok("note.txt", b"Just a note about nothing in particular.", "text/plain")
-    refused = await kb.client.put(f"{API}/faqs/{file_id}", headers=kb.headers,
-                                  json={"question": "Is this a FAQ?", "answer": "No."})
+    refused = await kb.client.put(
+        f"{API}/faqs/{file_id}", headers=kb.headers, json={"question": "Is this a FAQ?", "answer": "No."}
+    )
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
 
 
 async def test_single_page_import_fetches_and_titles_the_page(kb: Kb, site: Site) -> None:
-    site.pages["/help/ssl"] = (html_page("Installing an SSL certificate",
-                                         "AutoSSL issues a free Let's Encrypt certificate within an hour."),
-                               "text/html; charset=utf-8")
+    site.pages["/help/ssl"] = (
+        html_page(
+            "Installing an SSL certificate", "AutoSSL issues a free Let's Encrypt certificate within an hour."
+        ),
+        "text/html; charset=utf-8",
+    )
     url = site.url("/help/ssl")
     response = await kb.import_url(url, tags=["ssl"])
     assert response.status_code == 202, response.text
@@ -175,8 +216,10 @@ async def test_single_page_import_fetches_and_titles_the_page(kb: Kb, site: Site
     assert top["document_id"] == doc_id and top["source"] == url
 
     # Importing the same URL again refreshes that document rather than adding a second one.
-    site.pages["/help/ssl"] = (html_page("Installing an SSL certificate",
-                                         "AutoSSL now issues certificates from Sectigo."), "text/html")
+    site.pages["/help/ssl"] = (
+        html_page("Installing an SSL certificate", "AutoSSL now issues certificates from Sectigo."),
+        "text/html",
+    )
     again = await kb.import_url(url)
     assert again.json()["id"] == doc_id
     await kb.ready(doc_id)
@@ -193,8 +236,10 @@ async def test_sitemap_import_is_bounded_by_max_pages_and_host(kb: Kb, site: Sit
     }
     for path, (title, text) in topics.items():
         site.pages[path] = (html_page(title, text), "text/html")
-    site.pages["/sitemap.xml"] = (sitemap(
-        "http://other-host.example/kb/offsite", *(site.url(p) for p in topics)), "application/xml")
+    site.pages["/sitemap.xml"] = (
+        sitemap("http://other-host.example/kb/offsite", *(site.url(p) for p in topics)),
+        "application/xml",
+    )
 
     response = await kb.import_url(site.url("/sitemap.xml"), sitemap=True, max_pages=2)
     assert response.status_code == 202 and response.json()["status"] == "queued", response.text
@@ -230,8 +275,9 @@ async def test_page_shared_by_two_sitemaps_ends_ready(kb: Kb, site: Site, db: As
 async def test_search_by_tag_matches_tags_from_the_file_and_the_form(kb: Kb) -> None:
     faq = b"question,answer,tags\nHow do I pay?,By card or PayPal.,Billing\nIs SSH on?,Always.,Hosting\n"
     faq_id = await kb.upload_ok("faq.csv", faq, "text/csv")
-    guide_id = await kb.upload_ok("pay.md", b"# Paying\n\nPay invoices by card in the client area.\n",
-                                  "text/markdown", tags="Payments")
+    guide_id = await kb.upload_ok(
+        "pay.md", b"# Paying\n\nPay invoices by card in the client area.\n", "text/markdown", tags="Payments"
+    )
     await kb.drain()
     billing = await kb.search("how can I pay", k=10, tags=["billing"])
     assert [(r["document_id"], "PayPal" in r["text"]) for r in billing] == [(faq_id, True)]
@@ -249,9 +295,14 @@ async def test_sitemap_index_is_followed_to_its_pages(kb: Kb, site: Site) -> Non
         site.pages[path] = (html_page(title, text), "text/html")
     site.pages["/sitemap-posts.xml"] = (sitemap(site.url("/blog/launch")), "application/xml")
     site.pages["/sitemap-docs.xml"] = (sitemap(site.url("/docs/ssh"), site.url("/docs/cron")), "text/xml")
-    site.pages["/sitemap_index.xml"] = (sitemap_index(
-        site.url("/sitemap-posts.xml"), "http://other-host.example/sitemap.xml", site.url("/sitemap-docs.xml")
-    ), "application/xml")
+    site.pages["/sitemap_index.xml"] = (
+        sitemap_index(
+            site.url("/sitemap-posts.xml"),
+            "http://other-host.example/sitemap.xml",
+            site.url("/sitemap-docs.xml"),
+        ),
+        "application/xml",
+    )
     response = await kb.import_url(site.url("/sitemap_index.xml"), sitemap=True, max_pages=2)
     assert response.status_code == 202
     await kb.drain()
@@ -259,4 +310,5 @@ async def test_sitemap_index_is_followed_to_its_pages(kb: Kb, site: Site) -> Non
     assert sorted(d["url"] for d in docs) == [site.url("/blog/launch"), site.url("/docs/ssh")]
     assert {d["status"] for d in docs} == {"ready"}, docs
     assert doc_ids(await kb.search("how do I enable SSH", k=1)) == [
-        next(d["id"] for d in docs if d["url"].endswith("/docs/ssh"))]
+        next(d["id"] for d in docs if d["url"].endswith("/docs/ssh"))
+    ]

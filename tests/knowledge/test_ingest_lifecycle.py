@@ -109,8 +109,9 @@ async def test_a_stale_ingest_job_never_overwrites_a_newer_version(kb: Kb) -> No
 
 
 async def test_delete_removes_original_chunks_and_vectors(kb: Kb, db: AsyncSession) -> None:
-    keep_id = await kb.upload_ok("webmail.md", b"# Webmail\n\nWebmail lives at webmail.example.com.\n",
-                                 "text/markdown")
+    keep_id = await kb.upload_ok(
+        "webmail.md", b"# Webmail\n\nWebmail lives at webmail.example.com.\n", "text/markdown"
+    )
     doc_id = await kb.upload_ok("backups.md", OLD, "text/markdown")
     await kb.drain()
     key = storage_key(kb.organization_id, uuid.UUID(doc_id), "backups.md")
@@ -144,10 +145,15 @@ async def lock_waits(db: AsyncSession) -> int:
     if db.get_bind().dialect.name != "postgresql":
         return 1
     await db.commit()
-    return int(await db.scalar(sa.text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-    )) or 0)
+    return int(
+        await db.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        )
+        or 0
+    )
 
 
 async def test_delete_while_a_job_finishes_the_same_document_does_not_deadlock(
@@ -205,8 +211,11 @@ async def test_organizations_never_see_each_others_documents(
     b = await make_kb(client, db, runtime, "Org B")
     a_doc = await a.upload_ok("backups.md", OLD, "text/markdown")
     b_doc = await b.upload_ok("backups.md", NEW, "text/markdown")
-    faq = await b.client.post(f"{API}/faqs", headers=b.headers,
-                              json={"question": "Is there a secret B discount?", "answer": "Yes, code BEE."})
+    faq = await b.client.post(
+        f"{API}/faqs",
+        headers=b.headers,
+        json={"question": "Is there a secret B discount?", "answer": "Yes, code BEE."},
+    )
     b_faq = faq.json()["id"]
     await a.drain()
     assert a_doc != b_doc
@@ -215,8 +224,11 @@ async def test_organizations_never_see_each_others_documents(
         assert (await a.client.get(f"{API}/documents/{doc_id}", headers=a.headers)).status_code == 404
         missing = await a.delete(doc_id)
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
-        edit = await a.client.put(f"{API}/faqs/{doc_id}", headers=a.headers,
-                                  json={"question": "Hijacked question?", "answer": "Hijacked."})
+        edit = await a.client.put(
+            f"{API}/faqs/{doc_id}",
+            headers=a.headers,
+            json={"question": "Hijacked question?", "answer": "Hijacked."},
+        )
         assert edit.status_code == 404
     assert [d["id"] for d in await a.docs()] == [a_doc]
     assert {d["status"] for d in await b.docs()} == {"ready"}

@@ -37,8 +37,14 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def bucket(moto_endpoint: str) -> tuple[Any, str]:
     """A plain boto3 client, to look into a fresh bucket behind the app's back, and the bucket's name."""
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY_ID,
-                      aws_secret_access_key=SECRET_ACCESS_KEY, config=Config(s3={"addressing_style": "path"}))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+        config=Config(s3={"addressing_style": "path"}),
+    )
     name = f"kb-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     return s3, name
@@ -47,9 +53,16 @@ def bucket(moto_endpoint: str) -> tuple[Any, str]:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, moto_endpoint: str, bucket: tuple[Any, str]) -> Settings:
     return make_settings(
-        database_url, tmp_path / "data", storage_backend="s3", s3_bucket=bucket[1],
-        s3_endpoint_url=moto_endpoint, s3_region=REGION, s3_access_key_id=ACCESS_KEY_ID,
-        s3_secret_access_key=SECRET_ACCESS_KEY, s3_prefix=PREFIX, s3_addressing_style="path",
+        database_url,
+        tmp_path / "data",
+        storage_backend="s3",
+        s3_bucket=bucket[1],
+        s3_endpoint_url=moto_endpoint,
+        s3_region=REGION,
+        s3_access_key_id=ACCESS_KEY_ID,
+        s3_secret_access_key=SECRET_ACCESS_KEY,
+        s3_prefix=PREFIX,
+        s3_addressing_style="path",
     )
 
 

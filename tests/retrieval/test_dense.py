@@ -94,6 +94,19 @@ def test_add_makes_new_chunks_findable_and_refuses_duplicates(kind: IndexKind) -
         index.add([7, 7], unit_vectors(2, seed=3))
 
 
+@both_kinds
+def test_a_copy_changes_without_touching_the_original(kind: IndexKind) -> None:
+    index, ids, vectors = make_index(kind)
+    before = index.search(vectors[5], 10)
+    copy = index.copy()
+    copy.remove([int(ids[5])])
+    copy.add([1], unit_vectors(1, seed=9))
+    assert (copy.kind, copy.count, 1 in copy, int(ids[5]) in copy) == (kind, len(ids), True, False)
+    assert index.search(vectors[5], 10) == before
+    assert (index.count, 1 in index, int(ids[5]) in index) == (len(ids), False, True)
+    assert copy.search(vectors[5], 10)[0][0] != ids[5]
+
+
 def test_flat_remove_deletes_for_real() -> None:
     index, ids, vectors = make_index(IndexKind.FLAT)
     assert index.remove([int(ids[5]), int(ids[6]), 999_999]) == 2

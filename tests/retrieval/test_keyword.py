@@ -109,6 +109,15 @@ def test_allowed_ids_and_remove() -> None:
     assert all(item != 101 for item, _ in index.search("ssl", 10, allowed_ids={101, 17}))
 
 
+def test_removing_from_a_copy_leaves_the_original_whole() -> None:
+    index = build()
+    copy = index.copy()
+    assert copy.remove([101]) == 1
+    assert 101 in index and 101 not in copy
+    assert index.search("ERR_SSL_PROTOCOL_ERROR", 1)[0][0] == 101
+    assert all(item != 101 for item, _ in copy.search("ERR_SSL_PROTOCOL_ERROR", 10))
+
+
 def test_needs_rebuild_after_many_removals() -> None:
     index = build(rebuild_ratio=0.2)
     index.remove(range(1, 5))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
+
 # Sitemap XML from a host the admin chose; ElementTree expands no external entities.
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -28,6 +32,32 @@ class FetchedPage:
     url: str
     content: bytes
     content_type: str | None
+
+
+def web_client(*, timeout: float, allow_private: bool) -> httpx.AsyncClient:
+    """The client for imports; unless ``allow_private``, every request (redirects too) must go to a public
+    address, so an import cannot be pointed at the server's own network (metadata services, databases)."""
+    hooks = {} if allow_private else {"request": [_refuse_private]}
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=True, event_hooks=hooks)
+
+
+async def _refuse_private(request: httpx.Request) -> None:
+    # Checked when the request is sent; a DNS answer that changes between this lookup and the connection
+    # (rebinding) is not covered: run imports behind an egress proxy where that matters.
+    host = request.url.host
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, request.url.port or 443, type=socket.SOCK_STREAM
+        )
+    except OSError:
+        raise FetchFailed(f"{request.url} could not be resolved ({host}).") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            raise FetchFailed(
+                f"{request.url} points to a private or local address ({address}); "
+                "imports from private networks are off (ANSWERDESK_CRAWL_ALLOW_PRIVATE)."
+            )
 
 
 def same_host(a: str, b: str) -> bool:

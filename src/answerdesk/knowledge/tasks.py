@@ -14,7 +14,7 @@ from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import AppError
 from answerdesk.kit.jobs import JobContext, task
 from answerdesk.knowledge.chunk import Chunk as ChunkDraft
-from answerdesk.knowledge.crawl import FetchFailed, fetch, filename_for, sitemap_pages
+from answerdesk.knowledge.crawl import FetchFailed, fetch, filename_for, sitemap_pages, web_client
 from answerdesk.knowledge.embedding import Embedder
 from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, SourceKind
 from answerdesk.knowledge.pipeline import ChunkBudget, Prepared, prepare_faq, prepare_file
@@ -171,7 +171,8 @@ def _index_tags(tags: Sequence[str]) -> list[str]:
 
 
 def _web_client(runtime: Runtime) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=runtime.settings.crawl_timeout_seconds, follow_redirects=True)
+    settings = runtime.settings
+    return web_client(timeout=settings.crawl_timeout_seconds, allow_private=settings.crawl_allow_private)
 
 
 async def _set_progress(

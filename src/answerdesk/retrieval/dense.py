@@ -26,7 +26,7 @@ machine ``faiss.omp_set_num_threads(1)`` made builds ~10x faster. That is a proc
 setting, left to the application's start-up.
 
 Concurrency: searches may run in parallel; ``add``/``remove`` must not overlap a search on the
-same instance (build a new instance and swap it in, or serialise with a lock).
+same instance: update a ``copy()`` (or build a new instance) and swap it in, or serialise with a lock.
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ class _Store(Protocol):
     def live(self) -> tuple[IdArray, FloatMatrix]: ...
     def live_ids(self) -> IdArray: ...
     def write(self, folder: Path) -> None: ...
+    def clone(self) -> _Store: ...
 
 
 class DenseIndex:
@@ -215,6 +216,19 @@ class DenseIndex:
     def checksum(self) -> str:
         """``id_checksum`` of the live ids, comparable with one computed from the database."""
         return id_checksum(self._store.live_ids())
+
+    def copy(self) -> DenseIndex:
+        """An independent copy (the FAISS index is cloned) to update while searches go on against this one."""
+        twin = DenseIndex(
+            model_name=self.model_name,
+            dim=self.dim,
+            hnsw_threshold=self.hnsw_threshold,
+            hnsw=self.hnsw,
+            rebuild_ratio=self.rebuild_ratio,
+            exact_filter_limit=self.exact_filter_limit,
+        )
+        twin._store = self._store.clone()
+        return twin
 
     def add(self, ids: Iterable[int] | npt.ArrayLike, vectors: npt.ArrayLike) -> None:
         """Add new chunks; an id already present is an error (remove it first to replace it)."""
@@ -399,6 +413,9 @@ class _FlatStore:
     def write(self, folder: Path) -> None:
         faiss.write_index(self.index, str(folder / "index.faiss"))
 
+    def clone(self) -> _FlatStore:
+        return _FlatStore(int(self.index.d), faiss.clone_index(self.index))
+
 
 class _HnswStore:
     kind = IndexKind.HNSW
@@ -539,6 +556,17 @@ class _HnswStore:
         faiss.write_index(self.index, str(folder / "index.faiss"))
         np.save(folder / "labels.npy", self.label_ids, allow_pickle=False)
         np.save(folder / "alive.npy", self.alive, allow_pickle=False)
+
+    def clone(self) -> _HnswStore:
+        # Graph settings travel inside the cloned FAISS index; only the query-time knob is ours.
+        params = HnswParams(ef_search=self.ef_search)
+        twin = _HnswStore(int(self.index.d), params, self.exact_filter_limit, faiss.clone_index(self.index))
+        twin.label_ids, twin.alive, twin.label_of = (
+            self.label_ids.copy(),
+            self.alive.copy(),
+            dict(self.label_of),
+        )
+        return twin
 
 
 def _storage_view(flat: Any) -> FloatMatrix:

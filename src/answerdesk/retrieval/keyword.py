@@ -22,7 +22,8 @@ Changes to the tokenizer must bump ``TOKENIZER_VERSION``: saved indexes built wi
 version are then rejected as stale on load.
 
 BM25 statistics (IDF, average length) are corpus-wide, so there is no incremental ``add``:
-the caller rebuilds with ``KeywordIndex.build`` from the chunk rows and swaps the new index in.
+the caller rebuilds with ``KeywordIndex.build`` from the chunk rows and swaps the new index in
+(about 4 s for 100,000 chunks of 60 words on this 2-core machine).
 Building costs far more than loading (see the bench: seconds to minutes against well under a
 second), so the index is persisted with bm25s's own save/load rather than rebuilt at start-up.
 ``remove`` masks rows out at once; the statistics keep counting them until the next rebuild
@@ -192,6 +193,17 @@ class KeywordIndex:
 
     def checksum(self) -> str:
         return id_checksum(self._ids[self._alive])
+
+    def copy(self) -> KeywordIndex:
+        """A copy to ``remove`` from while searches use this one; the (read-only) BM25 matrix is shared."""
+        twin = KeywordIndex(stem=self.stem, k1=self.k1, b=self.b, rebuild_ratio=self.rebuild_ratio)
+        twin._bm25, twin._ids, twin._alive, twin._row_of = (
+            self._bm25,
+            self._ids,
+            self._alive.copy(),
+            dict(self._row_of),
+        )
+        return twin
 
     def remove(self, ids: Iterable[int] | npt.ArrayLike) -> int:
         """Stop returning these chunks; unknown ids are ignored. Returns how many were removed."""

@@ -6,15 +6,19 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import faiss
 import numpy as np
+import numpy.typing as npt
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from answerdesk.kit.db import create_sessionmaker
 from answerdesk.knowledge.embedding import MODEL_NAME, Embedder
 from answerdesk.knowledge.repository import ChunkHit, ChunkRepository, ChunkRow, IndexStateRepository
 from answerdesk.retrieval.dense import DenseIndex
@@ -26,6 +30,14 @@ log = structlog.get_logger(__name__)
 
 # How many candidates each list contributes before fusion.
 CANDIDATES_PER_LIST = 50
+# Below this many chunks a refresh takes well under a second, so a search waits for it and sees the change.
+# Above, a search serves the previous copy instead: even a short grace period for the refresh (0.2 s was
+# tried) showed up in every search made while a 100k-chunk refresh ran (p50 8 ms -> 260 ms).
+DEFAULT_WAIT_BELOW = 5_000
+
+T = TypeVar("T")
+SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+BeforeSwap = Callable[[uuid.UUID, int], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,8 @@ class Retrieved:
 
 @dataclass
 class OrgIndex:
+    """One organization's indexes as of ``generation``; never changed once published (updates copy)."""
+
     generation: int
     dense: DenseIndex
     keyword: KeywordIndex
@@ -57,21 +71,49 @@ class Retriever:
     """Process-wide: keeps each organization's indexes in memory and on disk under ``index_dir``.
 
     The database is the system of record. Each change bumps the organization's generation; before a
-    search this process compares its copy's generation with the database and rebuilds when it is behind,
-    so several API processes serve the same results after a change.
+    search this process compares its copy's generation with the database and, when behind, refreshes
+    its copy in a background task with its own database session (one task per organization at a time):
+
+    * incrementally when it has a copy: chunk rows are immutable (a re-upload gives new ids, SQLite
+      ids are never reused), so diffing the live ids against the copy's is enough. Deleted ids are
+      removed (tombstones on HNSW), new ones are added from their stored embeddings, and BM25, whose
+      statistics are corpus-wide, is rebuilt from the texts (seconds, not the minute an HNSW graph
+      takes). Updates go to copies, so searches keep using the published copy meanwhile. When
+      tombstones or growth past the HNSW threshold call for it, a compaction follows in another task
+      after the updated copy is already serving;
+    * in full when there is no copy (loading the saved files first if they match the database) or
+      after ``forget``.
+
+    A search waits for the refresh when the index is small (cheap) or has no copy yet (nothing else to
+    serve); otherwise it starts the refresh and serves the previous copy, stale by the changes still
+    being indexed (~9 s for a new document at 100,000 chunks). A chunk deleted since is never
+    returned: hits are read back from the database, which drops missing ids. Several processes
+    converge because each refresh lands on the database's generation.
     """
 
     def __init__(
-        self, index_dir: Path, embedder: Callable[[], Awaitable[Embedder]], *, hnsw_threshold: int
+        self,
+        index_dir: Path,
+        embedder: Callable[[], Awaitable[Embedder]],
+        *,
+        hnsw_threshold: int,
+        wait_below: int = DEFAULT_WAIT_BELOW,
+        before_swap: BeforeSwap | None = None,
     ) -> None:
+        """``before_swap(organization_id, generation)`` is awaited just before a refresh publishes."""
         # One query is far too small to share across OpenMP threads: on 2 busy cores the spin-waits cost
         # 30x (60 ms vs 2 ms for 10k vectors). Concurrency comes from parallel requests instead.
         faiss.omp_set_num_threads(1)
         self.index_dir = index_dir
         self._embedder = embedder
         self.hnsw_threshold = hnsw_threshold
+        self.wait_below = wait_below
+        self._before_swap = before_swap
         self._indexes: dict[uuid.UUID, OrgIndex] = {}
-        self._locks: dict[uuid.UUID, asyncio.Lock] = {}
+        self._refreshing: dict[uuid.UUID, asyncio.Task[OrgIndex]] = {}
+        self._compacting: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._full_wanted: set[uuid.UUID] = set()
+        self._save_locks: dict[uuid.UUID, asyncio.Lock] = {}
 
     async def search(
         self,
@@ -81,22 +123,28 @@ class Retriever:
         *,
         k: int = 5,
         tags: Sequence[str] | None = None,
+        query_vector: npt.NDArray[np.float32] | None = None,
     ) -> list[Retrieved]:
-        index = await self.index_for(db, organization_id)
+        """Top ``k`` chunks for ``query``; a given ``query_vector`` (normalised embedding) is used as is."""
+        index = await self._serving_index(db, organization_id)
         if index.dense.count == 0:
             return []
-        embedder = await self._embedder()
         allowed = index.allowed(tags)
         if allowed is not None and not allowed:
             return []
+        embedder = await self._embedder() if query_vector is None else None
 
         def run() -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-            vector = embedder.embed_query(query)
+            vector = query_vector
+            if vector is None:
+                assert embedder is not None
+                vector = embedder.embed_query(query)
             dense = index.dense.search(vector, CANDIDATES_PER_LIST, allowed_ids=allowed)
             keyword = index.keyword.search(query, CANDIDATES_PER_LIST, allowed_ids=allowed)
             return dense, keyword
 
-        dense, keyword = await asyncio.to_thread(run)
+        # OpenMP's thread count is per thread: the worker thread that runs this must be set to one too.
+        dense, keyword = await asyncio.to_thread(_with_omp_threads, 1, run)
         # Weights chosen on in-domain data (bench/retrieval_quality.py): dense 0.8 / BM25 0.2 at k=20 matches
         # dense alone on support questions and keeps BM25's lift on exact names and codes.
         fused = fuse_explained([dense, keyword], list(DEFAULT_WEIGHTS), k=DEFAULT_RRF_K, limit=k)
@@ -111,89 +159,260 @@ class Retriever:
         ]
 
     async def index_for(self, db: AsyncSession, organization_id: uuid.UUID) -> OrgIndex:
+        """The index at the database's current generation, waiting for a refresh when this copy is behind."""
         generation = await IndexStateRepository(db).generation(organization_id)
-        current = self._indexes.get(organization_id)
-        if current is not None and current.generation == generation:
-            return current
-        lock = self._locks.setdefault(organization_id, asyncio.Lock())
-        async with lock:
-            current = self._indexes.get(organization_id)
-            if current is not None and current.generation == generation:
-                return current
-            index = await self._load_or_build(db, organization_id, generation)
-            newest = self._indexes.get(organization_id)
-            if newest is None or newest.generation <= index.generation:
-                self._indexes[organization_id] = index
-            return index
+        return await self._current(db, organization_id, generation)
 
     def forget(self, organization_id: uuid.UUID) -> None:
-        """Drops this process's copy. Files need no deleting: a generation bump already makes them stale."""
-        self._indexes.pop(organization_id, None)
+        """Makes the next refresh rebuild from the database in full rather than update this copy.
+
+        The copy keeps serving meanwhile (a search of a small index waits for the rebuild). Files need
+        no deleting: the generation bump that comes with a reindex makes them stale.
+        """
+        self._full_wanted.add(organization_id)
+
+    async def wait_idle(self, organization_id: uuid.UUID) -> None:
+        """Until no refresh or compaction of this organization is running (tests, benchmarks, shutdown)."""
+        tasks = (self._refreshing.get(organization_id), self._compacting.get(organization_id))
+        while pending := [t for t in tasks if t is not None and not t.done()]:
+            await asyncio.wait(pending)
+            tasks = (self._refreshing.get(organization_id), self._compacting.get(organization_id))
+
+    def _fresh(self, organization_id: uuid.UUID, index: OrgIndex | None, generation: int) -> bool:
+        return (
+            index is not None and index.generation >= generation and organization_id not in self._full_wanted
+        )
+
+    async def _serving_index(self, db: AsyncSession, organization_id: uuid.UUID) -> OrgIndex:
+        generation = await IndexStateRepository(db).generation(organization_id)
+        current = self._indexes.get(organization_id)
+        if self._fresh(organization_id, current, generation):
+            assert current is not None
+            return current
+        if current is None or current.dense.count < self.wait_below or not _detachable(db):
+            return await self._current(db, organization_id, generation)
+        self._refresh(db, organization_id)
+        return current
+
+    async def _current(self, db: AsyncSession, organization_id: uuid.UUID, generation: int) -> OrgIndex:
+        # A refresh already running may have read an older generation than ours: then start the next one.
+        while True:
+            current = self._indexes.get(organization_id)
+            if self._fresh(organization_id, current, generation):
+                assert current is not None
+                return current
+            await asyncio.shield(self._refresh(db, organization_id))
+
+    def _refresh(self, db: AsyncSession, organization_id: uuid.UUID) -> asyncio.Task[OrgIndex]:
+        """The organization's running refresh, or a new one."""
+        task = self._refreshing.get(organization_id)
+        if task is not None and not task.done():
+            return task
+        if _detachable(db):
+            opener: SessionOpener = create_sessionmaker(_engine(db))
+        else:  # bound to one connection: the caller waits for the refresh, so its session may be shared
+            opener = _borrowed(db)
+        task = asyncio.get_running_loop().create_task(self._run_refresh(organization_id, opener))
+        self._refreshing[organization_id] = task
+        task.add_done_callback(lambda t: _log_failure(t, "retrieval.refresh_failed", organization_id))
+        return task
+
+    async def _run_refresh(self, organization_id: uuid.UUID, open_session: SessionOpener) -> OrgIndex:
+        full = organization_id in self._full_wanted
+        self._full_wanted.discard(organization_id)
+        current = self._indexes.get(organization_id)
+        started = time.perf_counter()
+        try:
+            if current is None or full:
+                index, how = await self._load_or_build(open_session, organization_id, full=full)
+            else:
+                index, how = await self._update(open_session, organization_id, current)
+        except BaseException:
+            if full:
+                self._full_wanted.add(organization_id)
+            raise
+        if self._before_swap is not None:
+            await self._before_swap(organization_id, index.generation)
+        self._publish(organization_id, index)
+        log.info(
+            "retrieval.index_ready",
+            organization_id=str(organization_id),
+            generation=index.generation,
+            chunks=index.dense.count,
+            how=how,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        if how != "loaded":
+            await self._save(organization_id, index)
+        if index.dense.needs_rebuild and not self._compacting.get(organization_id):
+            task = asyncio.get_running_loop().create_task(self._compact(organization_id, index))
+            self._compacting[organization_id] = task
+            task.add_done_callback(lambda t: self._compaction_done(t, organization_id))
+        return index
+
+    def _publish(self, organization_id: uuid.UUID, index: OrgIndex) -> None:
+        newest = self._indexes.get(organization_id)
+        if newest is None or newest.generation <= index.generation:
+            self._indexes[organization_id] = index
+
+    async def _load_or_build(
+        self, open_session: SessionOpener, organization_id: uuid.UUID, *, full: bool
+    ) -> tuple[OrgIndex, str]:
+        async with open_session() as db:
+            generation = await IndexStateRepository(db).generation(organization_id)
+            keys = await ChunkRepository(db).index_keys(organization_id)
+        if not full:
+            checksum = id_checksum(np.array([cid for cid, _ in keys], dtype=np.int64))
+            tags = {cid: frozenset(t) for cid, t in keys}
+            try:
+                return await asyncio.to_thread(
+                    self._load, organization_id, generation, checksum, tags
+                ), "loaded"
+            except IndexLoadError as exc:
+                # A stale or damaged file is never trusted: rebuild from the database.
+                log.info("retrieval.rebuild", organization_id=str(organization_id), reason=str(exc))
+        async with open_session() as db:
+            generation = await IndexStateRepository(db).generation(organization_id)
+            rows = await ChunkRepository(db).rows_for_index(organization_id)
+        # Nothing is served until this is done (or the caller asked for it), so every core may help.
+        index = await asyncio.to_thread(_with_omp_threads, os.cpu_count() or 1, self._build, rows, generation)
+        return index, "built"
+
+    def _load(
+        self, organization_id: uuid.UUID, generation: int, checksum: str, tags: dict[int, frozenset[str]]
+    ) -> OrgIndex:
+        folder = self._dir(organization_id)
+        dense = DenseIndex.load(
+            folder,
+            model_name=MODEL_NAME,
+            expected_generation=generation,
+            expected_id_checksum=checksum,
+            hnsw_threshold=self.hnsw_threshold,
+        )
+        keyword = KeywordIndex.load(folder, expected_generation=generation, expected_id_checksum=checksum)
+        return OrgIndex(generation, dense, keyword, tags)
+
+    def _build(self, rows: Sequence[ChunkRow], generation: int) -> OrgIndex:
+        ids = np.array([r.id for r in rows], dtype=np.int64)
+        dense = DenseIndex.build(
+            ids, _vectors(rows), model_name=MODEL_NAME, hnsw_threshold=self.hnsw_threshold
+        )
+        return OrgIndex(generation, dense, _keyword(rows), _tags(rows))
+
+    async def _update(
+        self, open_session: SessionOpener, organization_id: uuid.UUID, current: OrgIndex
+    ) -> tuple[OrgIndex, str]:
+        indexed = current.dense.ids()
+        rows: Sequence[ChunkRow] | None = None
+        async with open_session() as db:
+            generation = await IndexStateRepository(db).generation(organization_id)
+            keys = await ChunkRepository(db).index_keys(organization_id)
+            live = np.array([cid for cid, _ in keys], dtype=np.int64)
+            added = np.setdiff1d(live, indexed, assume_unique=True)
+            keyword = current.keyword.copy()
+            keyword.remove(np.setdiff1d(indexed, live, assume_unique=True))
+            if len(added) or keyword.needs_rebuild:
+                # BM25 takes new texts only by a rebuild from all of them; one read keeps ids and rows in step
+                rows = await ChunkRepository(db).rows_for_index(organization_id)
+        tags = {cid: frozenset(t) for cid, t in keys}
+
+        def apply() -> OrgIndex:
+            dense = current.dense.copy()
+            if rows is None:
+                dense.remove(np.setdiff1d(indexed, live, assume_unique=True))
+                return OrgIndex(generation, dense, keyword, tags)
+            row_ids = np.array([r.id for r in rows], dtype=np.int64)
+            dense.remove(np.setdiff1d(indexed, row_ids, assume_unique=True))
+            new_rows = [r for r in rows if r.id not in dense]
+            dense.add([r.id for r in new_rows], _vectors(new_rows))
+            return OrgIndex(generation, dense, _keyword(rows), _tags(rows))
+
+        # Searches keep running meanwhile: leave them the other core.
+        return await asyncio.to_thread(_with_omp_threads, 1, apply), "updated"
+
+    async def _compact(self, organization_id: uuid.UUID, index: OrgIndex) -> None:
+        """Rebuilds a dense index with many tombstones (or past the HNSW threshold) from its own vectors."""
+        started = time.perf_counter()
+        reason = index.dense.rebuild_reason
+        dense = await asyncio.to_thread(_with_omp_threads, 1, index.dense.rebuild)
+        if self._indexes.get(organization_id) is not index:
+            return  # superseded while compacting; the newer copy compacts in its turn if it needs to
+        compacted = OrgIndex(index.generation, dense, index.keyword, index.tags)
+        self._indexes[organization_id] = compacted
+        log.info(
+            "retrieval.index_compacted",
+            organization_id=str(organization_id),
+            generation=index.generation,
+            reason=reason,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        await self._save(organization_id, compacted)
+
+    def _compaction_done(self, task: asyncio.Task[None], organization_id: uuid.UUID) -> None:
+        if self._compacting.get(organization_id) is task:
+            del self._compacting[organization_id]
+        _log_failure(task, "retrieval.compaction_failed", organization_id)
+
+    async def _save(self, organization_id: uuid.UUID, index: OrgIndex) -> None:
+        # Refreshes and compactions of one organization may overlap; its folder takes one writer at a time.
+        async with self._save_locks.setdefault(organization_id, asyncio.Lock()):
+            if self._indexes.get(organization_id) is not index:
+                return  # a newer copy is saved by its own refresh
+            folder = self._dir(organization_id)
+            try:
+                await asyncio.to_thread(index.dense.save, folder, generation=index.generation)
+                await asyncio.to_thread(index.keyword.save, folder, generation=index.generation)
+            except OSError as exc:  # a full or read-only disk costs a rebuild at the next start, not a search
+                log.warning("retrieval.save_failed", organization_id=str(organization_id), error=str(exc))
 
     def _dir(self, organization_id: uuid.UUID) -> Path:
         return self.index_dir / str(organization_id)
 
-    async def _load_or_build(self, db: AsyncSession, organization_id: uuid.UUID, generation: int) -> OrgIndex:
-        chunks = ChunkRepository(db)
-        keys = await chunks.index_keys(organization_id)
-        ids = np.array([cid for cid, _ in keys], dtype=np.int64)
-        tags = {cid: frozenset(t) for cid, t in keys}
-        folder = self._dir(organization_id)
-        checksum = id_checksum(ids)
 
-        def load() -> OrgIndex:
-            dense = DenseIndex.load(
-                folder,
-                model_name=MODEL_NAME,
-                expected_generation=generation,
-                expected_id_checksum=checksum,
-                hnsw_threshold=self.hnsw_threshold,
-            )
-            keyword = KeywordIndex.load(folder, expected_generation=generation, expected_id_checksum=checksum)
-            return OrgIndex(generation, dense, keyword, tags)
+def _detachable(db: AsyncSession) -> bool:
+    """Whether a refresh can open its own sessions, and so outlive the request that started it."""
+    return isinstance(db.bind, AsyncEngine)
 
-        def build_all_threads(rows: Sequence[ChunkRow]) -> OrgIndex:
-            # Building an HNSW graph is one big job that does use every core; searches go back to one.
-            faiss.omp_set_num_threads(os.cpu_count() or 1)
-            try:
-                return build(rows)
-            finally:
-                faiss.omp_set_num_threads(1)
 
-        def build(rows: Sequence[ChunkRow]) -> OrgIndex:
-            ids = np.array([r.id for r in rows], dtype=np.int64)
-            vectors = (
-                np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), -1)
-                if rows
-                else np.zeros((0, 384), dtype=np.float32)
-            )
-            dense = DenseIndex.build(ids, vectors, model_name=MODEL_NAME, hnsw_threshold=self.hnsw_threshold)
-            keyword = KeywordIndex.build(
-                ids, [f"{r.section}\n{r.text}" if r.section else r.text for r in rows]
-            )
-            try:
-                dense.save(folder, generation=generation)
-                keyword.save(folder, generation=generation)
-            except OSError as exc:  # a full or read-only disk costs a rebuild at the next start, not a search
-                log.warning("retrieval.save_failed", organization_id=str(organization_id), error=str(exc))
-            return OrgIndex(generation, dense, keyword, {r.id: frozenset(r.tags) for r in rows})
+def _engine(db: AsyncSession) -> AsyncEngine:
+    assert isinstance(db.bind, AsyncEngine)
+    return db.bind
 
-        started = time.perf_counter()
-        try:
-            index = await asyncio.to_thread(load)
-            how = "loaded"
-        except IndexLoadError as exc:
-            # A stale or damaged file is never trusted: rebuild from the database.
-            log.info("retrieval.rebuild", organization_id=str(organization_id), reason=str(exc))
-            rows = await chunks.rows_for_index(organization_id)
-            index = await asyncio.to_thread(build_all_threads, rows)
-            how = "built"
-        log.info(
-            "retrieval.index_ready",
-            organization_id=str(organization_id),
-            generation=generation,
-            chunks=len(ids),
-            how=how,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return index
+
+def _borrowed(db: AsyncSession) -> SessionOpener:
+    @asynccontextmanager
+    async def opener() -> AsyncIterator[AsyncSession]:
+        yield db
+
+    return opener
+
+
+def _with_omp_threads(threads: int, fn: Callable[..., T], *args: object) -> T:
+    # OpenMP's thread count is per calling thread, so this leaves concurrent searches at one.
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
+    try:
+        return fn(*args)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def _vectors(rows: Sequence[ChunkRow]) -> npt.NDArray[np.float32]:
+    if not rows:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), -1)
+
+
+def _keyword(rows: Sequence[ChunkRow]) -> KeywordIndex:
+    return KeywordIndex.build(
+        [r.id for r in rows], [f"{r.section}\n{r.text}" if r.section else r.text for r in rows]
+    )
+
+
+def _tags(rows: Sequence[ChunkRow]) -> dict[int, frozenset[str]]:
+    return {r.id: frozenset(r.tags) for r in rows}
+
+
+def _log_failure(task: asyncio.Task[T], event: str, organization_id: uuid.UUID) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error(event, organization_id=str(organization_id), error=repr(exc))

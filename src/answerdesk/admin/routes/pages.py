@@ -1,4 +1,4 @@
-"""Dashboard, and the sections that later areas fill (chats, tickets)."""
+"""Dashboard, and the sections that later areas fill (tickets)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,6 @@ async def dashboard(request: Request, ctx: Admin, db: DbSession) -> Response:
     members = await MemberService(db).list(ctx.organization.id)
     keys = [k for k in await ApiKeyService(db).list(ctx.organization.id) if k.revoked_at is None]
     return render(request, "dashboard/index.html", member_count=len(members), key_count=len(keys))
-
-
-@router.get("/admin/chats")
-async def chats(request: Request, ctx: Admin) -> Response:
-    return render(request, "chats/index.html")
 
 
 @router.get("/admin/tickets")

@@ -217,6 +217,11 @@ class OpenAICompatibleProvider:
                     try:
                         raw_chunk = await anext(sdk_stream)
                     except StopAsyncIteration:
+                        # No text and no finish reason: not a chat completion stream (e.g. an HTML page).
+                        if state.finish_reason is None:
+                            raise LLMBadResponse(
+                                f"{model}: the stream ended without any answer", model=model
+                            ) from None
                         return _OpenStream(sdk_stream, state, first_text="", ended=True)
                     text = state.apply(parse_chunk(_chunk_data(raw_chunk), model=model))
                     if text:

@@ -1,0 +1,1 @@
+"""Grounded answers: prompts, citations, the extractive mode and the answer pipeline."""

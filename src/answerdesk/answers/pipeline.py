@@ -1,0 +1,280 @@
+"""The answer pipeline: standalone query, retrieval, relevance and FAQ checks, LLM or extractive answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import structlog
+
+from answerdesk.answers.citations import resolve_citations
+from answerdesk.answers.extractive import compose_extractive
+from answerdesk.answers.followup import clean_rewrite, looks_like_followup, standalone_query
+from answerdesk.answers.guard import FALLBACK_ON_LEAK, LeakGuard
+from answerdesk.answers.passages import Citation, Passage, cite, number_passages, split_faq
+from answerdesk.answers.prompt import DEFAULT_SYSTEM_PROMPT, Turn, build_messages, rewrite_messages
+from answerdesk.answers.settings import AiSettings, completion_params
+from answerdesk.answers.suggestions import suggest_followups
+from answerdesk.chat.models import AnswerMode
+from answerdesk.integrations.llm import CompletionParams, LLMError, StreamDone, TokenDelta
+from answerdesk.kit.db import session_scope
+from answerdesk.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+NO_ANSWER = (
+    "I'm sorry, I couldn't find anything about that in our help centre, and I'd rather not guess. "
+    "Would you like me to connect you with a member of our team?"
+)
+HANDOFF = "Of course. I'll ask a member of our team to join this conversation; they will reply here."
+LLM_DOWN_NO_PASSAGES = (
+    "I'm sorry, I can't answer right now. Would you like me to connect you with a member of our team?"
+)
+REWRITE_MAX_TOKENS = 60
+REWRITE_TIMEOUT_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    organization_id: uuid.UUID
+    organization_name: str
+    question: str
+    history: Sequence[Turn]
+    ai: AiSettings
+    wants_human: bool = False
+    tags: Sequence[str] | None = None
+    question_vector: npt.NDArray[np.float32] | None = None  # the question's embedding, if already made
+
+
+@dataclass
+class AnswerResult:
+    """The finished answer: what the customer sees, and the trace the admin shows beside it."""
+
+    text: str
+    mode: AnswerMode
+    citations: list[Citation] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    query: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: int = 0
+    first_token_ms: int | None = None
+    retrieval_ms: float = 0.0
+    error: str | None = None
+
+    @property
+    def offers_human(self) -> bool:
+        # An answer that cites nothing is not grounded: the model said it does not know, or failed.
+        return self.mode in (AnswerMode.no_answer, AnswerMode.handoff) or not self.citations
+
+    def trace(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "retrieval_ms": round(self.retrieval_ms, 1),
+            "first_token_ms": self.first_token_ms,
+            "error": self.error,
+            "passages": [
+                {
+                    "n": p.n,
+                    "chunk_id": p.chunk_id,
+                    "title": p.title,
+                    "section": p.section,
+                    "source": p.source,
+                    "score": round(p.score, 5),
+                    "dense_score": None if p.dense_score is None else round(p.dense_score, 4),
+                }
+                for p in self.passages
+            ],
+        }
+
+
+AnswerEvent = TokenDelta | AnswerResult
+
+
+class AnswerPipeline:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.llm = runtime.llm
+
+    @property
+    def mode(self) -> AnswerMode:
+        """The mode a knowledge answer takes on this instance (the admin shows it)."""
+        return AnswerMode.llm if self.llm is not None else AnswerMode.extractive
+
+    async def run(self, request: AnswerRequest) -> AsyncIterator[AnswerEvent]:
+        """``TokenDelta`` events while the answer is written, then exactly one ``AnswerResult``.
+
+        Closing the iterator early (the client went away) closes the model's stream, which stops generation.
+        """
+        started = time.perf_counter()
+        if request.wants_human:
+            yield TokenDelta(text=HANDOFF)
+            yield self._finish(AnswerResult(text=HANDOFF, mode=AnswerMode.handoff), started)
+            return
+        query = await self._standalone(request)
+        retrieve_start = time.perf_counter()
+        passages, query_vector = await self._retrieve(request, query)
+        retrieval_ms = (time.perf_counter() - retrieve_start) * 1000
+        threshold = request.ai.relevance_threshold
+        relevant = [p for p in passages if p.dense_score is not None and p.dense_score >= threshold]
+        streamed = False
+        if not relevant:
+            result = AnswerResult(text=NO_ANSWER, mode=AnswerMode.no_answer, passages=passages)
+        else:
+            faq = await self._faq_match(passages, query_vector, request.ai.faq_threshold)
+            if faq is not None:
+                result = faq
+            elif self.llm is None:
+                result = self._extractive(query, relevant, AnswerMode.extractive)
+            else:
+                # The model sees every retrieved passage (a weak one may still hold the detail asked for).
+                result_holder: list[AnswerResult] = []
+                async for event in self._generate(request, query, passages, relevant, result_holder):
+                    streamed = True
+                    yield event
+                result = result_holder[0]
+            result.passages = passages
+            used = {c.n for c in result.citations}
+            result.suggestions = suggest_followups(request.question, passages, used)
+        if not streamed:
+            # Streaming clients get every answer the same way, even one that was never generated.
+            yield TokenDelta(text=result.text)
+        result.query = query
+        result.retrieval_ms = retrieval_ms
+        yield self._finish(result, started)
+
+    # -- stages -------------------------------------------------------------------------------------
+
+    async def _standalone(self, request: AnswerRequest) -> str:
+        if not request.history or not looks_like_followup(request.question):
+            return request.question
+        heuristic = standalone_query(request.question, request.history)
+        if self.llm is None:
+            return heuristic
+        params = completion_params(request.ai, self.runtime.settings).model_copy(
+            update={"temperature": 0.0, "max_tokens": REWRITE_MAX_TOKENS, "top_p": None}
+        )
+        try:
+            async with asyncio.timeout(REWRITE_TIMEOUT_SECONDS):
+                done = await self.llm.complete(rewrite_messages(request.question, request.history), params)
+        except (LLMError, TimeoutError) as exc:
+            log.warning("answers.rewrite_failed", error=str(exc))
+            return heuristic
+        return clean_rewrite(done.text, heuristic)
+
+    async def _retrieve(
+        self, request: AnswerRequest, query: str
+    ) -> tuple[list[Passage], npt.NDArray[np.float32]]:
+        vector = request.question_vector if query == request.question else None
+        if vector is None:
+            embedder = await self.runtime.embedder()
+            vector = await asyncio.to_thread(embedder.embed_query, query)
+        async with session_scope(self.runtime.sessionmaker) as db:
+            found = await self.runtime.retriever.search(
+                db,
+                request.organization_id,
+                query,
+                k=request.ai.retrieval_k,
+                tags=request.tags,
+                query_vector=vector,
+            )
+        return number_passages(found), vector
+
+    async def _faq_match(
+        self, passages: Sequence[Passage], query_vector: npt.NDArray[np.float32], threshold: float
+    ) -> AnswerResult | None:
+        """A curated FAQ whose *question* means the same as the customer's is answered as written."""
+        candidates = [(p, qa) for p in passages if p.kind == "faq" and (qa := split_faq(p.text)) is not None]
+        if not candidates:
+            return None
+        embedder = await self.runtime.embedder()
+        questions = await asyncio.to_thread(embedder.embed, [qa[0] for _, qa in candidates])
+        similarity = np.asarray(questions, dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
+        best = int(np.argmax(similarity))
+        if float(similarity[best]) < threshold:
+            return None
+        passage, (_, answer) = candidates[best]
+        return AnswerResult(text=f"{answer} [{passage.n}]", mode=AnswerMode.faq, citations=[cite(passage)])
+
+    def _extractive(self, query: str, passages: Sequence[Passage], mode: AnswerMode) -> AnswerResult:
+        if not passages:
+            return AnswerResult(text=LLM_DOWN_NO_PASSAGES, mode=mode)
+        cited = compose_extractive(query, passages)
+        return AnswerResult(text=cited.text, mode=mode, citations=cited.citations)
+
+    async def _generate(
+        self,
+        request: AnswerRequest,
+        query: str,
+        passages: Sequence[Passage],
+        relevant: Sequence[Passage],
+        out: list[AnswerResult],
+    ) -> AsyncIterator[TokenDelta]:
+        assert self.llm is not None
+        system_prompt = request.ai.system_prompt or DEFAULT_SYSTEM_PROMPT
+        messages = build_messages(
+            system_prompt=system_prompt,
+            organization=request.organization_name,
+            passages=passages,
+            history=request.history,
+            question=request.question if query == request.question else f"{request.question}\n({query})",
+            language=request.ai.answer_language,
+        )
+        params: CompletionParams = completion_params(request.ai, self.runtime.settings)
+        guard = LeakGuard(system_prompt)
+        parts: list[str] = []
+        try:
+            async with contextlib.aclosing(self.llm.stream(messages, params)) as stream:
+                async for event in stream:
+                    if isinstance(event, TokenDelta):
+                        parts.append(event.text)
+                        safe = guard.push(event.text)
+                        if guard.leaked:
+                            break
+                        if safe:
+                            yield TokenDelta(text=safe)
+                    elif isinstance(event, StreamDone):
+                        if rest := guard.flush():
+                            yield TokenDelta(text=rest)
+                        completion = event.completion
+                        cited = resolve_citations(completion.text, passages)
+                        out.append(
+                            AnswerResult(
+                                text=cited.text,
+                                mode=AnswerMode.llm,
+                                citations=cited.citations,
+                                model=completion.model,
+                                prompt_tokens=completion.prompt_tokens,
+                                completion_tokens=completion.completion_tokens,
+                                first_token_ms=None
+                                if completion.first_token_ms is None
+                                else round(completion.first_token_ms),
+                            )
+                        )
+        except LLMError as exc:
+            # The customer still gets something true: quoted passages, or the offer of a human.
+            log.warning("answers.llm_failed", error=str(exc), model=params.model, streamed=len(parts))
+            fallback = self._extractive(query, relevant, AnswerMode.fallback)
+            fallback.error = f"{type(exc).__name__}: {exc}"
+            out.append(fallback)
+            return
+        if guard.leaked:
+            log.warning("answers.prompt_leak_blocked", organization_id=str(request.organization_id))
+            out.append(AnswerResult(text=FALLBACK_ON_LEAK, mode=AnswerMode.fallback, error="prompt leak"))
+        elif not out:  # a stream that ended without its final event is a broken answer, not a short one
+            fallback = self._extractive(query, relevant, AnswerMode.fallback)
+            fallback.error = "stream ended early"
+            out.append(fallback)
+
+    @staticmethod
+    def _finish(result: AnswerResult, started: float) -> AnswerResult:
+        result.latency_ms = round((time.perf_counter() - started) * 1000)
+        return result

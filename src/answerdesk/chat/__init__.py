@@ -1,0 +1,1 @@
+"""Conversations and messages: the chat API customers and the widget talk to."""

@@ -1,0 +1,127 @@
+"""All SQL for conversations and messages; always scoped by organization."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.chat.models import Conversation, Message
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    status: str | None = None
+    channel: str | None = None
+    sentiment: str | None = None  # last customer sentiment label, or "frustrated"
+    rating: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None  # in any message's text, or the customer's name or e-mail
+
+
+class ConversationRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, conversation: Conversation) -> Conversation:
+        self.db.add(conversation)
+        return conversation
+
+    async def get(
+        self, organization_id: uuid.UUID, conversation_id: uuid.UUID, *, for_update: bool = False
+    ) -> Conversation | None:
+        stmt = sa.select(Conversation).where(
+            Conversation.organization_id == organization_id, Conversation.id == conversation_id
+        )
+        # The row lock serialises appends to one conversation on PostgreSQL, so seq numbers never clash.
+        return await self.db.scalar(stmt.with_for_update() if for_update else stmt)
+
+    async def list(
+        self, organization_id: uuid.UUID, where: ConversationFilter, *, limit: int = 50, offset: int = 0
+    ) -> Sequence[Conversation]:
+        stmt = self._filtered(organization_id, where)
+        stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id).limit(limit).offset(offset)
+        return (await self.db.scalars(stmt)).all()
+
+    async def count(self, organization_id: uuid.UUID, where: ConversationFilter) -> int:
+        stmt = self._filtered(organization_id, where).with_only_columns(sa.func.count()).order_by(None)
+        return int(await self.db.scalar(stmt) or 0)
+
+    def _filtered(self, organization_id: uuid.UUID, where: ConversationFilter) -> sa.Select[Conversation]:
+        stmt = sa.select(Conversation).where(Conversation.organization_id == organization_id)
+        if where.status:
+            stmt = stmt.where(Conversation.status == where.status)
+        if where.channel:
+            stmt = stmt.where(Conversation.channel == where.channel)
+        if where.sentiment == "frustrated":
+            stmt = stmt.where(Conversation.frustrated.is_(True))
+        elif where.sentiment:
+            stmt = stmt.where(Conversation.last_sentiment == where.sentiment)
+        if where.rating is not None:
+            stmt = stmt.where(Conversation.rating == where.rating)
+        if where.since is not None:
+            stmt = stmt.where(Conversation.last_message_at >= where.since)
+        if where.until is not None:
+            stmt = stmt.where(Conversation.last_message_at < where.until)
+        if where.search:
+            pattern = f"%{_escape_like(where.search.strip())}%"
+            in_messages = (
+                sa.select(Message.id)
+                .where(
+                    Message.conversation_id == Conversation.id,
+                    Message.organization_id == organization_id,
+                    Message.content.ilike(pattern, escape="\\"),
+                )
+                .exists()
+            )
+            stmt = stmt.where(
+                sa.or_(
+                    in_messages,
+                    Conversation.customer_name.ilike(pattern, escape="\\"),
+                    Conversation.customer_email.ilike(pattern, escape="\\"),
+                )
+            )
+        return stmt
+
+
+class MessageRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, message: Message) -> Message:
+        self.db.add(message)
+        return message
+
+    async def for_conversation(
+        self, organization_id: uuid.UUID, conversation_id: uuid.UUID, *, after_seq: int = 0
+    ) -> Sequence[Message]:
+        stmt = (
+            sa.select(Message)
+            .where(
+                Message.organization_id == organization_id,
+                Message.conversation_id == conversation_id,
+                Message.seq > after_seq,
+            )
+            .order_by(Message.seq)
+        )
+        return (await self.db.scalars(stmt)).all()
+
+    async def recent(
+        self, organization_id: uuid.UUID, conversation_id: uuid.UUID, limit: int
+    ) -> list[Message]:
+        stmt = (
+            sa.select(Message)
+            .where(Message.organization_id == organization_id, Message.conversation_id == conversation_id)
+            .order_by(Message.seq.desc())
+            .limit(limit)
+        )
+        return list(reversed((await self.db.scalars(stmt)).all()))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

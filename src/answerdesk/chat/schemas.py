@@ -1,0 +1,105 @@
+"""Chat API request and response shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+
+    @field_validator("name", "phone")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return value or None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None:
+            digits = sum(c.isdigit() for c in value)
+            if digits < 5 or any(not (c.isdigit() or c in "+-() ./") for c in value):
+                raise ValueError("enter a phone number with digits, spaces, +, -, ( or )")
+        return value
+
+
+class ConversationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer: CustomerIn | None = None
+
+
+class ConversationCreated(BaseModel):
+    id: uuid.UUID
+    token: str = Field(description="Lets this visitor read and continue only this conversation")
+
+
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str
+
+
+class CitationRead(BaseModel):
+    n: int
+    title: str
+    source: str
+    chunk_id: int
+    document_id: uuid.UUID | None = None
+    section: str = ""
+
+
+class MessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    seq: int
+    sender: str
+    content: str
+    citations: list[CitationRead]
+    suggestions: list[str]
+    mode: str | None
+    model: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_ms: int | None
+    sentiment_score: float | None
+    sentiment_label: str | None
+    frustrated: bool
+    created_at: datetime
+
+
+class ReplyRead(BaseModel):
+    """The answer to one customer message; ``message`` is null while staff handle the conversation."""
+
+    message: MessageRead | None
+    customer_message: MessageRead
+    citations: list[CitationRead]
+    suggestions: list[str]
+    handoff: bool
+
+
+class ConversationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    channel: str
+    status: str
+    customer_name: str | None
+    customer_email: str | None
+    customer_phone: str | None
+    rating: int | None
+    rating_comment: str | None
+    handoff: bool
+    created_at: datetime
+    updated_at: datetime
+    messages: list[MessageRead]

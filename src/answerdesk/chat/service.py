@@ -1,0 +1,324 @@
+"""Conversations: start, resume with a token, accept a customer message and answer it through the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.answers.pipeline import AnswerPipeline, AnswerRequest, AnswerResult
+from answerdesk.answers.prompt import Turn
+from answerdesk.answers.settings import ai_settings_of
+from answerdesk.auth.service import Principal
+from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, Sender
+from answerdesk.chat.repository import ConversationFilter, ConversationRepository, MessageRepository
+from answerdesk.chat.schemas import (
+    ConversationCreate,
+    ConversationRead,
+    CustomerIn,
+    MessageRead,
+    ReplyRead,
+)
+from answerdesk.integrations.llm import TokenDelta
+from answerdesk.kit.db import session_scope, utcnow
+from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
+from answerdesk.kit.security import hash_token, new_token, tokens_equal
+from answerdesk.runtime import Runtime
+from answerdesk.sentiment import SentimentResult
+from answerdesk.tenants.service import OrganizationService
+
+log = structlog.get_logger(__name__)
+
+# Recent turns the pipeline sees: enough for follow-ups, small enough to keep prompts cheap.
+HISTORY_MESSAGES = 8
+NOT_FOUND = "Conversation not found."
+
+
+@dataclass(frozen=True)
+class AcceptedMessage:
+    """A stored customer message and everything needed to answer it, outside any DB session."""
+
+    conversation_id: uuid.UUID
+    organization_id: uuid.UUID
+    customer_message: MessageRead
+    answer: AnswerRequest | None  # None: staff handle this conversation, the bot stays silent
+    frustrated: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the API returns for one customer message (and the SSE ``done`` event carries)."""
+
+    read: ReplyRead
+    result: AnswerResult | None
+
+
+ReplyEvent = TokenDelta | Reply
+
+
+def channel_for(principal: Principal) -> Channel:
+    return Channel.widget if principal.kind == "public" else Channel.api
+
+
+class ChatService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    # -- conversations --------------------------------------------------------------------------------
+
+    async def start(
+        self, db: AsyncSession, organization_id: uuid.UUID, body: ConversationCreate, channel: Channel
+    ) -> tuple[Conversation, str]:
+        token = new_token()
+        customer = body.customer or CustomerIn()
+        conversation = ConversationRepository(db).add(
+            Conversation(
+                organization_id=organization_id,
+                channel=channel,
+                token_hash=hash_token(token),
+                customer_name=customer.name,
+                customer_email=str(customer.email) if customer.email else None,
+                customer_phone=customer.phone,
+                status=ConversationStatus.bot,
+            )
+        )
+        await db.flush()
+        return conversation, token
+
+    async def get(
+        self,
+        db: AsyncSession,
+        principal: Principal,
+        conversation_id: uuid.UUID,
+        token: str | None,
+        *,
+        for_update: bool = False,
+    ) -> Conversation:
+        """A conversation the caller may see. Public keys need its token; a wrong token is a 404 too."""
+        conversation = await ConversationRepository(db).get(
+            principal.organization_id, conversation_id, for_update=for_update
+        )
+        if conversation is None:
+            raise NotFound(NOT_FOUND)
+        if token is None and principal.kind != "public":
+            return conversation
+        if token is None or not tokens_equal(hash_token(token), conversation.token_hash):
+            raise NotFound(NOT_FOUND)
+        return conversation
+
+    async def messages(
+        self, db: AsyncSession, conversation: Conversation, *, after_seq: int = 0
+    ) -> Sequence[Message]:
+        """The stored messages (with their retrieval traces, for staff views) after ``after_seq``."""
+        return await MessageRepository(db).for_conversation(
+            conversation.organization_id, conversation.id, after_seq=after_seq
+        )
+
+    async def read(
+        self, db: AsyncSession, conversation: Conversation, *, after_seq: int = 0
+    ) -> ConversationRead:
+        return conversation_read(conversation, await self.messages(db, conversation, after_seq=after_seq))
+
+    async def list(
+        self,
+        db: AsyncSession,
+        organization_id: uuid.UUID,
+        where: ConversationFilter,
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Conversation], int]:
+        repo = ConversationRepository(db)
+        return await repo.list(organization_id, where, limit=limit, offset=offset), await repo.count(
+            organization_id, where
+        )
+
+    # -- messages -------------------------------------------------------------------------------------
+
+    def check_content(self, content: str) -> str:
+        text = content.strip()
+        if not text:
+            raise ValidationFailed("The message is empty.", details=[{"loc": ["body", "content"]}])
+        limit = self.runtime.settings.max_message_chars
+        if len(text) > limit:
+            raise ValidationFailed(
+                f"The message is too long: {len(text)} characters, at most {limit}.",
+                details=[{"loc": ["body", "content"], "max_length": limit}],
+            )
+        return text
+
+    async def accept(
+        self,
+        db: AsyncSession,
+        principal: Principal,
+        conversation_id: uuid.UUID,
+        token: str | None,
+        content: str,
+    ) -> AcceptedMessage:
+        """Stores the customer's message in the caller's session; commit it before answering, so it is never
+        lost whatever happens to the answer, and no connection is held while the answer is written."""
+        text = self.check_content(content)
+        embedder = await self.runtime.embedder()
+        analyzer = await self.runtime.sentiment()
+        # One embedding serves the sentiment model and, when the question needs no rewriting, the search.
+        vector = await asyncio.to_thread(embedder.embed, [text])
+        sentiment = analyzer.analyze_embedded([text], vector)[0]
+        conversation = await self.get(db, principal, conversation_id, token, for_update=True)
+        if conversation.status == ConversationStatus.closed:
+            raise Conflict("This conversation is closed. Start a new one to ask something else.")
+        history = await MessageRepository(db).recent(
+            conversation.organization_id, conversation.id, HISTORY_MESSAGES
+        )
+        message = append_message(db, conversation, Sender.customer, text, sentiment=sentiment)
+        org = await OrganizationService(db).get(conversation.organization_id)
+        await db.flush()
+        answer = None
+        if conversation.status == ConversationStatus.bot:
+            answer = AnswerRequest(
+                organization_id=org.id,
+                organization_name=org.name,
+                question=text,
+                history=turns_of(history),
+                ai=ai_settings_of(org.settings),
+                wants_human=sentiment.wants_human,
+                question_vector=vector[0],
+            )
+        return AcceptedMessage(
+            conversation_id=conversation.id,
+            organization_id=conversation.organization_id,
+            customer_message=MessageRead.model_validate(message),
+            answer=answer,
+            frustrated=sentiment.frustrated,
+        )
+
+    async def respond(self, accepted: AcceptedMessage) -> AsyncIterator[ReplyEvent]:
+        """Token deltas while the bot writes, then one ``Reply``; the bot message is stored only whole."""
+        if accepted.answer is None:
+            yield Reply(
+                ReplyRead(
+                    message=None,
+                    customer_message=accepted.customer_message,
+                    citations=[],
+                    suggestions=[],
+                    handoff=True,
+                ),
+                None,
+            )
+            return
+        result: AnswerResult | None = None
+        async for event in AnswerPipeline(self.runtime).run(accepted.answer):
+            if isinstance(event, TokenDelta):
+                yield event
+            else:
+                result = event
+        assert result is not None
+        handoff = result.offers_human or accepted.frustrated
+        async with session_scope(self.runtime.sessionmaker) as db:
+            conversation = await ConversationRepository(db).get(
+                accepted.organization_id, accepted.conversation_id, for_update=True
+            )
+            if conversation is None:  # deleted while we were answering: nothing to attach the answer to
+                raise NotFound(NOT_FOUND)
+            message = append_message(db, conversation, Sender.bot, result.text, result=result)
+            if handoff and conversation.handoff_at is None:
+                conversation.handoff_at = utcnow()
+            await db.flush()
+            read = MessageRead.model_validate(message)
+        log.info(
+            "chat.answered",
+            conversation_id=str(accepted.conversation_id),
+            mode=result.mode,
+            latency_ms=result.latency_ms,
+            citations=len(result.citations),
+            handoff=handoff,
+        )
+        yield Reply(
+            ReplyRead(
+                message=read,
+                customer_message=accepted.customer_message,
+                citations=read.citations,
+                suggestions=read.suggestions,
+                handoff=handoff,
+            ),
+            result,
+        )
+
+    async def answer(self, accepted: AcceptedMessage) -> Reply:
+        """The whole reply at once (JSON clients, the CLI, tickets)."""
+        async for event in self.respond(accepted):
+            if isinstance(event, Reply):
+                return event
+        raise RuntimeError("the answer pipeline ended without a reply")  # pragma: no cover
+
+
+def append_message(
+    db: AsyncSession,
+    conversation: Conversation,
+    sender: Sender,
+    content: str,
+    *,
+    sentiment: SentimentResult | None = None,
+    result: AnswerResult | None = None,
+    author_user_id: uuid.UUID | None = None,
+) -> Message:
+    """Adds the next message of a locked conversation and keeps the conversation's summary fields current."""
+    conversation.message_count += 1
+    conversation.last_message_at = utcnow()
+    message = Message(
+        organization_id=conversation.organization_id,
+        conversation_id=conversation.id,
+        seq=conversation.message_count,
+        sender=sender,
+        author_user_id=author_user_id,
+        content=content,
+        citations=[c.as_dict() for c in result.citations] if result else [],
+        suggestions=result.suggestions if result else [],
+        frustrated=False,
+        details={},
+    )
+    if sentiment is not None:
+        message.sentiment_score = sentiment.score
+        message.sentiment_label = sentiment.label
+        message.frustrated = sentiment.frustrated
+        conversation.last_sentiment = sentiment.label
+        conversation.frustrated = conversation.frustrated or sentiment.frustrated
+    if result is not None:
+        message.mode = result.mode
+        message.model = result.model
+        message.prompt_tokens = result.prompt_tokens
+        message.completion_tokens = result.completion_tokens
+        message.latency_ms = result.latency_ms
+        message.details = result.trace()
+    MessageRepository(db).add(message)
+    return message
+
+
+def turns_of(messages: Sequence[Message]) -> list[Turn]:
+    turns = []
+    for m in messages:
+        if m.sender == Sender.customer:
+            turns.append(Turn("customer", m.content))
+        elif m.sender in (Sender.bot, Sender.staff):
+            turns.append(Turn("bot" if m.sender == Sender.bot else "staff", m.content))
+    return turns
+
+
+def conversation_read(conversation: Conversation, messages: Sequence[Message]) -> ConversationRead:
+    return ConversationRead(
+        id=conversation.id,
+        channel=conversation.channel,
+        status=conversation.status,
+        customer_name=conversation.customer_name,
+        customer_email=conversation.customer_email,
+        customer_phone=conversation.customer_phone,
+        rating=conversation.rating,
+        rating_comment=conversation.rating_comment,
+        handoff=conversation.handoff_at is not None,
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+        messages=[MessageRead.model_validate(m) for m in messages],
+    )
