@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.kit.db import utcnow
 from answerdesk.knowledge.models import Chunk, Document, IndexState
 
+# Rows read per slice when reading a whole knowledge base, so other requests run in between.
+STREAM_ROWS = 2000
+
 
 @dataclass(frozen=True)
 class ChunkRow:
@@ -119,22 +122,29 @@ class ChunkRepository:
         await self.db.flush()
 
     async def rows_for_index(self, organization_id: uuid.UUID) -> Sequence[ChunkRow]:
-        result = await self.db.execute(
+        stmt = (
             sa.select(Chunk.id, Chunk.text, Chunk.section, Chunk.tags, Chunk.embedding)
             .where(Chunk.organization_id == organization_id)
             .order_by(Chunk.id)
         )
-        return [
-            ChunkRow(id=r[0], text=r[1], section=r[2], tags=list(r[3] or []), embedding=r[4])
-            for r in result.all()
-        ]
+        rows: list[ChunkRow] = []
+        # Streamed in slices: 100k rows turned into objects at once hold the event loop for a second.
+        async for part in (await self.db.stream(stmt)).partitions(STREAM_ROWS):
+            rows.extend(
+                ChunkRow(id=r[0], text=r[1], section=r[2], tags=list(r[3] or []), embedding=r[4])
+                for r in part
+            )
+        return rows
 
     async def index_keys(self, organization_id: uuid.UUID) -> list[tuple[int, list[str]]]:
         """Chunk ids and tags only: enough to verify an index file without reading every embedding."""
-        result = await self.db.execute(
+        stmt = (
             sa.select(Chunk.id, Chunk.tags).where(Chunk.organization_id == organization_id).order_by(Chunk.id)
         )
-        return [(r[0], list(r[1] or [])) for r in result.all()]
+        keys: list[tuple[int, list[str]]] = []
+        async for part in (await self.db.stream(stmt)).partitions(STREAM_ROWS):
+            keys.extend((r[0], list(r[1] or [])) for r in part)
+        return keys
 
     async def hits(self, organization_id: uuid.UUID, chunk_ids: Sequence[int]) -> dict[int, ChunkHit]:
         if not chunk_ids:
