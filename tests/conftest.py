@@ -9,6 +9,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -125,10 +126,24 @@ async def clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+@asynccontextmanager
+async def started_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app with its lifespan running (runtime built, jobs started), as a server would hold it."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
+        yield application
+
+
+@asynccontextmanager
+async def app_client(application: FastAPI, ip: str = "203.0.113.10") -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=application, client=(ip, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    async with started_app(settings) as application:
         yield application
 
 
@@ -147,8 +162,7 @@ async def db(runtime: Runtime) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with app_client(app) as c:
         yield c
 
 
@@ -178,3 +192,35 @@ def fake_openai(fake_openai_server: FakeOpenAIServer) -> FakeOpenAIServer:
     """The session's fake OpenAI-compatible server with defaults restored and no recorded requests."""
     fake_openai_server.reset()
     return fake_openai_server
+
+
+LLM_MODEL = "fake/ok"
+
+
+@pytest.fixture
+async def llm_app(database_url: str, tmp_path: Path, fake_openai: FakeOpenAIServer) -> AsyncIterator[FastAPI]:
+    """An app whose LLM is the fake OpenAI-compatible server on 127.0.0.1."""
+    settings = make_settings(
+        database_url,
+        tmp_path / "data",
+        llm_base_url=fake_openai.base_url,
+        llm_api_key="test-key",
+        llm_model=LLM_MODEL,
+        llm_fallback_model=None,
+        llm_timeout_seconds=5.0,
+        llm_first_token_timeout_seconds=5.0,
+    )
+    async with started_app(settings) as application:
+        yield application
+
+
+@pytest.fixture
+def llm_runtime(llm_app: FastAPI) -> Runtime:
+    rt: Runtime = llm_app.state.runtime
+    return rt
+
+
+@pytest.fixture
+async def llm_client(llm_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(llm_app) as c:
+        yield c

@@ -5,11 +5,8 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,11 +20,9 @@ from answerdesk.chat.models import Channel
 from answerdesk.chat.repository import ConversationFilter
 from answerdesk.chat.schemas import ConversationCreate
 from answerdesk.chat.service import ChatService
-from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.models import Organization
 from tests.chat.support import parse_sse, seed_demo_subset, stored_messages
-from tests.conftest import make_settings
 from tests.factories import LoggedIn, logged_in, make_member, make_org
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -155,28 +150,6 @@ async def test_saving_without_the_csrf_token_is_refused(client: httpx.AsyncClien
     await member_of(client, db)
     response = await client.post("/admin/ai", data=VALID)
     assert response.status_code == 403 and "did not come from this site" in response.text
-
-
-@pytest.fixture
-async def llm_app(database_url: str, tmp_path: Path, fake_openai: FakeOpenAIServer) -> AsyncIterator[FastAPI]:
-    settings = make_settings(
-        database_url,
-        tmp_path / "data",
-        llm_base_url=fake_openai.base_url,
-        llm_api_key="test-key",
-        llm_model="fake/ok",
-        llm_fallback_model=None,
-    )
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def llm_client(llm_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=llm_app, client=("203.0.113.10", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
 
 
 async def test_banner_names_the_model_and_host_when_an_llm_is_configured(

@@ -17,7 +17,7 @@ from answerdesk.kit.errors import PayloadTooLarge
 from answerdesk.knowledge.models import Chunk
 from answerdesk.knowledge.service import KnowledgeService
 from answerdesk.runtime import Runtime
-from tests.conftest import make_settings
+from tests.conftest import app_client, make_settings, started_app
 from tests.factories import make_org
 from tests.knowledge.factories import encrypt_pdf, make_pdf
 from tests.knowledge.ingest_support import (
@@ -228,19 +228,17 @@ async def test_url_import_refuses_private_addresses_unless_allowed(
     database_url: str, tmp_path: Path, client: httpx.AsyncClient, db: AsyncSession, site: Site
 ) -> None:
     """The default: an import cannot reach the server's own network (loopback here, metadata services)."""
-    from answerdesk.main import create_app
-
     site.pages["/ok"] = (html_page("Panel login", "Log in to the control panel at port 2083."), "text/html")
-    strict = create_app(make_settings(database_url, tmp_path / "strict", crawl_allow_private=False))
-    async with strict.router.lifespan_context(strict):
-        transport = httpx.ASGITransport(app=strict)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            kb = await make_kb(http, db, strict.state.runtime)
-            for url in (site.url("/ok"), site.url("/ok").replace("127.0.0.1", "localhost")):
-                response = await kb.import_url(url)
-                assert response.status_code == 202, response.text
-                await kb.drain()
-                doc = await kb.doc(response.json()["id"])
-                assert doc["status"] == "failed", doc
-                assert "private or local address (127.0.0.1)" in doc["error"], doc
+    async with (
+        started_app(make_settings(database_url, tmp_path / "strict", crawl_allow_private=False)) as strict,
+        app_client(strict) as http,
+    ):
+        kb = await make_kb(http, db, strict.state.runtime)
+        for url in (site.url("/ok"), site.url("/ok").replace("127.0.0.1", "localhost")):
+            response = await kb.import_url(url)
+            assert response.status_code == 202, response.text
+            await kb.drain()
+            doc = await kb.doc(response.json()["id"])
+            assert doc["status"] == "failed", doc
+            assert "private or local address (127.0.0.1)" in doc["error"], doc
     assert site.requested == []
