@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,7 +25,7 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 from bench.search_latency import seed as seed_synthetic
 from pydantic import SecretStr
-from tests.live import free_port
+from tests.live import free_port, wait_until_healthy
 
 from answerdesk.auth.models import ApiKeyKind
 from answerdesk.auth.service import ApiKeyService
@@ -143,16 +142,7 @@ def serve(db: BenchDatabase, model_cache: Path, env: Mapping[str, str] | None = 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
+        wait_until_healthy(base, proc)
         yield base
     finally:
         proc.terminate()

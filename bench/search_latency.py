@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import sqlalchemy as sa
-from tests.live import free_port
+from tests.live import free_port, wait_until_healthy
 
 from answerdesk.auth.models import ApiKeyKind
 from answerdesk.auth.service import ApiKeyService
@@ -162,16 +162,7 @@ def serve_process(data: Path, url: str, model_cache: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
+        wait_until_healthy(base, proc)
         yield base
     finally:
         proc.terminate()
