@@ -482,11 +482,12 @@ def demo() -> None:
         return password, runtime.settings, organization.id
 
     async def work(runtime: Runtime) -> tuple[str | None, Settings, int]:
-        from answerdesk.demo.seed import seed_demo_knowledge
+        from answerdesk.demo.seed import ensure_demo_widget_key, seed_demo_knowledge
 
         async with session_scope(runtime.sessionmaker) as db:
             password, settings, org_id = await create(db, runtime)
         chunks = await seed_demo_knowledge(runtime, org_id) if org_id else 0
+        await ensure_demo_widget_key(runtime)
         return password, settings, chunks
 
     typer.echo(
@@ -496,6 +497,7 @@ def demo() -> None:
     if chunks:
         typer.echo(f"demo knowledge base: {chunks} passages from Northwind Hosting's help centre")
     typer.echo(f"\nAnswerdesk: {settings.base_url}/login")
+    typer.echo(f"  demo site with the chat widget: {settings.base_url}/demo")
     if password:
         typer.echo(f"  demo admin: {DEMO_ADMIN_EMAIL}\n  password:   {password}   (shown once)")
     else:
@@ -504,6 +506,160 @@ def demo() -> None:
             f"  .venv/bin/answerdesk user set-password --email {DEMO_ADMIN_EMAIL}"
         )
     typer.echo("")
+
+
+whmcs_app = typer.Typer(help="WHMCS connector: connect, test, sync.", no_args_is_help=True)
+tickets_app = typer.Typer(help="Tickets: the review queue and approvals.", no_args_is_help=True)
+app.add_typer(whmcs_app, name="whmcs")
+app.add_typer(tickets_app, name="tickets")
+
+
+@whmcs_app.command("connect")
+def whmcs_connect(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    url: Annotated[str, typer.Option(help="WHMCS address, e.g. https://billing.example.com")],
+    identifier: Annotated[str, typer.Option(help="API credential identifier")],
+    secret: Annotated[str, typer.Option(help="API credential secret (stored encrypted)")],
+    accesskey: Annotated[str | None, typer.Option(help="API access key (bypasses the IP allow-list)")] = None,
+    admin_username: Annotated[
+        str | None, typer.Option(help="WHMCS admin username replies are attributed to by default")
+    ] = None,
+) -> None:
+    """Save the organization's WHMCS connection (secrets encrypted) and test it."""
+    from answerdesk.tickets.connections import ConnectionService, record_test, run_test
+    from answerdesk.tickets.schemas import WhmcsConnectionUpdate
+
+    async def work(runtime: Runtime) -> tuple[bool, str]:
+        async with session_scope(runtime.sessionmaker) as db:
+            org_id = (await OrganizationService(db).by_slug(org)).id
+            body = WhmcsConnectionUpdate(
+                url=url,
+                identifier=identifier,
+                secret=secret,
+                accesskey=accesskey,
+                default_admin_username=admin_username,
+            )
+            service = ConnectionService(db, runtime)
+            spec = service.spec(await service.save(org_id, body))
+        check = await run_test(runtime, spec)
+        async with session_scope(runtime.sessionmaker) as db:
+            await record_test(db, await ConnectionService(db, runtime).get(org_id), check)
+        return check.ok, check.message
+
+    ok, message = with_runtime(work)
+    typer.echo(f"saved the WHMCS connection of {org}")
+    typer.echo(("ok: " if ok else "test failed: ") + message)
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+@whmcs_app.command("test")
+def whmcs_test(org: Annotated[str, typer.Option(help="Organization slug")]) -> None:
+    """Test the stored connection: IP allow-list, credentials, and every API action we need."""
+    from answerdesk.tickets.connections import ConnectionService, record_test, run_test
+
+    async def work(runtime: Runtime) -> tuple[bool, str]:
+        async with session_scope(runtime.sessionmaker) as db:
+            org_id = (await OrganizationService(db).by_slug(org)).id
+            service = ConnectionService(db, runtime)
+            spec = service.spec(await service.get(org_id))
+        check = await run_test(runtime, spec)
+        async with session_scope(runtime.sessionmaker) as db:
+            await record_test(db, await ConnectionService(db, runtime).get(org_id), check)
+        return check.ok, check.message
+
+    ok, message = with_runtime(work)
+    typer.echo(("ok: " if ok else "failed: ") + message)
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+@whmcs_app.command("sync")
+def whmcs_sync(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    draft: Annotated[bool, typer.Option(help="Draft replies for tickets awaiting one")] = True,
+) -> None:
+    """Run one sync now and print what it did."""
+    from answerdesk.tickets.drafting import draft_reply
+    from answerdesk.tickets.sync import sync_whmcs
+
+    async def work(runtime: Runtime) -> tuple[dict[str, object], int]:
+        async with session_scope(runtime.sessionmaker) as db:
+            org_id = (await OrganizationService(db).by_slug(org)).id
+        run = await sync_whmcs(runtime, org_id)
+        drafted = 0
+        for ticket_id in run.needs_draft if draft else []:
+            drafted += await draft_reply(runtime, org_id, ticket_id) is not None
+        return run.report.model_dump(), drafted
+
+    report, drafted = with_runtime(work)
+    typer.echo(
+        f"listed {report['listed']} tickets in {report['pages']} pages: {report['created']} new, "
+        f"{report['updated']} updated, {report['unchanged']} unchanged, {report['refreshed']} re-read; "
+        f"{report['messages_added']} messages added; {report['requests']} WHMCS requests "
+        f"in {report['seconds']}s"
+    )
+    if draft:
+        typer.echo(f"drafted {drafted} replies")
+
+
+@tickets_app.command("list")
+def tickets_list(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    status: Annotated[str | None, typer.Option(help="Only this status")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many")] = 50,
+) -> None:
+    """The review queue, most urgent first."""
+    import json
+
+    from answerdesk.tickets.repository import TicketFilter
+    from answerdesk.tickets.service import TicketService
+
+    async def work(db: AsyncSession, runtime: Runtime) -> list[dict[str, object]]:
+        org_id = (await OrganizationService(db).by_slug(org)).id
+        page = await TicketService(db, runtime).queue(org_id, TicketFilter(status=status), limit=limit)
+        return [t.model_dump(mode="json") for t in page.items]
+
+    items = in_session(work)
+    if as_json:
+        typer.echo(json.dumps({"tickets": items}, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        typer.echo("no tickets")
+    for t in items:
+        typer.echo(
+            f"{t['id']}\t{t['source']}:{t['tid']}\t{t['priority']}\t{t['status']}\t"
+            f"{t['category'] or '-'}\t{t['draft_status'] or '-'}\t{t['subject']}"
+        )
+
+
+@tickets_app.command("approve")
+def tickets_approve(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    ticket_id: Annotated[str, typer.Argument(help="Ticket id (see tickets list)")],
+    as_: Annotated[str | None, typer.Option("--as", help="E-mail of the approving staff member")] = None,
+    message: Annotated[str | None, typer.Option(help="Send this text instead of the draft")] = None,
+) -> None:
+    """Approve the ticket's draft (or send --message) exactly once; exits 1 if it was not delivered."""
+    from answerdesk.tickets.sending import Approver
+    from answerdesk.tickets.service import approve_and_send, approver_by_email
+
+    try:
+        ticket_uuid = uuid.UUID(ticket_id)
+    except ValueError:
+        raise fail(f"{ticket_id!r} is not a ticket id") from None
+
+    async def work(db: AsyncSession, runtime: Runtime) -> tuple[str, str | None]:
+        org_id = (await OrganizationService(db).by_slug(org)).id
+        approver = await approver_by_email(db, org_id, as_) if as_ else Approver(label="cli")
+        draft = await approve_and_send(db, runtime, org_id, ticket_uuid, approver, text=message)
+        return draft.status, draft.error
+
+    status, error = in_session(work)
+    if status != "sent":
+        raise fail(f"not sent ({status}): {error}")
+    typer.echo("sent")
 
 
 def _check_email(email: str) -> None:

@@ -7,7 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse as parse_rate_limit
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values people paste from examples; refused outside development.
@@ -74,6 +75,28 @@ class Settings(BaseSettings):
 
     # Chat.
     max_message_chars: int = Field(default=4000, ge=1)
+    # Live chat: rate limits on the public chat endpoints ("N/second|minute|hour"), per client IP and per key.
+    chat_start_limit_per_ip: str = "10/minute"
+    chat_message_limit_per_ip: str = "20/minute"
+    chat_signal_limit_per_ip: str = "120/minute"  # typing, seen and live connections
+    chat_limit_per_key: str = "600/minute"
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # Staff count as online (for "a member of our team will join shortly") this long after their last sign.
+    staff_online_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator(
+        "chat_start_limit_per_ip",
+        "chat_message_limit_per_ip",
+        "chat_signal_limit_per_ip",
+        "chat_limit_per_key",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit like '20/minute'") from None
+        return value
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -9,8 +9,10 @@ from fastapi import APIRouter, FastAPI
 
 from answerdesk import __version__
 from answerdesk.admin.app import admin_error_page, is_admin_path, mount_admin
+from answerdesk.admin.routes import widget as admin_widget
 from answerdesk.answers.router import router as ai_settings_router
 from answerdesk.auth.router import router as auth_router
+from answerdesk.chat.live_router import router as live_chat_router
 from answerdesk.chat.router import router as chat_router
 from answerdesk.config import Settings, get_settings
 from answerdesk.health import router as health_router
@@ -20,6 +22,11 @@ from answerdesk.knowledge.recovery import requeue_unfinished_ingestions
 from answerdesk.knowledge.router import router as knowledge_router
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.router import router as tenants_router
+from answerdesk.tickets.router import router as tickets_router
+from answerdesk.tickets.router import whmcs_router
+from answerdesk.widget.cors import PublicApiCorsMiddleware
+from answerdesk.widget.router import api_router as widget_api_router
+from answerdesk.widget.router import script_router as widget_script_router
 
 MAX_FILES_PER_UPLOAD = 10
 
@@ -52,10 +59,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(auth_router)
     api.include_router(knowledge_router)
     api.include_router(chat_router)
+    api.include_router(live_chat_router)
     api.include_router(ai_settings_router)
+    api.include_router(tickets_router)
+    api.include_router(whmcs_router)
+    api.include_router(widget_api_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(widget_script_router)
     mount_admin(app)
+    app.include_router(admin_widget.router)
 
     # Multipart requests may carry several files; each is held to max_upload_bytes by the knowledge service.
     app.add_middleware(
@@ -65,4 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         html_paths=is_admin_path,
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost, so that every answer of the public API (a 413 or 429 too) is readable by the page.
+    app.add_middleware(PublicApiCorsMiddleware)
     return app

@@ -5,6 +5,7 @@ from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
 from answerdesk.tenants.models import Organization
+from answerdesk.tickets.models import Draft, Ticket, TicketMessage, WhmcsConnection  # noqa: F401
 
 __all__ = [
     "ApiKey",

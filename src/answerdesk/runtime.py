@@ -15,7 +15,9 @@ from answerdesk.config import Settings
 from answerdesk.integrations.llm import LLMProvider, OpenAICompatibleProvider
 from answerdesk.integrations.storage import ObjectStorage, build_storage
 from answerdesk.kit.db import create_engine, create_sessionmaker
+from answerdesk.kit.events import EventBus, build_event_bus
 from answerdesk.kit.jobs import JobQueue, build_queue
+from answerdesk.kit.presence import Presence
 from answerdesk.kit.ratelimit import RateLimiter
 from answerdesk.knowledge.embedding import Embedder, load_embedder
 from answerdesk.retrieval.service import Retriever
@@ -34,6 +36,9 @@ class Runtime:
     jobs: JobQueue = field(init=False, repr=False)
     storage: ObjectStorage = field(init=False, repr=False)
     retriever: Retriever = field(init=False, repr=False)
+    # Live updates (messages, typing, presence): in this process, or through Redis when it is configured.
+    events: EventBus = field(init=False, repr=False)
+    presence: Presence = field(init=False, repr=False)
     # None without an API key: answers are then extractive (quoted passages), never invented.
     llm: LLMProvider | None = field(default=None, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
@@ -78,6 +83,8 @@ class Runtime:
             settings.data_dir / "indexes", runtime.embedder, hnsw_threshold=settings.hnsw_threshold
         )
         runtime.llm = build_llm(settings)
+        runtime.events = build_event_bus(redis)
+        runtime.presence = Presence(redis)
         return runtime
 
     async def embedder(self) -> Embedder:
@@ -103,6 +110,7 @@ class Runtime:
         if isinstance(self.llm, OpenAICompatibleProvider):
             await self.llm.aclose()
         await self.storage.close()
+        await self.events.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

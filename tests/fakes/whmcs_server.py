@@ -75,12 +75,22 @@ EMPTY_SHAPES: tuple[ListShape, ...] = (
     "numeric_keys",
 )
 
-FaultKind = Literal["timeout_after_commit", "slow", "html_500", "malformed_json", "http_status", "php_notice"]
+FaultKind = Literal[
+    "timeout_after_commit",
+    "timeout_before_commit",
+    "slow",
+    "html_500",
+    "malformed_json",
+    "http_status",
+    "php_notice",
+]
 """``timeout_after_commit``: run the action, then hold the answer ``seconds`` (the client times out
-but the change is stored). ``slow``: wait ``seconds`` then run normally. ``html_500``: an HTML error
-page with HTTP 500. ``malformed_json``: HTTP 200 with broken JSON. ``http_status``: HTTP ``status``
-with an HTML body (these three skip the action unless ``commit=True``). ``php_notice``: a normal
-answer preceded by a PHP warning in HTML and labelled text/html, as misconfigured servers do."""
+but the change is stored). ``timeout_before_commit``: hold the answer ``seconds`` and never run the
+action (the request died before WHMCS stored anything). ``slow``: wait ``seconds`` then run
+normally. ``html_500``: an HTML error page with HTTP 500. ``malformed_json``: HTTP 200 with broken
+JSON. ``http_status``: HTTP ``status`` with an HTML body (these three skip the action unless
+``commit=True``). ``php_notice``: a normal answer preceded by a PHP warning in HTML and labelled
+text/html, as misconfigured servers do."""
 
 DEFAULT_STATUSES: tuple[tuple[str, str, bool, bool], ...] = (
     # title, color, counts as active, counts as awaiting reply (WHMCS defaults)
@@ -590,6 +600,10 @@ class FakeWhmcs:
         kind = fault.kind if fault is not None else None
         if fault is not None and fault.kind == "slow":
             await self._pause(fault.seconds)
+        if fault is not None and fault.kind == "timeout_before_commit":
+            await self._pause(fault.seconds)
+            self._log(action, params, 503, kind, generation)
+            return HTMLResponse(_HTML_ERROR, status_code=503)
         broken = fault is not None and fault.kind in ("html_500", "malformed_json", "http_status")
         if fault is not None and broken and not fault.commit:
             self._log(

@@ -31,6 +31,7 @@ class Sender(enum.StrEnum):
     bot = "bot"
     staff = "staff"
     system = "system"
+    note = "note"  # an internal note between staff: never shown or sent to the customer
 
 
 class AnswerMode(enum.StrEnum):
@@ -67,6 +68,12 @@ class Conversation(IdMixin, TenantMixin, CreatedAtMixin, Base):
     frustrated: Mapped[bool] = mapped_column(default=False)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The customer asked for a person and nobody has taken over yet; cleared on take-over, hand-back, close.
+    waiting_since: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The highest message seq each side has seen: "seen" ticks, and staff's unread counts.
+    customer_seen_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    staff_seen_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Message(IdMixin, TenantMixin, CreatedAtMixin, Base):

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.chat.models import Conversation, Message
+from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, Sender
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,53 @@ class ConversationRepository:
     async def count(self, organization_id: uuid.UUID, where: ConversationFilter) -> int:
         stmt = self._filtered(organization_id, where).with_only_columns(sa.func.count()).order_by(None)
         return int(await self.db.scalar(stmt) or 0)
+
+    async def live(
+        self, organization_id: uuid.UUID, view: str, search: str | None, *, recent_since: datetime, limit: int
+    ) -> Sequence[tuple[Conversation, int]]:
+        """The staff's live list with each conversation's unread customer messages: waiting customers first
+        (longest wait first), then frustrated ones, then those with staff, then the most recent."""
+        unread = (
+            sa.select(sa.func.count(Message.id))
+            .where(
+                Message.conversation_id == Conversation.id,
+                Message.organization_id == organization_id,
+                Message.sender == Sender.customer,
+                Message.seq > Conversation.staff_seen_seq,
+            )
+            .scalar_subquery()
+        )
+        waiting = sa.and_(
+            Conversation.waiting_since.is_not(None), Conversation.status == ConversationStatus.bot
+        )
+        stmt = self._filtered(organization_id, ConversationFilter(search=search)).where(
+            Conversation.channel != Channel.playground
+        )
+        if view == "waiting":
+            stmt = stmt.where(waiting)
+        elif view == "closed":
+            stmt = stmt.where(Conversation.status == ConversationStatus.closed)
+        else:  # active: open, and either needing staff or recent (bot chats nobody closed end quietly)
+            stmt = stmt.where(
+                Conversation.status != ConversationStatus.closed,
+                sa.or_(
+                    waiting,
+                    Conversation.status == ConversationStatus.human,
+                    Conversation.last_message_at >= recent_since,
+                ),
+            )
+        rank = sa.case(
+            (waiting, 0),
+            (sa.and_(Conversation.frustrated.is_(True), Conversation.status != ConversationStatus.closed), 1),
+            (Conversation.status == ConversationStatus.human, 2),
+            else_=3,
+        )
+        stmt = stmt.add_columns(unread.label("unread")).order_by(
+            rank, Conversation.waiting_since, Conversation.last_message_at.desc(), Conversation.id
+        )
+        # add_columns widens the row beyond what Select[Conversation] says.
+        rows: Sequence[Any] = (await self.db.execute(stmt.limit(limit))).all()
+        return [(row[0], int(row[1])) for row in rows]
 
     def _filtered(self, organization_id: uuid.UUID, where: ConversationFilter) -> sa.Select[Conversation]:
         stmt = sa.select(Conversation).where(Conversation.organization_id == organization_id)
@@ -98,7 +146,12 @@ class MessageRepository:
         return message
 
     async def for_conversation(
-        self, organization_id: uuid.UUID, conversation_id: uuid.UUID, *, after_seq: int = 0
+        self,
+        organization_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        *,
+        after_seq: int = 0,
+        exclude_senders: Sequence[str] = (),
     ) -> Sequence[Message]:
         stmt = (
             sa.select(Message)
@@ -109,6 +162,8 @@ class MessageRepository:
             )
             .order_by(Message.seq)
         )
+        if exclude_senders:
+            stmt = stmt.where(Message.sender.not_in(exclude_senders))
         return (await self.db.scalars(stmt)).all()
 
     async def recent(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from answerdesk.auth.deps import DbSession, RuntimeDep, require_scope
-from answerdesk.auth.models import Scope
-from answerdesk.auth.service import Principal
+from answerdesk.auth.deps import DbSession, RuntimeDep
+from answerdesk.chat.deps import ChatLimit, ChatPrincipal, ConversationToken, chat_limit
 from answerdesk.chat.schemas import (
     ConversationCreate,
     ConversationCreated,
@@ -24,17 +23,13 @@ from answerdesk.kit.web import request_id_var
 
 router = APIRouter(prefix="/conversations", tags=["chat"])
 
-ChatPrincipal = Annotated[Principal, Depends(require_scope(Scope.chat))]
-ConversationToken = Annotated[
-    str | None,
-    Header(
-        alias="X-Conversation-Token",
-        description="The token returned when the conversation started; required with a public key",
-    ),
-]
 
-
-@router.post("", status_code=201, response_model=ConversationCreated)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ConversationCreated,
+    dependencies=[Depends(chat_limit(ChatLimit.start))],
+)
 async def start_conversation(
     principal: ChatPrincipal, db: DbSession, runtime: RuntimeDep, body: ConversationCreate | None = None
 ) -> ConversationCreated:
@@ -62,6 +57,7 @@ async def get_conversation(
     "/{conversation_id}/messages",
     response_model=ReplyRead,
     responses={200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE when asked for"}},
+    dependencies=[Depends(chat_limit(ChatLimit.message))],
 )
 async def post_message(
     conversation_id: uuid.UUID,

@@ -103,3 +103,78 @@ class ConversationRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     messages: list[MessageRead]
+
+
+# -- live chat ---------------------------------------------------------------------------------------------
+
+
+class RatingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("comment")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return value or None
+
+
+class RatingRead(BaseModel):
+    rating: int
+    comment: str | None
+
+
+class SeenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int = Field(ge=0)
+
+
+class TypingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    typing: bool = True
+
+
+class HandoffRead(BaseModel):
+    status: str
+    waiting: bool
+    staff_online: bool = Field(description="False: nobody can answer now; offer to leave a message")
+    message: MessageRead | None = Field(description="The system message posted; null when nothing changed")
+
+
+class AssignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID
+
+
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str
+
+
+class LiveConversationRead(BaseModel):
+    """A conversation as the staff's live list shows it (the org channel's ``conversation`` field)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    channel: str
+    status: str
+    customer_name: str | None
+    customer_email: str | None
+    assigned_user_id: uuid.UUID | None
+    waiting_since: datetime | None
+    handoff_at: datetime | None
+    closed_at: datetime | None
+    frustrated: bool
+    last_sentiment: str | None
+    message_count: int
+    last_message_at: datetime
+    customer_seen_seq: int
+    staff_seen_seq: int
+    rating: int | None

@@ -14,7 +14,8 @@ from answerdesk.answers.pipeline import AnswerPipeline, AnswerRequest, AnswerRes
 from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
-from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, Sender
+from answerdesk.chat import announce
+from answerdesk.chat.models import AnswerMode, Channel, Conversation, ConversationStatus, Message, Sender
 from answerdesk.chat.repository import ConversationFilter, ConversationRepository, MessageRepository
 from answerdesk.chat.schemas import (
     ConversationCreate,
@@ -26,6 +27,7 @@ from answerdesk.chat.schemas import (
 from answerdesk.integrations.llm import TokenDelta
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
+from answerdesk.kit.events import EventBus
 from answerdesk.kit.security import hash_token, new_token, tokens_equal
 from answerdesk.runtime import Runtime
 from answerdesk.sentiment import SentimentResult
@@ -111,17 +113,24 @@ class ChatService:
         return conversation
 
     async def messages(
-        self, db: AsyncSession, conversation: Conversation, *, after_seq: int = 0
+        self, db: AsyncSession, conversation: Conversation, *, after_seq: int = 0, include_notes: bool = False
     ) -> Sequence[Message]:
-        """The stored messages (with their retrieval traces, for staff views) after ``after_seq``."""
+        """The stored messages (with their retrieval traces, for staff views) after ``after_seq``; internal
+        notes only when asked for, so no customer-facing read can include them by accident."""
         return await MessageRepository(db).for_conversation(
-            conversation.organization_id, conversation.id, after_seq=after_seq
+            conversation.organization_id,
+            conversation.id,
+            after_seq=after_seq,
+            exclude_senders=() if include_notes else (Sender.note,),
         )
 
     async def read(
-        self, db: AsyncSession, conversation: Conversation, *, after_seq: int = 0
+        self, db: AsyncSession, conversation: Conversation, *, after_seq: int = 0, include_notes: bool = False
     ) -> ConversationRead:
-        return conversation_read(conversation, await self.messages(db, conversation, after_seq=after_seq))
+        return conversation_read(
+            conversation,
+            await self.messages(db, conversation, after_seq=after_seq, include_notes=include_notes),
+        )
 
     async def list(
         self,
@@ -173,7 +182,9 @@ class ChatService:
         history = await MessageRepository(db).recent(
             conversation.organization_id, conversation.id, HISTORY_MESSAGES
         )
-        message = append_message(db, conversation, Sender.customer, text, sentiment=sentiment)
+        message = append_message(
+            db, conversation, Sender.customer, text, sentiment=sentiment, events=self.runtime.events
+        )
         org = await OrganizationService(db).get(conversation.organization_id)
         await db.flush()
         answer = None
@@ -223,9 +234,15 @@ class ChatService:
             )
             if conversation is None:  # deleted while we were answering: nothing to attach the answer to
                 raise NotFound(NOT_FOUND)
-            message = append_message(db, conversation, Sender.bot, result.text, result=result)
+            message = append_message(
+                db, conversation, Sender.bot, result.text, result=result, events=self.runtime.events
+            )
             if handoff and conversation.handoff_at is None:
                 conversation.handoff_at = utcnow()
+            if result.mode == AnswerMode.handoff and conversation.waiting_since is None:
+                # The customer asked for a person in words: they now wait for staff, as with the button.
+                conversation.waiting_since = utcnow()
+                announce.status_changed(db, self.runtime.events, conversation)
             await db.flush()
             read = MessageRead.model_validate(message)
         log.info(
@@ -264,8 +281,11 @@ def append_message(
     sentiment: SentimentResult | None = None,
     result: AnswerResult | None = None,
     author_user_id: uuid.UUID | None = None,
+    events: EventBus | None = None,
 ) -> Message:
-    """Adds the next message of a locked conversation and keeps the conversation's summary fields current."""
+    """Adds the next message of a locked conversation and keeps the conversation's summary fields current.
+
+    With `events`, the message is published live once the session commits (notes to staff only)."""
     conversation.message_count += 1
     conversation.last_message_at = utcnow()
     message = Message(
@@ -294,6 +314,8 @@ def append_message(
         message.latency_ms = result.latency_ms
         message.details = result.trace()
     MessageRepository(db).add(message)
+    if events is not None:
+        announce.message_added(db, events, conversation, message)
     return message
 
 

@@ -39,3 +39,16 @@ async def reply_stream(events: AsyncIterator[ReplyEvent], *, request_id: str) ->
                 "internal_error", f"Sorry, something went wrong (request id {request_id}). Please try again."
             ),
         )
+
+
+async def live_stream(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    """Frames live events: ``event:`` is the event's type, message events carry ``id: seq`` (so a browser's
+    EventSource resumes with Last-Event-ID), and heartbeats are comments that keep proxies from timing out."""
+    yield b"retry: 2000\n\n"
+    async for event in events:
+        kind = str(event.get("type", "message"))
+        if kind == "heartbeat":
+            yield b": ping\n\n"
+            continue
+        head = f"id: {event['message']['seq']}\n" if kind == "message" and "message" in event else ""
+        yield head.encode() + frame(kind, event)

@@ -1,14 +1,20 @@
-"""Seeds the demo organization's knowledge base from the bundled Northwind Hosting content."""
+"""Seeds the demo organization: its knowledge base (Northwind Hosting help centre) and its widget key."""
 
 from __future__ import annotations
 
 import uuid
 from importlib import resources
 
+from answerdesk.auth.origins import normalise_origin
 from answerdesk.kit.db import session_scope
+from answerdesk.kit.errors import NotFound
 from answerdesk.knowledge.service import KnowledgeService
 from answerdesk.knowledge.tasks import run_ingest
 from answerdesk.runtime import Runtime
+from answerdesk.tenants.service import OrganizationService
+from answerdesk.widget.service import WidgetService
+
+DEMO_ORG_SLUG = "demo"
 
 
 def demo_files() -> list[tuple[str, bytes]]:
@@ -34,3 +40,14 @@ async def seed_demo_knowledge(runtime: Runtime, organization_id: uuid.UUID) -> i
     async with session_scope(runtime.sessionmaker) as db:
         service = KnowledgeService.of(db, runtime)
         return await service.chunks.count(organization_id)
+
+
+async def ensure_demo_widget_key(runtime: Runtime) -> str | None:
+    """The public key /demo embeds, allowed from base_url's origin: kept from an earlier run, or made now."""
+    origin = normalise_origin(runtime.settings.base_url)
+    async with session_scope(runtime.sessionmaker) as db:
+        try:
+            org = await OrganizationService(db).by_slug(DEMO_ORG_SLUG)
+        except NotFound:
+            return None
+        return (await WidgetService(db).ensure_embed_key(org.id, origin)).token

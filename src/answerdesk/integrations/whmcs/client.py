@@ -111,6 +111,7 @@ class WhmcsClient:
         accesskey: str | SecretStr | None = None,
         legacy_username: str | None = None,
         legacy_password: str | SecretStr | None = None,
+        legacy_password_md5: str | SecretStr | None = None,
         timeout: float = 20.0,
         tz: tzinfo = UTC,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -124,7 +125,12 @@ class WhmcsClient:
         self._where = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
         secret_value = _reveal(secret)
         legacy_value = _reveal(legacy_password)
-        if identifier and secret_value and not (legacy_username or legacy_value):
+        # A stored MD5 (what the API wants) stands in for the password: it cannot log in to WHMCS itself.
+        legacy_md5 = _reveal(legacy_password_md5).strip().lower()
+        if legacy_username and legacy_md5 and not (identifier or secret_value or legacy_value):
+            self._auth = {"username": legacy_username, "password": legacy_md5}
+            self.legacy_auth = True
+        elif identifier and secret_value and not (legacy_username or legacy_value):
             self._auth = {"identifier": identifier, "secret": secret_value}
             self.legacy_auth = False
         elif legacy_username and legacy_value and not (identifier or secret_value):
@@ -140,7 +146,7 @@ class WhmcsClient:
             self._auth["accesskey"] = access
         # The identifier and username are not secret on their own but are never logged either.
         hidden = [v for k, v in self._auth.items() if k in {"secret", "password", "accesskey"}]
-        hidden += [secret_value, legacy_value]
+        hidden += [secret_value, legacy_value, legacy_md5]
         # Very short values would mangle messages; a secret that short is hopeless anyway.
         self._redact = tuple(sorted({v for v in hidden if len(v) >= 4}, key=len, reverse=True))
         self.timeout = timeout

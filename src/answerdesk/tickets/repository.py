@@ -1,0 +1,252 @@
+"""All SQL of the tickets area: connections, tickets, their messages and drafts; always tenant-scoped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.tickets.models import Draft, DraftStatus, Ticket, TicketMessage, WhmcsConnection
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: str | None = None
+    department: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    assignee: uuid.UUID | None = None
+    source: str | None = None
+    search: str | None = None
+    awaiting_reply: bool | None = None
+
+
+_PRIORITY_ORDER = sa.case(
+    (Ticket.priority == "urgent", 3),
+    (Ticket.priority == "high", 2),
+    (Ticket.priority == "medium", 1),
+    else_=0,
+)
+
+
+class ConnectionRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, organization_id: uuid.UUID, *, for_update: bool = False) -> WhmcsConnection | None:
+        query = sa.select(WhmcsConnection).where(WhmcsConnection.organization_id == organization_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.db.scalar(query)
+
+    async def enabled(self) -> Sequence[WhmcsConnection]:
+        """Every enabled connection, across organizations: only the scheduler uses this."""
+        return (await self.db.scalars(sa.select(WhmcsConnection).where(WhmcsConnection.enabled))).all()
+
+    def add(self, connection: WhmcsConnection) -> WhmcsConnection:
+        self.db.add(connection)
+        return connection
+
+
+class TicketRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, ticket: Ticket) -> Ticket:
+        self.db.add(ticket)
+        return ticket
+
+    async def get(
+        self, organization_id: uuid.UUID, ticket_id: uuid.UUID, *, for_update: bool = False
+    ) -> Ticket | None:
+        query = sa.select(Ticket).where(Ticket.organization_id == organization_id, Ticket.id == ticket_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.db.scalar(query)
+
+    async def by_external(
+        self, organization_id: uuid.UUID, source: str, external_ids: Sequence[str]
+    ) -> dict[str, Ticket]:
+        if not external_ids:
+            return {}
+        rows = await self.db.scalars(
+            sa.select(Ticket).where(
+                Ticket.organization_id == organization_id,
+                Ticket.source == source,
+                Ticket.external_id.in_(list(external_ids)),
+            )
+        )
+        return {t.external_id: t for t in rows if t.external_id is not None}
+
+    def _where(self, organization_id: uuid.UUID, where: TicketFilter) -> list[sa.ColumnElement[bool]]:
+        clauses: list[sa.ColumnElement[bool]] = [Ticket.organization_id == organization_id]
+        if where.status:
+            clauses.append(Ticket.status == where.status)
+        if where.department:
+            clauses.append(Ticket.department == where.department)
+        if where.category:
+            clauses.append(Ticket.category == where.category)
+        if where.priority:
+            clauses.append(Ticket.priority == where.priority)
+        if where.assignee:
+            clauses.append(Ticket.assigned_user_id == where.assignee)
+        if where.source:
+            clauses.append(Ticket.source == where.source)
+        if where.awaiting_reply is not None:
+            clauses.append(Ticket.awaiting_reply == where.awaiting_reply)
+        if where.search:
+            pattern = f"%{where.search.strip().lower()}%"
+            clauses.append(
+                sa.or_(
+                    sa.func.lower(Ticket.subject).like(pattern),
+                    sa.func.lower(Ticket.client_name).like(pattern),
+                    sa.func.lower(Ticket.client_email).like(pattern),
+                    Ticket.tid == where.search.strip(),
+                )
+            )
+        return clauses
+
+    async def queue(
+        self, organization_id: uuid.UUID, where: TicketFilter, *, limit: int, offset: int
+    ) -> Sequence[Ticket]:
+        """Most urgent first: priority, then frustration, urgency score, then the longest wait."""
+        query = (
+            sa.select(Ticket)
+            .where(*self._where(organization_id, where))
+            .order_by(
+                Ticket.awaiting_reply.desc(),
+                _PRIORITY_ORDER.desc(),
+                Ticket.frustrated.desc(),
+                Ticket.urgency_score.desc(),
+                sa.func.coalesce(Ticket.last_customer_message_at, Ticket.created_at).asc(),
+                Ticket.id,
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+        return (await self.db.scalars(query)).all()
+
+    async def count(self, organization_id: uuid.UUID, where: TicketFilter) -> int:
+        query = sa.select(sa.func.count()).select_from(Ticket).where(*self._where(organization_id, where))
+        return int(await self.db.scalar(query) or 0)
+
+    async def counts_by_status(self, organization_id: uuid.UUID) -> dict[str, int]:
+        rows = await self.db.execute(
+            sa.select(Ticket.status, sa.func.count())
+            .where(Ticket.organization_id == organization_id)
+            .group_by(Ticket.status)
+        )
+        return {status: int(n) for status, n in rows.all()}
+
+
+class MessageRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, message: TicketMessage) -> TicketMessage:
+        self.db.add(message)
+        return message
+
+    async def for_ticket(self, organization_id: uuid.UUID, ticket_id: uuid.UUID) -> Sequence[TicketMessage]:
+        return (
+            await self.db.scalars(
+                sa.select(TicketMessage)
+                .where(TicketMessage.organization_id == organization_id, TicketMessage.ticket_id == ticket_id)
+                .order_by(TicketMessage.created_at, TicketMessage.external_id, TicketMessage.id)
+            )
+        ).all()
+
+    async def external_ids(self, ticket_id: uuid.UUID) -> set[str]:
+        rows = await self.db.scalars(
+            sa.select(TicketMessage.external_id).where(
+                TicketMessage.ticket_id == ticket_id, TicketMessage.external_id.is_not(None)
+            )
+        )
+        return {r for r in rows if r is not None}
+
+
+class DraftRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, draft: Draft) -> Draft:
+        self.db.add(draft)
+        return draft
+
+    async def get(
+        self, organization_id: uuid.UUID, draft_id: uuid.UUID, *, for_update: bool = False
+    ) -> Draft | None:
+        query = sa.select(Draft).where(Draft.organization_id == organization_id, Draft.id == draft_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.db.scalar(query)
+
+    async def for_ticket(self, organization_id: uuid.UUID, ticket_id: uuid.UUID) -> Sequence[Draft]:
+        return (
+            await self.db.scalars(
+                sa.select(Draft)
+                .where(Draft.organization_id == organization_id, Draft.ticket_id == ticket_id)
+                .order_by(Draft.created_at, Draft.id)
+            )
+        ).all()
+
+    async def open_for_ticket(
+        self, organization_id: uuid.UUID, ticket_id: uuid.UUID, *, for_update: bool = False
+    ) -> Sequence[Draft]:
+        """Drafts still in play: awaiting review, being sent, or failed (retryable)."""
+        query = sa.select(Draft).where(
+            Draft.organization_id == organization_id,
+            Draft.ticket_id == ticket_id,
+            Draft.status.in_([DraftStatus.draft, DraftStatus.sending, DraftStatus.failed]),
+        )
+        if for_update:
+            query = query.with_for_update()
+        return (await self.db.scalars(query.order_by(Draft.created_at.desc(), Draft.id))).all()
+
+    async def latest_open(
+        self, organization_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, Draft]:
+        if not ticket_ids:
+            return {}
+        rows = await self.db.scalars(
+            sa.select(Draft)
+            .where(
+                Draft.organization_id == organization_id,
+                Draft.ticket_id.in_(list(ticket_ids)),
+                Draft.status.in_([DraftStatus.draft, DraftStatus.sending, DraftStatus.failed]),
+            )
+            .order_by(Draft.created_at)
+        )
+        return {d.ticket_id: d for d in rows}
+
+    async def stuck_sending(self, older_than: datetime) -> Sequence[Draft]:
+        """Drafts left in "sending" by a crash; across organizations (the recovery job only)."""
+        return (
+            await self.db.scalars(
+                sa.select(Draft).where(Draft.status == DraftStatus.sending, Draft.updated_at < older_than)
+            )
+        ).all()
+
+    async def review_counts(self, organization_id: uuid.UUID) -> dict[str, int]:
+        """Approved unchanged vs edited vs rejected, for the Tickets page statistics."""
+        rows = await self.db.execute(
+            sa.select(
+                sa.case(
+                    (Draft.status == DraftStatus.rejected, "rejected"),
+                    (Draft.final_text == Draft.text, "unchanged"),
+                    else_="edited",
+                ),
+                sa.func.count(),
+            )
+            .where(
+                Draft.organization_id == organization_id,
+                Draft.status.in_([DraftStatus.sent, DraftStatus.rejected]),
+                Draft.mode != "manual",
+            )
+            .group_by(sa.literal_column("1"))
+        )
+        return {k: int(v) for k, v in rows.all()}

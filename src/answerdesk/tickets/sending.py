@@ -1,0 +1,382 @@
+"""Approve & send, exactly once.
+
+The approval is committed as "sending" (with the final text, who approved it and the highest WHMCS
+reply id we know) *before* AddTicketReply is called, and every attempt is counted in the database
+before it starts. WHMCS returns no reply id and has no idempotency key, so when an attempt's
+outcome is unknown (timeout, dropped connection, 5xx, garbled answer) the ticket is re-read with
+GetTicket: a staff reply newer than the recorded id with the same text means it landed. Only a
+reply known not to have landed is posted again, and only once per approval; anything still
+uncertain ends as "failed" with the text kept, and approving again re-reads before posting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.integrations.whmcs import WhmcsClient, WhmcsError, WhmcsReply, WhmcsTicket, normalise_message
+from answerdesk.kit.db import session_scope, utcnow
+from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
+from answerdesk.runtime import Runtime
+from answerdesk.tickets.classify import whmcs_priority
+from answerdesk.tickets.connections import ClientSpec, ConnectionService, admin_username_for
+from answerdesk.tickets.models import (
+    Author,
+    Draft,
+    DraftStatus,
+    NativeStatus,
+    Ticket,
+    TicketMessage,
+    TicketSource,
+)
+from answerdesk.tickets.repository import DraftRepository, MessageRepository, TicketRepository
+from answerdesk.tickets.sync import apply_whmcs_ticket, fingerprint
+
+log = structlog.get_logger(__name__)
+MAX_POSTS_PER_APPROVAL = 2
+NOT_FOUND = "Ticket not found."
+_NON_WORD = re.compile(r"\W+")
+
+
+@dataclass(frozen=True)
+class Approver:
+    """Who approves: a staff member (user id and e-mail), an API key, or the auto-send rule."""
+
+    label: str
+    user_id: uuid.UUID | None = None
+    email: str | None = None
+
+
+async def approve(
+    db: AsyncSession,
+    runtime: Runtime,
+    organization_id: uuid.UUID,
+    ticket_id: uuid.UUID,
+    approver: Approver,
+    *,
+    draft_id: uuid.UUID | None = None,
+    text: str | None = None,
+    status: str | None = None,
+    manual: bool = False,
+) -> Draft:
+    """Marks a draft "sending" in the caller's transaction; commit, then call :func:`deliver`.
+
+    ``manual`` makes a new draft from ``text`` (a reply staff wrote themselves).
+    """
+    ticket = await TicketRepository(db).get(organization_id, ticket_id, for_update=True)
+    if ticket is None:
+        raise NotFound(NOT_FOUND)
+    drafts = DraftRepository(db)
+    final = (text or "").strip()
+    if not manual and draft_id is None and final:
+        # Text but nothing drafted yet: the staff member's own reply.
+        manual = not await drafts.open_for_ticket(organization_id, ticket_id)
+    if manual:
+        if not final:
+            raise ValidationFailed("The reply is empty.", details=[{"loc": ["body", "text"]}])
+        draft = drafts.add(
+            Draft(
+                organization_id=organization_id,
+                ticket_id=ticket_id,
+                status=DraftStatus.draft,
+                text=final,
+                mode="manual",
+            )
+        )
+        await db.flush()
+    else:
+        draft = await _pick(drafts, organization_id, ticket_id, draft_id)
+    if draft.status == DraftStatus.sending:
+        raise Conflict("This reply is already being sent.")
+    if draft.status not in (DraftStatus.draft, DraftStatus.failed):
+        raise Conflict(f"This draft is {draft.status}; it can no longer be approved.")
+    # A retry without new text sends what staff approved before, not the original draft.
+    final = final or (draft.final_text or draft.text).strip()
+    if not final:
+        raise ValidationFailed("The reply is empty.", details=[{"loc": ["body", "text"]}])
+    admin_username = None
+    if ticket.source == TicketSource.whmcs:
+        connection = await ConnectionService(db, runtime).get(organization_id)
+        admin_username = admin_username_for(connection, approver.email)
+    elif status is not None and status not in set(NativeStatus):
+        raise ValidationFailed(f"Unknown status {status!r}; use one of {', '.join(NativeStatus)}.")
+    baseline = draft.baseline_reply_id
+    if draft.send_attempts == 0:
+        baseline = await _highest_reply_id(db, ticket.id)
+    # Compare-and-set: of two concurrent approvals exactly one moves the draft to "sending".
+    claimed = await db.execute(
+        sa.update(Draft)
+        .where(Draft.id == draft.id, Draft.status.in_([DraftStatus.draft, DraftStatus.failed]))
+        .values(
+            status=DraftStatus.sending,
+            final_text=final,
+            approved_by=approver.label[:320],
+            approved_by_user_id=approver.user_id,
+            approved_at=utcnow(),
+            admin_username=admin_username,
+            set_status=status,
+            baseline_reply_id=baseline,
+            error=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 1) != 1:
+        raise Conflict("This reply is already being sent.")
+    await db.refresh(draft)
+    log.info("tickets.approved", ticket_id=str(ticket_id), draft_id=str(draft.id), by=approver.label)
+    return draft
+
+
+async def _pick(
+    drafts: DraftRepository, organization_id: uuid.UUID, ticket_id: uuid.UUID, draft_id: uuid.UUID | None
+) -> Draft:
+    if draft_id is not None:
+        draft = await drafts.get(organization_id, draft_id)
+        if draft is None or draft.ticket_id != ticket_id:
+            raise NotFound("Draft not found.")
+        return draft
+    open_drafts = await drafts.open_for_ticket(organization_id, ticket_id)
+    if not open_drafts:
+        raise Conflict("This ticket has no draft to approve; generate one or write a reply.")
+    return open_drafts[0]
+
+
+async def _highest_reply_id(db: AsyncSession, ticket_id: uuid.UUID) -> int:
+    ids = await MessageRepository(db).external_ids(ticket_id)
+    return max((int(i[1:]) for i in ids if i.startswith("r") and i[1:].isdigit()), default=0)
+
+
+async def deliver(runtime: Runtime, organization_id: uuid.UUID, draft_id: uuid.UUID) -> Draft:
+    """Sends a "sending" draft; safe to call again for the same draft (after a crash, a retry)."""
+    async with session_scope(runtime.sessionmaker) as db:
+        draft = await DraftRepository(db).get(organization_id, draft_id)
+        if draft is None:
+            raise NotFound("Draft not found.")
+        if draft.status != DraftStatus.sending:
+            return draft
+        ticket = await TicketRepository(db).get(organization_id, draft.ticket_id)
+        if ticket is None:
+            raise NotFound(NOT_FOUND)
+        if ticket.source == TicketSource.native:
+            return await _deliver_native(db, ticket, draft)
+        service = ConnectionService(db, runtime)
+        connection = await service.get(organization_id)
+        spec = service.spec(connection)
+        job = _Send(
+            draft_id=draft.id,
+            ticket_external_id=int(ticket.external_id or 0),
+            text=draft.final_text or draft.text,
+            admin_username=draft.admin_username or admin_username_for(connection, None),
+            status=draft.set_status,
+            baseline=draft.baseline_reply_id or 0,
+            attempts_before=draft.send_attempts,
+            departments={int(k): str(v) for k, v in (connection.departments or {}).items()},
+            update_ticket=connection.auto_update_ticket,
+        )
+    async with spec.build() as client:
+        outcome = await _post_once(runtime, spec, client, job)
+        if outcome.landed is not None and job.update_ticket:
+            await _update_ticket(runtime, client, organization_id, job)
+    return await _finish(runtime, organization_id, job, outcome)
+
+
+@dataclass(frozen=True)
+class _Send:
+    draft_id: uuid.UUID
+    ticket_external_id: int
+    text: str
+    admin_username: str
+    status: str | None
+    baseline: int
+    attempts_before: int
+    departments: dict[int, str]
+    update_ticket: bool
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    landed: WhmcsReply | None  # set when delivered (a reply of None id when WHMCS could not be re-read)
+    thread: WhmcsTicket | None = None
+    error: str | None = None
+    delivered_without_id: bool = False
+
+    @property
+    def sent(self) -> bool:
+        return self.landed is not None or self.delivered_without_id
+
+
+async def _post_once(runtime: Runtime, spec: ClientSpec, client: WhmcsClient, job: _Send) -> _Outcome:
+    if job.attempts_before > 0:
+        # An earlier attempt may have landed (crash, timeout): look before posting anything.
+        try:
+            thread, landed = await _find_landed(client, job)
+        except WhmcsError as exc:
+            return _Outcome(
+                None,
+                error=f"{exc.message}. Could not check whether the earlier attempt reached WHMCS; "
+                "nothing was posted.",
+            )
+        if landed is not None:
+            return _Outcome(landed, thread)
+    last_error = ""
+    for attempt in range(1, MAX_POSTS_PER_APPROVAL + 1):
+        await _count_attempt(runtime, spec.organization_id, job.draft_id)
+        try:
+            await client.add_ticket_reply(
+                job.ticket_external_id, job.text, job.admin_username, markdown=True, status=job.status
+            )
+        except WhmcsError as exc:
+            last_error = exc.message
+            if not exc.outcome_unknown:
+                return _Outcome(None, error=exc.message)
+            log.warning(
+                "tickets.send_uncertain", draft_id=str(job.draft_id), attempt=attempt, error=exc.message
+            )
+            # A request that outlived our timeout may still be finishing inside WHMCS: give it a moment.
+            await asyncio.sleep(min(5.0, spec.timeout / 2))
+            try:
+                thread, landed = await _find_landed(client, job)
+            except WhmcsError as read_exc:
+                return _Outcome(
+                    None,
+                    error=f"{exc.message}; re-reading the ticket failed too ({read_exc.message}). "
+                    "Approve again to check and retry.",
+                )
+            if landed is not None:
+                return _Outcome(landed, thread)
+            continue
+        try:
+            thread, landed = await _find_landed(client, job)
+        except WhmcsError:
+            return _Outcome(None, delivered_without_id=True)
+        return _Outcome(landed, thread, delivered_without_id=landed is None)
+    return _Outcome(None, error=f"{last_error}. The reply did not reach WHMCS; approve again to retry.")
+
+
+async def _find_landed(client: WhmcsClient, job: _Send) -> tuple[WhmcsTicket, WhmcsReply | None]:
+    thread = await client.get_ticket(job.ticket_external_id)
+    ours = _loose(job.text)
+    for reply in sorted(thread.replies, key=lambda r: r.reply_id, reverse=True):
+        # Real WHMCS shows the admin's full name here, not the username we sent; any staff reply
+        # newer than what we knew, with our text, is ours (a signature may be appended).
+        if reply.is_staff and reply.reply_id > job.baseline and _loose(reply.message).startswith(ours):
+            return thread, reply
+    return thread, None
+
+
+def _loose(text: str) -> str:
+    """Text compared without markup, spacing or case: WHMCS may render Markdown or HTML-escape."""
+    return _NON_WORD.sub("", normalise_message(text).lower())
+
+
+async def _count_attempt(runtime: Runtime, organization_id: uuid.UUID, draft_id: uuid.UUID) -> None:
+    async with session_scope(runtime.sessionmaker) as db:
+        await db.execute(
+            sa.update(Draft)
+            .where(Draft.organization_id == organization_id, Draft.id == draft_id)
+            .values(send_attempts=Draft.send_attempts + 1, updated_at=utcnow())
+        )
+
+
+async def _update_ticket(
+    runtime: Runtime, client: WhmcsClient, organization_id: uuid.UUID, job: _Send
+) -> None:
+    """Sends our category/priority back (organization setting); a failure here never fails the send."""
+    async with session_scope(runtime.sessionmaker) as db:
+        draft = await DraftRepository(db).get(organization_id, job.draft_id)
+        ticket = await TicketRepository(db).get(organization_id, draft.ticket_id) if draft else None
+        if ticket is None:
+            return
+        priority = whmcs_priority(ticket.priority)
+        current_priority = ticket.external_priority
+        category = (ticket.category or "").lower()
+        current_dept = ticket.department_id
+    deptid = next((i for i, name in job.departments.items() if name.lower() == category), None)
+    changes: dict[str, int | str] = {}
+    if priority != current_priority:
+        changes["priority"] = priority
+    if deptid is not None and deptid != current_dept:
+        changes["deptid"] = deptid
+    if not changes:
+        return
+    try:
+        await client.update_ticket(
+            job.ticket_external_id,
+            priority=priority if "priority" in changes else None,  # type: ignore[arg-type]
+            deptid=deptid if "deptid" in changes else None,
+        )
+    except WhmcsError as exc:
+        log.warning("tickets.update_ticket_failed", draft_id=str(job.draft_id), error=exc.message)
+
+
+async def _finish(runtime: Runtime, organization_id: uuid.UUID, job: _Send, outcome: _Outcome) -> Draft:
+    async with session_scope(runtime.sessionmaker) as db:
+        draft = await DraftRepository(db).get(organization_id, job.draft_id, for_update=True)
+        if draft is None:
+            raise NotFound("Draft not found.")
+        if outcome.sent:
+            draft.status = DraftStatus.sent
+            draft.sent_at = utcnow()
+            draft.error = None
+            draft.posted_reply_id = str(outcome.landed.reply_id) if outcome.landed else None
+        else:
+            draft.status = DraftStatus.failed
+            draft.error = (outcome.error or "The reply could not be sent.")[:2000]
+        if outcome.thread is not None:
+            departments = job.departments
+            await apply_whmcs_ticket(
+                db, None, organization_id, outcome.thread, departments, None, fingerprint(outcome.thread)
+            )
+        await db.flush()
+    log.info("tickets.send_finished", draft_id=str(job.draft_id), status=draft.status, error=draft.error)
+    return draft
+
+
+async def _deliver_native(db: AsyncSession, ticket: Ticket, draft: Draft) -> Draft:
+    """Native tickets: the reply is stored in the thread (e-mailing it via SMTP is not built yet)."""
+    message = MessageRepository(db).add(
+        TicketMessage(
+            organization_id=ticket.organization_id,
+            ticket_id=ticket.id,
+            author=Author.staff,
+            author_name=draft.approved_by or "",
+            author_user_id=draft.approved_by_user_id,
+            content=draft.final_text or draft.text,
+        )
+    )
+    draft.send_attempts += 1
+    await db.flush()
+    draft.status = DraftStatus.sent
+    draft.sent_at = utcnow()
+    draft.posted_reply_id = str(message.id)
+    ticket.status = draft.set_status or NativeStatus.waiting_for_customer
+    ticket.awaiting_reply = False
+    ticket.last_message_at = message.created_at
+    await db.flush()
+    return draft
+
+
+async def reject(
+    db: AsyncSession,
+    organization_id: uuid.UUID,
+    ticket_id: uuid.UUID,
+    draft_id: uuid.UUID | None,
+    reason: str | None,
+) -> Draft:
+    ticket = await TicketRepository(db).get(organization_id, ticket_id)
+    if ticket is None:
+        raise NotFound(NOT_FOUND)
+    draft = await _pick(DraftRepository(db), organization_id, ticket_id, draft_id)
+    if draft.status not in (DraftStatus.draft, DraftStatus.failed):
+        raise Conflict(f"This draft is {draft.status}; it can no longer be rejected.")
+    draft.status = DraftStatus.rejected
+    draft.error = reason
+    await db.flush()
+    return draft

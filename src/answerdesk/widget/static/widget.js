@@ -1,0 +1,855 @@
+/* Answerdesk chat widget. Embedded with one line:
+     <script src="https://HOST/widget.js" data-key="PUBLIC_KEY" async></script>
+   Everything is drawn inside a Shadow DOM; the only global is window.AnswerdeskWidget.
+   No framework; message text only ever reaches the page as text nodes, never parsed as HTML. */
+(function () {
+  "use strict";
+  if (window.AnswerdeskWidget) return;
+  var me = document.currentScript || document.querySelector("script[data-key][src*='widget']");
+  if (!me) return;
+
+  var ORIGIN = new URL(me.src, location.href).origin;
+  var API = ORIGIN + "/api/v1";
+  var KEY = me.getAttribute("data-key") || "";
+  var PREVIEW = readJson(me.getAttribute("data-preview"));
+  var STORE = "answerdesk:" + KEY;
+  var DEFAULTS = {
+    position: "bottom-right", color: "#2563eb", title: "Chat with us", avatar_url: null,
+    welcome_message: "", suggestions: [], prechat: { name: "off", email: "off", phone: "off" },
+  };
+  var FIELD_LABELS = { name: "Name", email: "E-mail", phone: "Phone" };
+  var FIELD_TYPES = { name: ["text", "name"], email: ["email", "email"], phone: ["tel", "tel"] };
+  var UNAVAILABLE = "Sorry, the chat is not available on this website right now.";
+  var OFFLINE = "You seem to be offline. The chat reconnects when the network is back.";
+
+  var cfg = Object.assign({}, DEFAULTS, PREVIEW || {});
+  var conv = PREVIEW ? null : load();
+  var lastSeq = 0, status = "bot", agentName = "", unread = 0, busy = false, unavailable = "";
+  var rendered = {}, pending = [], streaming = null, ended = false;
+  var mode = "ws", live = null, attempt = 0, openedAt = 0, timer = 0, lastTypingSent = 0, seenSent = 0;
+  var typingTimer = 0, serverTyping = true, serverSeen = true, waiting = false, closing = Promise.resolve();
+
+  // ---- DOM --------------------------------------------------------------------------------------------
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    for (var k in attrs || {}) {
+      var v = attrs[k];
+      if (v == null || v === false) continue;
+      if (k === "class") el.className = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+    for (var i = 2; i < arguments.length; i++) add(el, arguments[i]);
+    return el;
+  }
+  function add(el, kid) {
+    if (kid == null || kid === false) return;
+    if (Array.isArray(kid)) kid.forEach(function (k) { add(el, k); });
+    else el.append(kid); // strings become text nodes
+  }
+  function readJson(text) {
+    if (!text) return null;
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+  function webUrl(u) {
+    try { var p = new URL(u); return p.protocol === "http:" || p.protocol === "https:" ? p.href : null; }
+    catch (e) { return null; }
+  }
+
+  var CSS = [
+    ":host{all:initial!important;display:block!important;visibility:visible!important;opacity:1!important;" +
+      "position:static!important;width:0!important;height:0!important;margin:0!important;padding:0!important}",
+    "*{box-sizing:border-box}[hidden]{display:none!important}",
+    ".w{all:initial;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1f2937}",
+    "button,input,textarea{font:inherit;color:inherit;margin:0}button{cursor:pointer;border:0;background:none;padding:0}",
+    ".launcher{position:fixed;bottom:20px;right:20px;width:56px;height:56px;border-radius:50%;display:flex;" +
+      "align-items:center;justify-content:center;background:var(--c);color:var(--fg);z-index:2147483000;" +
+      "box-shadow:0 4px 14px rgba(0,0,0,.25)}",
+    ".left .launcher{left:20px;right:auto}.launcher svg{width:28px;height:28px;fill:currentColor}",
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#dc2626;" +
+      "color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}",
+    ".panel{position:fixed;bottom:88px;right:20px;width:370px;height:min(620px,calc(100vh - 110px));display:flex;" +
+      "flex-direction:column;background:#fff;border-radius:14px;overflow:hidden;z-index:2147483001;" +
+      "box-shadow:0 8px 30px rgba(0,0,0,.25)}",
+    ".left .panel{left:20px;right:auto}",
+    "header{background:var(--c);color:var(--fg);padding:10px 12px;display:flex;align-items:center;gap:10px}",
+    "header img{width:34px;height:34px;border-radius:50%;object-fit:cover;background:#fff}",
+    ".ttl{flex:1;min-width:0}.ttl h2{margin:0;font-size:16px;font-weight:600;white-space:nowrap;overflow:hidden;" +
+      "text-overflow:ellipsis}.sub{font-size:12px;opacity:.9;margin:0}",
+    ".hb{width:32px;height:32px;border-radius:8px;display:flex;align-items:center;justify-content:center;" +
+      "font-size:18px;line-height:1}.hb:hover,.hb:focus-visible{background:rgba(255,255,255,.2)}",
+    ".bar{display:flex;gap:6px;padding:6px 10px;border-bottom:1px solid #e5e7eb;background:#f9fafb}",
+    ".bar button{font-size:12px;padding:4px 10px;border-radius:999px;border:1px solid #d1d5db;background:#fff}",
+    ".bar button.offer{border-color:var(--c);box-shadow:0 0 0 2px var(--c) inset}",
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#fff}",
+    ".msg{max-width:85%;padding:8px 11px;border-radius:12px;word-wrap:break-word;overflow-wrap:anywhere}",
+    ".msg p{margin:0 0 6px}.msg p:last-child{margin-bottom:0}.msg ul,.msg ol{margin:4px 0;padding-inline-start:20px}",
+    ".msg code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;background:rgba(0,0,0,.07);" +
+      "padding:0 3px;border-radius:4px}.msg pre{white-space:pre-wrap;margin:4px 0}",
+    ".msg strong{font-weight:700}.msg em{font-style:italic}.msg a{color:#1d4ed8;text-decoration:underline}",
+    ".customer{align-self:flex-end;background:var(--c);color:var(--fg);white-space:pre-wrap}",
+    ".customer.failed{opacity:.6}.bot,.staff{align-self:flex-start;background:#f3f4f6}",
+    ".staff{background:#ecfdf5;border:1px solid #a7f3d0;white-space:pre-wrap}",
+    ".who{display:block;font-size:11px;font-weight:600;opacity:.75;margin-bottom:2px}",
+    ".system{align-self:center;font-size:12px;color:#4b5563;font-style:italic;text-align:center;max-width:95%}",
+    ".seen{align-self:flex-end;font-size:11px;color:#6b7280;margin-top:-4px}",
+    ".cite{display:inline;color:#1d4ed8;font-size:12px;font-weight:600;vertical-align:super;line-height:1;" +
+      "padding:0 1px;text-decoration:none;cursor:pointer}",
+    ".sources{margin-top:6px;font-size:12px;color:#4b5563}.sources summary{cursor:pointer}",
+    ".sources ol{margin:4px 0;padding-inline-start:18px}.sources li.hl{background:#fef3c7}",
+    ".typing{padding:0 14px 6px;font-size:12px;color:#6b7280;display:flex;gap:6px;align-items:center}",
+    ".dots i{display:inline-block;width:6px;height:6px;margin-right:3px;border-radius:50%;background:#9ca3af;" +
+      "animation:b 1s infinite}.dots i:nth-child(2){animation-delay:.15s}.dots i:nth-child(3){animation-delay:.3s}",
+    "@keyframes b{0%,80%,100%{opacity:.3}40%{opacity:1}}",
+    "@media (prefers-reduced-motion:reduce){.dots i{animation:none}}",
+    ".chips{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px 8px}",
+    ".chips button{border:1px solid var(--c);color:#111827;border-radius:999px;padding:5px 11px;font-size:13px;" +
+      "background:#fff;text-align:start}.chips button:hover{background:#f3f4f6}",
+    ".err{margin:0 12px 8px;padding:8px 10px;border-radius:8px;background:#fef2f2;color:#991b1b;font-size:13px}",
+    "form.compose{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e7eb;align-items:flex-end}",
+    "textarea,input{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px 10px;background:#fff;" +
+      "color:#111827;resize:none}",
+    "textarea{max-height:120px;min-height:40px}",
+    ".send,.primary{background:var(--c);color:var(--fg);border-radius:8px;padding:9px 14px;font-weight:600}",
+    ".send:disabled,.primary:disabled{opacity:.5;cursor:default}",
+    ".card{padding:12px 14px;border-top:1px solid #e5e7eb;display:flex;flex-direction:column;gap:8px}",
+    ".card h3{margin:0;font-size:14px;font-weight:600}.card label{font-size:13px;font-weight:500}",
+    ".ferr{color:#b91c1c;font-size:12px;margin:0}.opt{font-weight:400;color:#6b7280}",
+    ".stars{display:flex;gap:4px;border:0;padding:0;margin:0}.stars legend{font-size:13px;margin-bottom:4px;padding:0}",
+    ".stars label{font-size:22px;cursor:pointer;color:#d1d5db}.stars label.on{color:#f59e0b}",
+    ".stars input{position:absolute;opacity:0;width:1px;height:1px}.stars input:focus-visible+span{outline:2px solid var(--c)}",
+    ".row{display:flex;gap:8px}.link{text-decoration:underline;font-size:13px}",
+    ":focus-visible{outline:2px solid #1d4ed8;outline-offset:2px}",
+    ".sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    "@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.open .launcher{display:none}}",
+  ].join("\n");
+
+  // ---- Markdown: block structure, then inline spans; every piece of text is a text node --------------
+  var INLINE = /(`[^`\n]+`)|\*\*([^*\n]+)\*\*|__([^_\n]+)__|\*([^*\n]+)\*|\[([^\]\n]+)\]\(([^)\s]+)\)|\[(\d{1,2})\]|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/g;
+
+  function inline(text, ctx) {
+    var out = [], last = 0, m;
+    INLINE.lastIndex = 0;
+    while ((m = INLINE.exec(text))) {
+      var end = m.index + m[0].length;
+      if (m.index > last) out.push(text.slice(last, m.index));
+      if (m[1]) out.push(h("code", null, m[1].slice(1, -1)));
+      else if (m[2] || m[3]) out.push(h("strong", null, inline(m[2] || m[3], ctx)));
+      else if (m[4]) out.push(h("em", null, inline(m[4], ctx)));
+      else if (m[5]) out.push(link(m[6], m[5], ctx) || m[0]);
+      else if (m[7]) out.push(citeButton(+m[7], ctx) || m[0]);
+      else if (m[8]) out.push(link(m[8], m[8], ctx));
+      last = INLINE.lastIndex = end; // the recursion above moved the shared regex on
+    }
+    if (last < text.length) out.push(text.slice(last));
+    return out;
+  }
+
+  function link(href, text, ctx) {
+    var url = webUrl(href);
+    if (!url) return null;
+    return h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow" }, text);
+  }
+
+  function markdown(src, ctx) {
+    var out = [], para = [], list = null, listTag = "", fence = null;
+    var lines = String(src || "").replace(/\r\n?/g, "\n").split("\n");
+    function flush() {
+      if (!para.length) return;
+      var p = h("p", { dir: "auto" });
+      para.forEach(function (line, i) { if (i) p.append(h("br")); add(p, inline(line, ctx)); });
+      out.push(p);
+      para = [];
+    }
+    lines.forEach(function (line) {
+      if (fence) {
+        if (/^\s*```/.test(line)) { out.push(h("pre", { dir: "ltr" }, h("code", null, fence.join("\n")))); fence = null; }
+        else fence.push(line);
+        return;
+      }
+      if (/^\s*```/.test(line)) { flush(); list = null; fence = []; return; }
+      var item = /^\s*([-*+]|\d{1,3}[.)])\s+(.*)$/.exec(line);
+      if (item) {
+        flush();
+        var tag = /\d/.test(item[1]) ? "ol" : "ul";
+        if (!list || listTag !== tag) { list = h(tag); listTag = tag; out.push(list); }
+        list.append(h("li", { dir: "auto" }, inline(item[2], ctx)));
+      } else if (!line.trim()) {
+        flush(); list = null;
+      } else if (list && /^\s{2,}\S/.test(line)) {
+        add(list.lastChild, [" ", inline(line.trim(), ctx)]);
+      } else {
+        list = null;
+        var head = /^#{1,6}\s+(.*)$/.exec(line);
+        if (head) { flush(); out.push(h("p", { dir: "auto" }, h("strong", null, inline(head[1], ctx)))); }
+        else para.push(line);
+      }
+    });
+    if (fence) out.push(h("pre", null, h("code", null, fence.join("\n"))));
+    flush();
+    return out;
+  }
+
+  // ---- citations: [n] opens an http(s) source, or shows the title and section --------------------------
+  function citeButton(n, ctx) {
+    var c = ctx && ctx.cites[n];
+    if (!c) return null;
+    var label = "Source " + n + ": " + c.title + (c.section ? " — " + c.section : "");
+    var url = webUrl(c.source);
+    if (url) return h("a", { class: "cite", href: url, target: "_blank", rel: "noopener noreferrer", "aria-label": label, title: label }, "[" + n + "]");
+    return h("button", { type: "button", class: "cite", "aria-label": label, title: label, onclick: function () { showSource(ctx, n); } }, "[" + n + "]");
+  }
+
+  function showSource(ctx, n) {
+    ctx.details.open = true;
+    var items = ctx.details.querySelectorAll("li");
+    for (var i = 0; i < items.length; i++) items[i].classList.toggle("hl", items[i].getAttribute("data-n") === String(n));
+    var li = ctx.details.querySelector("li[data-n='" + n + "']");
+    if (li) { li.scrollIntoView({ block: "nearest" }); li.focus(); }
+  }
+
+  function sources(list, ctx) {
+    var ol = h("ol");
+    list.forEach(function (c) {
+      var url = webUrl(c.source);
+      var name = c.title + (c.section ? " — " + c.section : "");
+      ol.append(h("li", { "data-n": c.n, tabindex: "-1", dir: "auto" },
+        url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, name) : name));
+    });
+    ctx.details = h("details", { class: "sources" }, h("summary", null, "Sources (" + list.length + ")"), ol);
+    return ctx.details;
+  }
+
+  // ---- rendering messages ------------------------------------------------------------------------------
+  function messageEl(m) {
+    var el = h("div", { class: "msg " + m.sender, "data-seq": m.seq });
+    if (m.sender === "system") { el.append(h("span", { dir: "auto" }, m.content)); return el; }
+    if (m.sender === "customer") { el.append(h("span", { class: "sr" }, "You: "), h("span", { dir: "auto" }, m.content)); return el; }
+    if (m.sender === "staff") {
+      el.append(h("span", { class: "who" }, agentName || "Support"), h("span", { dir: "auto" }, m.content));
+      return el;
+    }
+    var ctx = { cites: {}, details: null };
+    (m.citations || []).forEach(function (c) { ctx.cites[c.n] = c; });
+    el.append(h("span", { class: "sr" }, "Assistant: "));
+    var box = (m.citations || []).length ? sources(m.citations, ctx) : null;
+    add(el, markdown(m.content, ctx));
+    if (box) el.append(box);
+    return el;
+  }
+
+  function addMessage(m) {
+    if (!m || typeof m.seq !== "number" || rendered[m.seq]) return false;
+    var el;
+    if (m.sender === "customer" && pending.length && pending[0].text === m.content) {
+      el = pending.shift().el; // our own message, echoed by the live channel before the reply finished
+      el.setAttribute("data-seq", m.seq);
+      el.classList.remove("failed");
+    } else {
+      el = messageEl(m);
+      if (m.sender === "bot" && streaming) { streaming.remove(); streaming = null; }
+      var after = null, kids = ui.log.children;
+      for (var i = 0; i < kids.length; i++) {
+        var s = kids[i].getAttribute("data-seq");
+        if (s === null ? kids[i] !== ui.welcome : +s > m.seq) { after = kids[i]; break; }
+      }
+      ui.log.insertBefore(el, after);
+    }
+    rendered[m.seq] = el;
+    if (m.seq > lastSeq) lastSeq = m.seq;
+    if (m.sender !== "customer") { showTyping(false); ui.seen.remove(); }
+    scrollDown();
+    return true;
+  }
+
+  function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; }
+
+  // ---- API ---------------------------------------------------------------------------------------------
+  function ChatError(message, status, code) { this.message = message; this.status = status; this.code = code; }
+
+  function api(method, path, body, accept) {
+    var headers = { Authorization: "Bearer " + KEY };
+    if (conv) headers["X-Conversation-Token"] = conv.token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (accept) headers.Accept = accept;
+    return fetch(API + path, {
+      method: method, headers: headers, cache: "no-store", credentials: "omit",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (r) {
+      if (r.ok) return r;
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        var e = (j && j.error) || {};
+        throw new ChatError(e.message || "Something went wrong (" + r.status + "). Please try again.", r.status, e.code);
+      });
+    }, function () {
+      // A refused origin looks like a network failure: browsers hide the 403 from pages it does not allow.
+      throw new ChatError(navigator.onLine === false ? OFFLINE : UNAVAILABLE, 0, "network");
+    });
+  }
+
+  function json(r) { return r.json(); }
+
+  function readEvents(resp, onEvent) {
+    var reader = resp.body.getReader(), dec = new TextDecoder(), buf = "";
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) return;
+        buf += dec.decode(chunk.value, { stream: true });
+        var i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          var block = buf.slice(0, i), ev = "message", data = [];
+          buf = buf.slice(i + 2);
+          block.split("\n").forEach(function (line) {
+            line = line.replace(/\r$/, "");
+            if (line.indexOf("event:") === 0) ev = line.slice(6).trim();
+            else if (line.indexOf("data:") === 0) data.push(line.slice(5).replace(/^ /, ""));
+          });
+          var parsed = data.length ? readJson(data.join("\n")) : null;
+          if (parsed) onEvent(ev, parsed);
+        }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { return null; }
+  }
+  function save() {
+    try {
+      if (conv) localStorage.setItem(STORE, JSON.stringify(conv));
+      else localStorage.removeItem(STORE);
+    } catch (e) { /* storage blocked: the chat still works until the page is left */ }
+  }
+
+  // ---- UI ----------------------------------------------------------------------------------------------
+  var host = document.createElement("answerdesk-chat");
+  var root = host.attachShadow({ mode: "open" });
+  var ui = {};
+
+  function build() {
+    var title = cfg.title || DEFAULTS.title;
+    ui.launcher = h("button", { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "ad-panel", onclick: toggle },
+      svg("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"), ui.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" }));
+    ui.welcome = cfg.welcome_message ? h("div", { class: "msg bot" }, h("span", { class: "sr" }, "Assistant: "), markdown(cfg.welcome_message, null)) : null;
+    ui.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Messages", tabindex: "0" }, ui.welcome);
+    ui.seen = h("div", { class: "seen" }, "Seen");
+    ui.typingText = h("span", null, "Assistant is typing…");
+    ui.typing = h("div", { class: "typing", hidden: true }, h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")), ui.typingText);
+    ui.chips = h("div", { class: "chips", role: "group", "aria-label": "Suggestions" });
+    ui.error = h("div", { class: "err", role: "alert", hidden: true });
+    ui.input = h("textarea", { id: "ad-input", rows: "1", dir: "auto", placeholder: "Type your message…", maxlength: "4000", oninput: onInput, onkeydown: onComposerKey });
+    ui.send = h("button", { class: "send", type: "submit" }, "Send");
+    ui.compose = h("form", { class: "compose", onsubmit: function (e) { e.preventDefault(); send(ui.input.value); } },
+      h("label", { class: "sr", for: "ad-input" }, "Your message"), ui.input, ui.send);
+    ui.human = h("button", { type: "button", onclick: talkToHuman }, "Talk to a human");
+    ui.end = h("button", { type: "button", onclick: function () { endChat(true); } }, "End chat");
+    ui.bar = h("div", { class: "bar" }, ui.human, ui.end);
+    ui.sub = h("p", { class: "sub", dir: "auto" });
+    ui.prechat = prechatForm();
+    ui.rating = ratingForm();
+    ui.panel = h("section", { id: "ad-panel", class: "panel", role: "dialog", "aria-modal": "true", "aria-label": title, hidden: true, onkeydown: onPanelKey },
+      h("header", null,
+        webUrl(cfg.avatar_url) ? h("img", { src: webUrl(cfg.avatar_url), alt: "", referrerpolicy: "no-referrer" }) : null,
+        h("div", { class: "ttl" }, h("h2", { dir: "auto" }, title), ui.sub),
+        h("button", { class: "hb", type: "button", "aria-label": "Minimise chat", onclick: close }, "–")),
+      ui.bar, ui.log, ui.typing, ui.chips, ui.error, ui.prechat, ui.rating, ui.compose);
+    var fg = contrast(cfg.color);
+    ui.wrap = h("div", { class: "w" + (cfg.position === "bottom-left" ? " left" : ""), style: "--c:" + safeColor(cfg.color) + ";--fg:" + fg }, ui.launcher, ui.panel);
+    root.replaceChildren(h("style", null, CSS), ui.wrap);
+    setLauncherLabel();
+    syncBar();
+  }
+
+  function svg(path) {
+    var ns = "http://www.w3.org/2000/svg", s = document.createElementNS(ns, "svg"), p = document.createElementNS(ns, "path");
+    s.setAttribute("viewBox", "0 0 24 24"); s.setAttribute("aria-hidden", "true"); p.setAttribute("d", path);
+    s.append(p);
+    return s;
+  }
+  function safeColor(c) { return /^#[0-9a-fA-F]{6}$/.test(c || "") ? c : DEFAULTS.color; }
+  function contrast(c) {
+    c = safeColor(c);
+    var rgb = [1, 3, 5].map(function (i) {
+      var v = parseInt(c.substr(i, 2), 16) / 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] > 0.4 ? "#111827" : "#ffffff";
+  }
+
+  function prechatForm() {
+    var inputs = {};
+    var form = h("form", { class: "card", hidden: true, novalidate: true, "aria-label": "Before we start", onsubmit: function (e) {
+      e.preventDefault();
+      var customer = {}, firstBad = null;
+      Object.keys(inputs).forEach(function (name) {
+        var f = inputs[name], v = f.input.value.trim(), problem = fieldProblem(name, v, cfg.prechat[name] === "required");
+        f.error.textContent = problem || "";
+        f.error.hidden = !problem;
+        if (problem) { f.input.setAttribute("aria-invalid", "true"); firstBad = firstBad || f.input; }
+        else f.input.removeAttribute("aria-invalid");
+        if (v) customer[name] = v;
+      });
+      if (firstBad) { firstBad.focus(); return; }
+      startConversation({ customer: customer }).then(function () {
+        showPrechat(false);
+        ui.input.focus();
+      }, showError);
+    } }, h("h3", null, "Before we start"));
+    ["name", "email", "phone"].forEach(function (name) {
+      var modeFor = (cfg.prechat || {})[name];
+      if (modeFor !== "optional" && modeFor !== "required") return;
+      var id = "ad-f-" + name, t = FIELD_TYPES[name];
+      var input = h("input", { id: id, name: name, type: t[0], autocomplete: t[1], dir: "auto", required: modeFor === "required", "aria-describedby": id + "-e", maxlength: name === "phone" ? "40" : "200" });
+      var error = h("p", { class: "ferr", id: id + "-e", hidden: true });
+      inputs[name] = { input: input, error: error };
+      form.append(h("label", { for: id }, FIELD_LABELS[name], modeFor === "optional" ? h("span", { class: "opt" }, " (optional)") : null), input, error);
+    });
+    form.append(h("button", { class: "primary", type: "submit" }, "Start chat"));
+    return form;
+  }
+
+  function fieldProblem(name, v, required) {
+    if (!v) return required ? FIELD_LABELS[name] + " is required." : "";
+    if (name === "email" && !/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(v)) return "Enter an e-mail address like name@example.com.";
+    if (name === "phone" && (!/^[0-9+\-(). /]+$/.test(v) || v.replace(/\D/g, "").length < 5)) return "Enter a phone number with at least 5 digits.";
+    return "";
+  }
+
+  function ratingForm() {
+    var stars = [], chosen = 0;
+    var box = h("fieldset", { class: "stars" }, h("legend", null, "How was this chat?"));
+    for (var i = 1; i <= 5; i++) (function (n) {
+      var input = h("input", { type: "radio", name: "ad-rating", value: n, id: "ad-r" + n, onchange: function () { chosen = n; paint(); } });
+      var label = h("label", { for: "ad-r" + n }, input, h("span", { "aria-hidden": "true" }, "★"), h("span", { class: "sr" }, n + (n === 1 ? " star" : " stars")));
+      stars.push(label);
+      box.append(label);
+    })(i);
+    function paint() { stars.forEach(function (l, i) { l.classList.toggle("on", i < chosen); }); }
+    var comment = h("textarea", { id: "ad-comment", rows: "2", dir: "auto", maxlength: "2000" });
+    var thanks = h("p", { hidden: true, role: "status" }, "Thank you for your feedback!");
+    var submit = h("button", { class: "primary", type: "submit" }, "Send rating");
+    var again = h("button", { class: "link", type: "button", onclick: newChat }, "Start a new chat");
+    var form = h("form", { class: "card", hidden: true, "aria-label": "Rate this chat", onsubmit: function (e) {
+      e.preventDefault();
+      if (!chosen) { showError("Choose 1 to 5 stars first."); return; }
+      submit.disabled = true;
+      closing.then(function () {
+        return api("POST", "/conversations/" + conv.id + "/rating", { rating: chosen, comment: comment.value.trim() || null });
+      }).then(function () {
+        box.hidden = true; comment.hidden = true; comment.previousSibling.hidden = true; submit.hidden = true;
+        thanks.hidden = false; showError("");
+        again.focus();
+      }, function (err) { submit.disabled = false; showError(err); });
+    } }, h("h3", null, "The chat has ended"), box, h("label", { for: "ad-comment" }, "Comment (optional)"), comment, thanks, h("div", { class: "row" }, submit, again));
+    return form;
+  }
+
+  function setLauncherLabel() {
+    var open = !ui.panel.hidden;
+    ui.launcher.setAttribute("aria-label", (open ? "Close chat" : "Open chat: " + (cfg.title || DEFAULTS.title)) + (unread && !open ? " (" + unread + " new)" : ""));
+    ui.launcher.setAttribute("aria-expanded", String(open));
+    ui.badge.hidden = !unread || open;
+    ui.badge.textContent = String(unread);
+  }
+
+  function open(focus) {
+    ui.panel.hidden = false;
+    ui.wrap.classList.add("open");
+    unread = 0;
+    setLauncherLabel();
+    remember(true);
+    if (unavailable) showError(unavailable);
+    if (focus !== false) (firstField() || ui.input).focus();
+    scrollDown();
+    markSeen();
+  }
+  function close() {
+    ui.panel.hidden = true;
+    ui.wrap.classList.remove("open");
+    setLauncherLabel();
+    remember(false);
+    ui.launcher.focus();
+  }
+  function toggle() { if (ui.panel.hidden) open(); else close(); }
+  function remember(isOpen) { if (conv) { conv.open = isOpen; save(); } }
+  function firstField() { return ui.prechat.hidden ? null : ui.prechat.querySelector("input"); }
+
+  function onPanelKey(e) {
+    if (e.key === "Escape") { e.preventDefault(); close(); return; }
+    if (e.key !== "Tab") return;
+    var items = Array.prototype.filter.call(ui.panel.querySelectorAll("button,input,textarea,a[href],summary,[tabindex='0']"), function (el) {
+      return !el.disabled && el.getClientRects().length > 0;
+    });
+    if (!items.length) return;
+    var first = items[0], last = items[items.length - 1], active = root.activeElement;
+    if (e.shiftKey && (active === first || !ui.panel.contains(active))) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && active === last) { e.preventDefault(); first.focus(); }
+  }
+
+  function onComposerKey(e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(ui.input.value); }
+  }
+
+  function onInput() {
+    ui.input.style.height = "auto";
+    ui.input.style.height = Math.min(ui.input.scrollHeight + 2, 120) + "px";
+    var now = Date.now();
+    if (!conv || PREVIEW || now - lastTypingSent < 3000 || !ui.input.value.trim()) return;
+    lastTypingSent = now;
+    if (live instanceof WebSocket && live.readyState === 1) live.send(JSON.stringify({ type: "typing" }));
+    else if (serverTyping) api("POST", "/conversations/" + conv.id + "/typing", {}).catch(function (err) { if (err.status === 404 || err.status === 405) serverTyping = false; });
+  }
+
+  function showError(err) {
+    var text = typeof err === "string" ? err : (err && err.message) || UNAVAILABLE;
+    ui.error.textContent = text;
+    ui.error.hidden = !text;
+  }
+
+  function showTyping(on, text, ms) {
+    clearTimeout(typingTimer);
+    ui.typing.hidden = !on;
+    ui.typingText.textContent = text || "Assistant is typing…";
+    if (on && ms) typingTimer = setTimeout(function () { ui.typing.hidden = true; }, ms);
+  }
+
+  function showChips(list) {
+    ui.chips.replaceChildren();
+    (list || []).slice(0, 4).forEach(function (s) {
+      ui.chips.append(h("button", { type: "button", dir: "auto", onclick: function () { send(s); } }, s));
+    });
+  }
+
+  function showPrechat(on) {
+    ui.prechat.hidden = !on;
+    ui.compose.hidden = on || ended;
+    if (on) ui.chips.replaceChildren();
+  }
+
+  function prechatNeeded() {
+    var p = cfg.prechat || {};
+    return !conv && ["name", "email", "phone"].some(function (n) { return p[n] === "optional" || p[n] === "required"; });
+  }
+
+  function setBusy(on) {
+    busy = on;
+    ui.send.disabled = on || !!unavailable;
+    ui.human.disabled = on || !!unavailable;
+  }
+
+  function setStatus(value, name) {
+    if (name) agentName = name;
+    if (value) status = value;
+    ui.sub.textContent = status === "human" ? (agentName || "A team member") + " is here to help" : waiting ? "Waiting for a team member…" : "";
+    syncBar();
+    if (status === "closed") endChat(false);
+  }
+
+  function syncBar() {
+    ui.human.hidden = status !== "bot" || waiting;
+    ui.end.hidden = !conv;
+  }
+
+  // ---- conversation ------------------------------------------------------------------------------------
+  function startConversation(body) {
+    if (PREVIEW) { conv = null; return Promise.resolve(); }
+    return api("POST", "/conversations", body || {}).then(json).then(function (c) {
+      conv = { id: c.id, token: c.token, open: true };
+      save();
+      syncBar();
+      connectLive();
+    });
+  }
+
+  function ensureConversation() { return conv || PREVIEW ? Promise.resolve() : startConversation({}); }
+
+  function send(text) {
+    text = (text || "").trim();
+    if (!text || busy || ended) return;
+    if (unavailable) { showError(unavailable); return; }
+    if (prechatNeeded() && !PREVIEW) { showPrechat(true); firstField().focus(); return; }
+    setBusy(true);
+    showError("");
+    ui.chips.replaceChildren();
+    ui.input.value = "";
+    onInput();
+    var mine = { text: text, el: h("div", { class: "msg customer" }, h("span", { class: "sr" }, "You: "), h("span", { dir: "auto" }, text)) };
+    pending.push(mine);
+    ui.log.append(mine.el);
+    scrollDown();
+    showTyping(true);
+    if (PREVIEW) {
+      pending = [];
+      setTimeout(function () {
+        ui.log.append(h("div", { class: "msg bot" }, "This is a preview: answers appear here once the widget is on your site."));
+        showTyping(false); setBusy(false); scrollDown();
+      }, 400);
+      return;
+    }
+    var accepted = false, finished = false;
+    ensureConversation().then(function () {
+      return api("POST", "/conversations/" + conv.id + "/messages", { content: text }, "text/event-stream");
+    }).then(function (resp) {
+      accepted = true;
+      var buffer = "";
+      return readEvents(resp, function (ev, data) {
+        if (ev === "token") {
+          if (!streaming) {
+            showTyping(false);
+            streaming = h("div", { class: "msg bot", "aria-hidden": "true" });
+            ui.log.append(streaming);
+          }
+          buffer += data.text || "";
+          streaming.textContent = buffer; // raw while streaming; the final text is rendered from `done`
+          scrollDown();
+        } else if (ev === "done") {
+          finished = true;
+          bindOwn(mine, data.customer_message);
+          if (streaming) { streaming.remove(); streaming = null; }
+          if (data.message) addMessage(data.message);
+          showChips(data.suggestions);
+          ui.human.classList.toggle("offer", !!data.handoff && status === "bot");
+        } else if (ev === "error") {
+          finished = true;
+          showError(data.error || data);
+        }
+      });
+    }).then(function () {
+      if (!finished) throw new ChatError("The connection dropped while the answer was written.", 0, "network");
+    }).catch(function (err) {
+      if (!accepted) {
+        pending.splice(pending.indexOf(mine), 1);
+        mine.el.remove();
+        if (!ui.input.value) ui.input.value = text; // nothing was stored: keep what they wrote
+      } else setTimeout(catchUp, 1500); // it was stored; the answer may still arrive
+      showError(err);
+    }).then(function () {
+      if (streaming) { streaming.remove(); streaming = null; }
+      showTyping(false);
+      setBusy(false);
+    });
+  }
+
+  function bindOwn(mine, m) {
+    var i = pending.indexOf(mine);
+    if (i < 0 || !m) return;
+    pending.splice(i, 1);
+    if (rendered[m.seq]) { mine.el.remove(); return; }
+    mine.el.setAttribute("data-seq", m.seq);
+    rendered[m.seq] = mine.el;
+    if (m.seq > lastSeq) lastSeq = m.seq;
+  }
+
+  function talkToHuman() {
+    if (prechatNeeded()) { showPrechat(true); firstField().focus(); return; }
+    if (PREVIEW) return;
+    setBusy(true);
+    showError("");
+    ensureConversation().then(function () {
+      return api("POST", "/conversations/" + conv.id + "/handoff", {});
+    }).then(json).then(function (j) {
+      addMessage(j && j.message && j.message.seq ? j.message : j);
+      ui.human.classList.remove("offer");
+      if (j && j.status) { waiting = !!j.waiting; setStatus(j.status); }
+      setBusy(false);
+    }, function (err) {
+      setBusy(false);
+      // Until the server knows handoffs, asking in words makes the bot offer a person.
+      if (err.status === 404 || err.status === 405) send("I would like to talk to a human, please.");
+      else showError(err);
+    });
+  }
+
+  function endChat(byCustomer) {
+    if (ended) return;
+    ended = true;
+    if (byCustomer && conv) closing = api("POST", "/conversations/" + conv.id + "/close", {}).catch(function () {});
+    if (live) stopLive();
+    ui.compose.hidden = true;
+    ui.bar.hidden = true;
+    ui.chips.replaceChildren();
+    showTyping(false);
+    if (conv) { ui.rating.hidden = false; if (byCustomer) ui.rating.querySelector("input").focus(); }
+    else newChat();
+  }
+
+  function reset() {
+    stopLive();
+    conv = null;
+    save();
+    ended = false;
+    lastSeq = 0; seenSent = 0; rendered = {}; pending = []; status = "bot"; agentName = ""; waiting = false;
+    build();
+    setBusy(false);
+    showPrechat(prechatNeeded());
+    showChips(cfg.suggestions);
+  }
+
+  function newChat() { reset(); open(); }
+
+  function resume() {
+    return api("GET", "/conversations/" + conv.id).then(json).then(function (c) {
+      c.messages.forEach(addMessage);
+      var lastBot = c.messages.filter(function (m) { return m.sender === "bot"; }).pop();
+      if (lastBot && lastBot === c.messages[c.messages.length - 1]) showChips(lastBot.suggestions);
+      setStatus(c.status);
+      if (c.status === "closed" && c.rating != null) reset();
+      else if (c.status !== "closed") connectLive();
+    }, function (err) {
+      if (err.status === 404) reset();
+      else { showError(err); connectLive(); }
+    });
+  }
+
+  // ---- live channel: WebSocket, else Server-Sent Events, else polling; always deduplicated by seq -------
+  function onEvent(e) {
+    if (!e || !e.type) return;
+    if (e.type === "message" && e.message) {
+      if (e.message.seq > lastSeq + 1) catchUp(); // something was missed: fetch the gap
+      if (addMessage(e.message) && ui.panel.hidden && e.message.sender !== "customer") { unread++; setLauncherLabel(); }
+      markSeen();
+    } else if (e.type === "typing" && (e.who || e.side) === "staff") {
+      if (e.typing === false) showTyping(false);
+      else showTyping(true, (e.name || agentName || "Support") + " is typing…", 6000);
+    } else if (e.type === "seen" && (e.by || e.side) === "staff") {
+      var el = rendered[e.seq];
+      if (el && el.classList.contains("customer")) el.after(ui.seen);
+    } else if (e.type === "status") {
+      waiting = !!e.waiting;
+      setStatus(e.status, e.assigned_name || e.agent);
+    }
+  }
+
+  function markSeen() {
+    if (!conv || ui.panel.hidden || lastSeq <= seenSent || document.hidden) return;
+    seenSent = lastSeq;
+    if (live instanceof WebSocket && live.readyState === 1) live.send(JSON.stringify({ type: "seen", seq: lastSeq }));
+    else if (serverSeen) api("POST", "/conversations/" + conv.id + "/seen", { seq: lastSeq }).catch(function (err) { if (err.status === 404 || err.status === 405) serverSeen = false; });
+  }
+
+  function catchUp() {
+    if (!conv) return Promise.resolve();
+    return api("GET", "/conversations/" + conv.id + "?after=" + lastSeq).then(json).then(function (c) {
+      c.messages.forEach(function (m) { if (addMessage(m) && ui.panel.hidden && m.sender !== "customer") { unread++; setLauncherLabel(); } });
+      if (c.status !== status) setStatus(c.status);
+    });
+  }
+
+  function connected(on) {
+    ui.sub.toggleAttribute("data-offline", !on);
+    if (!on) ui.sub.textContent = "Reconnecting…";
+    else setStatus();
+  }
+
+  function connectLive() {
+    clearTimeout(timer);
+    if (!conv || PREVIEW || ended) return;
+    if (mode === "ws") openSocket();
+    else if (mode === "sse") openStream();
+    else poll();
+  }
+
+  function stopLive() {
+    clearTimeout(timer);
+    var l = live;
+    live = null;
+    if (l instanceof WebSocket) l.close();
+    else if (l && l.abort) l.abort();
+  }
+
+  function retry() {
+    if (!conv || ended) return;
+    if (Date.now() - openedAt > 10000) attempt = 0; // it had been working: this is a fresh drop
+    var delay = Math.min(30000, 1000 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
+    connected(false);
+    timer = setTimeout(connectLive, delay);
+  }
+
+  function openSocket() {
+    var url = new URL(API + "/conversations/" + conv.id + "/live");
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.search = new URLSearchParams({ key: KEY, token: conv.token, after: lastSeq }).toString();
+    var ws, opened = false;
+    try { ws = new WebSocket(url.href); } catch (e) { mode = "sse"; connectLive(); return; }
+    live = ws;
+    ws.onopen = function () { opened = true; openedAt = Date.now(); connected(true); catchUp().catch(function () {}); markSeen(); };
+    ws.onmessage = function (m) { onEvent(readJson(m.data)); };
+    ws.onclose = function (e) {
+      if (live !== ws) return;
+      live = null;
+      if (e.code === 4404) { reset(); return; } // the conversation is gone (or the token is wrong)
+      if (opened) { retry(); return; }
+      // Never opened, yet the API answers: no WebSocket here (an older server, or a proxy); use SSE.
+      catchUp().then(function () { mode = "sse"; connectLive(); }, retry);
+    };
+  }
+
+  function openStream() {
+    var ctrl = new AbortController();
+    live = ctrl;
+    fetch(API + "/conversations/" + conv.id + "/events?after=" + lastSeq, {
+      headers: { Authorization: "Bearer " + KEY, "X-Conversation-Token": conv.token, Accept: "text/event-stream" },
+      cache: "no-store", credentials: "omit", signal: ctrl.signal,
+    }).then(function (r) {
+      if (r.status === 404 || r.status === 405) { mode = "poll"; live = null; connectLive(); return; }
+      if (!r.ok) throw new Error(String(r.status));
+      openedAt = Date.now();
+      connected(true);
+      catchUp().catch(function () {});
+      return readEvents(r, function (ev, data) { onEvent(data.type ? data : Object.assign({ type: ev }, data)); }).then(function () {
+        if (live === ctrl) { live = null; retry(); }
+      });
+    }).catch(function () {
+      if (live === ctrl) { live = null; retry(); }
+    });
+  }
+
+  function poll() {
+    live = null;
+    catchUp().then(function () {
+      attempt = 0;
+      connected(true);
+      timer = setTimeout(connectLive, document.hidden ? 10000 : 3000);
+    }, function (err) {
+      if (err.status === 404) reset(); // the conversation is gone: start afresh
+      else retry();
+    });
+  }
+
+  window.addEventListener("online", function () { if (conv && !ended) { attempt = 0; stopLive(); connectLive(); } });
+  document.addEventListener("visibilitychange", markSeen);
+
+  // ---- start -------------------------------------------------------------------------------------------
+  function start() {
+    build();
+    document.body.append(host);
+    if (PREVIEW) {
+      open(false);
+      showPrechat(prechatNeeded());
+      showChips(cfg.suggestions);
+      return;
+    }
+    var wasOpen = conv && conv.open;
+    api("GET", "/widget/config").then(json).then(function (c) { cfg = Object.assign({}, DEFAULTS, c); }, function (err) {
+      unavailable = err.message || UNAVAILABLE;
+      if (window.console) console.warn("Answerdesk widget: " + unavailable + " If you run this site, check that " + location.origin + " is an allowed origin of the public key.");
+    }).then(function () {
+      build();
+      setBusy(false);
+      if (unavailable) { ui.input.disabled = true; return; }
+      showPrechat(prechatNeeded());
+      if (conv) return resume();
+      showChips(cfg.suggestions);
+    }).then(function () { if (wasOpen) open(false); });
+  }
+
+  window.AnswerdeskWidget = {
+    version: "1",
+    open: function () { open(); },
+    close: function () { close(); },
+  };
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();
