@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
+
+# A loaded 2-core CI machine can take seconds to serve a first page; assertions still pass the moment
+# their condition holds, so a longer ceiling costs nothing when things are quick.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, Chromium keeps trying to reach Google's hosts, which this network refuses.

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     # Staff count as online (for "a member of our team will join shortly") this long after their last sign.
     staff_online_seconds: float = Field(default=60.0, gt=0)
 
+    # Outgoing e-mail (replies to native tickets). No host = replies stay in Answerdesk only.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str | None = Field(default=None, description="Default: the SMTP username")
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+
     @field_validator(
         "chat_start_limit_per_ip",
         "chat_message_limit_per_ip",

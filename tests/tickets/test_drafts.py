@@ -127,7 +127,8 @@ async def test_native_ticket_draft_edited_and_approved(
     )
     assert note["author"] == "note"
     stats = await api_json(await client.get(f"{API}/stats", headers=org.headers))
-    assert stats["by_status"] == {"in_progress": 1} and stats["drafts"] == {"edited": 1}
+    assert stats["by_status"] == {"in_progress": 1}
+    assert stats["drafts"] == {"unchanged": 0, "edited": 1, "rejected": 0}
 
 
 async def test_llm_draft_sees_the_thread_and_client_context(

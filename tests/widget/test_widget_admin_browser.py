@@ -41,10 +41,10 @@ async def test_preview_follows_unsaved_settings(database_url: str, tmp_path: Pat
             await expect(dialog).to_be_visible()
             await expect(dialog.locator("strong")).to_have_text("Northwind")
             await expect(dialog.get_by_role("button", name="Reset my password")).to_be_visible()
-            await expect(dialog.get_by_label("E-mail")).to_be_visible()  # the pre-chat form
+            await expect(dialog.get_by_role("textbox", name="E-mail")).to_be_visible()  # the pre-chat form
             await dialog.get_by_role("button", name="Start chat").click()
             await expect(dialog.get_by_text("E-mail is required.")).to_be_visible()
-            await dialog.get_by_label("E-mail").fill("not-an-address")
+            await dialog.get_by_role("textbox", name="E-mail").fill("not-an-address")
             await dialog.get_by_role("button", name="Start chat").click()
             await expect(dialog.get_by_text("Enter an e-mail address like name@example.com.")).to_be_visible()
             await page.screenshot(path="/tmp/shot-widget-admin.png", full_page=True)

@@ -9,7 +9,19 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from answerdesk.admin.deps import LoginRequired
-from answerdesk.admin.routes import ai, api_keys, auth, chats, knowledge, live, pages, settings, users
+from answerdesk.admin.routes import (
+    ai,
+    api_keys,
+    auth,
+    chats,
+    knowledge,
+    live,
+    pages,
+    settings,
+    tickets,
+    users,
+    whmcs,
+)
 from answerdesk.admin.templating import STATIC_DIR, render
 from answerdesk.kit.errors import AppError, TooManyRequests
 
@@ -35,5 +47,5 @@ def admin_error_page(request: Request, exc: AppError) -> Response:
 
 def mount_admin(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, pages, knowledge, chats, live, ai, users, api_keys, settings):
+    for module in (auth, pages, knowledge, chats, live, ai, tickets, whmcs, users, api_keys, settings):
         app.include_router(module.router)

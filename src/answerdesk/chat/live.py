@@ -264,6 +264,7 @@ class LiveChatService:
             status=conversation.status,
             waiting=announce.is_waiting(conversation),
             staff_online=online,
+            can_leave_message=not online and conversation.status == ConversationStatus.bot,
             message=MessageRead.model_validate(message) if message else None,
         )
 

@@ -24,9 +24,12 @@ from answerdesk.chat.deps import (
 )
 from answerdesk.chat.live import HEARTBEAT, LiveChatService, Staff
 from answerdesk.chat.models import Conversation
+from answerdesk.chat.offline import LeaveMessageService
 from answerdesk.chat.schemas import (
     AssignCreate,
     HandoffRead,
+    LeaveMessageCreate,
+    LeftMessageRead,
     LiveConversationRead,
     MessageCreate,
     MessageRead,
@@ -76,6 +79,26 @@ async def request_handoff(
     token: ConversationToken = None,
 ) -> HandoffRead:
     return await _service(runtime).handoff(db, principal, conversation_id, token)
+
+
+@router.post(
+    "/{conversation_id}/leave-message",
+    status_code=201,
+    response_model=LeftMessageRead,
+    dependencies=[MessageLimit],
+)
+async def leave_message(
+    conversation_id: uuid.UUID,
+    body: LeaveMessageCreate,
+    principal: ChatPrincipal,
+    db: DbSession,
+    runtime: RuntimeDep,
+    token: ConversationToken = None,
+) -> LeftMessageRead:
+    """Nobody is online: the message becomes a native ticket with this chat's transcript, and the chat says
+    so. Sending the same message again within a few minutes returns the same ticket."""
+    left = await LeaveMessageService(runtime).leave(db, principal, conversation_id, token, body)
+    return left.read()
 
 
 @router.post("/{conversation_id}/rating", response_model=RatingRead, dependencies=[MessageLimit])

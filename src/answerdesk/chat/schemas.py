@@ -142,7 +142,33 @@ class HandoffRead(BaseModel):
     status: str
     waiting: bool
     staff_online: bool = Field(description="False: nobody can answer now; offer to leave a message")
+    can_leave_message: bool = Field(
+        default=False, description="True: offer the leave-a-message form (POST .../leave-message)"
+    )
     message: MessageRead | None = Field(description="The system message posted; null when nothing changed")
+
+
+class LeaveMessageCreate(BaseModel):
+    """What the customer leaves when nobody is online; it becomes a ticket with the chat's transcript."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The configured max_message_chars is checked by the service; this only bounds the request.
+    message: str = Field(max_length=100_000)
+    name: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = Field(default=None, description="Required unless the conversation has one")
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return value or None
+
+
+class LeftMessageRead(BaseModel):
+    ticket_id: uuid.UUID
+    number: str = Field(description="The ticket's number as staff and the customer see it")
+    message: MessageRead = Field(description="The confirmation posted in the chat")
 
 
 class AssignCreate(BaseModel):

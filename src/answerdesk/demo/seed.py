@@ -1,4 +1,4 @@
-"""Seeds the demo organization: its knowledge base (Northwind Hosting help centre) and its widget key."""
+"""Seeds the demo organization: its knowledge base (Northwind Hosting help centre), widget key and tickets."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from answerdesk.knowledge.service import KnowledgeService
 from answerdesk.knowledge.tasks import run_ingest
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.service import OrganizationService
+from answerdesk.tickets.demo import seed_demo_tickets
 from answerdesk.widget.service import WidgetService
 
 DEMO_ORG_SLUG = "demo"
@@ -51,3 +52,14 @@ async def ensure_demo_widget_key(runtime: Runtime) -> str | None:
         except NotFound:
             return None
         return (await WidgetService(db).ensure_embed_key(org.id, origin)).token
+
+
+async def ensure_demo_tickets(runtime: Runtime) -> int:
+    """The example tickets of the review queue, with drafts; only those missing are added (and counted)."""
+    async with session_scope(runtime.sessionmaker) as db:
+        try:
+            org = await OrganizationService(db).by_slug(DEMO_ORG_SLUG)
+        except NotFound:
+            return 0
+        org_id = org.id
+    return await seed_demo_tickets(runtime, org_id)

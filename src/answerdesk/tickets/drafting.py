@@ -166,7 +166,7 @@ def _snapshot(
     return _Snapshot(
         organization_name=organization_name,
         ai=ai_settings_of(org_settings),
-        categories=_categories_of(org_settings),
+        categories=categories_of(org_settings),
         subject=ticket.subject,
         tid=ticket.tid,
         department=ticket.department,
@@ -195,7 +195,7 @@ def frame_question(subject: str, message: str, context: dict[str, Any], instruct
     return "\n\n".join(parts)
 
 
-def _categories_of(org_settings: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+def categories_of(org_settings: dict[str, Any] | None) -> dict[str, tuple[str, ...]]:
     """Categories staff defined under settings["tickets"]["categories"] (name → keywords), else ours."""
     configured = ((org_settings or {}).get("tickets") or {}).get("categories")
     if isinstance(configured, dict) and configured:

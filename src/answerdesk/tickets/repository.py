@@ -142,6 +142,17 @@ class TicketRepository:
         )
         return {status: int(n) for status, n in rows.all()}
 
+    async def opening_times(
+        self, organization_id: uuid.UUID
+    ) -> dict[uuid.UUID, tuple[datetime | None, datetime]]:
+        """Ticket id → (opened at the source, stored here), for first-response times."""
+        rows = await self.db.execute(
+            sa.select(Ticket.id, Ticket.opened_at, Ticket.created_at).where(
+                Ticket.organization_id == organization_id
+            )
+        )
+        return {tid: (opened, created) for tid, opened, created in rows.all()}
+
 
 class MessageRepository:
     def __init__(self, db: AsyncSession) -> None:
@@ -159,6 +170,15 @@ class MessageRepository:
                 .order_by(TicketMessage.created_at, TicketMessage.external_id, TicketMessage.id)
             )
         ).all()
+
+    async def first_by_author(self, organization_id: uuid.UUID, author: str) -> dict[uuid.UUID, datetime]:
+        """Ticket id → when its first message by ``author`` (customer, staff) was written."""
+        rows = await self.db.execute(
+            sa.select(TicketMessage.ticket_id, sa.func.min(TicketMessage.created_at))
+            .where(TicketMessage.organization_id == organization_id, TicketMessage.author == author)
+            .group_by(TicketMessage.ticket_id)
+        )
+        return {tid: at for tid, at in rows.all() if at is not None}
 
     async def external_ids(self, ticket_id: uuid.UUID) -> set[str]:
         rows = await self.db.scalars(
@@ -230,6 +250,17 @@ class DraftRepository:
                 sa.select(Draft).where(Draft.status == DraftStatus.sending, Draft.updated_at < older_than)
             )
         ).all()
+
+    async def reviewed_texts(self, organization_id: uuid.UUID) -> Sequence[tuple[str, str, str | None]]:
+        """(status, draft text, final text) of every AI draft that was sent or rejected."""
+        rows = await self.db.execute(
+            sa.select(Draft.status, Draft.text, Draft.final_text).where(
+                Draft.organization_id == organization_id,
+                Draft.status.in_([DraftStatus.sent, DraftStatus.rejected]),
+                Draft.mode != "manual",
+            )
+        )
+        return [(status, text, final) for status, text, final in rows.all()]
 
     async def review_counts(self, organization_id: uuid.UUID) -> dict[str, int]:
         """Approved unchanged vs edited vs rejected, for the Tickets page statistics."""

@@ -26,6 +26,7 @@ from answerdesk.tickets.schemas import (
     ConnectResult,
     DraftRead,
     DraftRequest,
+    FaqSaved,
     RejectRequest,
     ReplyRequest,
     TicketCreate,
@@ -33,6 +34,7 @@ from answerdesk.tickets.schemas import (
     TicketMessageRead,
     TicketPage,
     TicketRead,
+    TicketStats,
     TicketUpdate,
     WhmcsConnectionRead,
     WhmcsConnectionUpdate,
@@ -83,9 +85,10 @@ async def create_ticket(
     return ticket_read(ticket, None)
 
 
-@router.get("/stats")
-async def ticket_stats(principal: TicketsUser, db: DbSession, runtime: RuntimeDep) -> dict[str, object]:
-    return await TicketService(db, runtime).stats(principal.organization_id)
+@router.get("/stats", response_model=TicketStats)
+async def ticket_stats(principal: TicketsUser, db: DbSession, runtime: RuntimeDep) -> TicketStats:
+    """Counts per status, median first-response time, and how AI drafts fared in review."""
+    return await TicketService(db, runtime).stats_read(principal.organization_id)
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
@@ -172,6 +175,24 @@ async def reply(
         manual=True,
     )
     return DraftRead.model_validate(draft)
+
+
+@router.post(
+    "/{ticket_id}/replies/{draft_id}/faq", response_model=FaqSaved, status_code=status.HTTP_201_CREATED
+)
+async def save_reply_as_faq(
+    ticket_id: uuid.UUID, draft_id: uuid.UUID, principal: TicketsUser, db: DbSession, runtime: RuntimeDep
+) -> FaqSaved:
+    """Turns a sent reply into an FAQ (customer's personal data stripped); again: the same FAQ.
+
+    Writes to the knowledge base, so the key (or user) needs the "knowledge" scope as well.
+    """
+    if not principal.can(Scope.knowledge):
+        raise Forbidden("Saving an FAQ needs the knowledge scope.", code="insufficient_scope")
+    document_id = await TicketService(db, runtime).save_reply_as_faq(
+        principal.organization_id, ticket_id, draft_id
+    )
+    return FaqSaved(document_id=document_id)
 
 
 def _admin_only(principal: Principal) -> None:

@@ -222,3 +222,24 @@ class TicketUpdate(BaseModel):
     priority: Priority | None = None
     category: str | None = Field(default=None, max_length=100)
     assigned_user_id: uuid.UUID | None = None
+
+
+class ReviewCounts(BaseModel):
+    """AI drafts after review: sent as drafted (ignoring whitespace), sent after edits, rejected."""
+
+    unchanged: int = 0
+    edited: int = 0
+    rejected: int = 0
+
+
+class TicketStats(BaseModel):
+    by_status: dict[str, int]
+    total: int
+    # First staff reply minus the ticket's opening (or its first customer message, if earlier).
+    median_first_response_seconds: float | None
+    first_responses_measured: int
+    drafts: ReviewCounts
+
+
+class FaqSaved(BaseModel):
+    document_id: uuid.UUID

@@ -26,6 +26,8 @@ from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.runtime import Runtime
 from answerdesk.tickets.classify import whmcs_priority
 from answerdesk.tickets.connections import ClientSpec, ConnectionService, admin_username_for
+from answerdesk.tickets.faq import save_if_enabled
+from answerdesk.tickets.mail import Mailer, MailError, OutgoingMail, SmtpMailer, reply_subject
 from answerdesk.tickets.models import (
     Author,
     Draft,
@@ -40,6 +42,8 @@ from answerdesk.tickets.sync import apply_whmcs_ticket, fingerprint
 
 log = structlog.get_logger(__name__)
 MAX_POSTS_PER_APPROVAL = 2
+# In the draft's trace: how many e-mail attempts have a recorded outcome (the rest were interrupted).
+MAIL_SETTLED_KEY = "mail_settled_attempts"
 NOT_FOUND = "Ticket not found."
 _NON_WORD = re.compile(r"\W+")
 
@@ -164,8 +168,45 @@ async def deliver(runtime: Runtime, organization_id: uuid.UUID, draft_id: uuid.U
         ticket = await TicketRepository(db).get(organization_id, draft.ticket_id)
         if ticket is None:
             raise NotFound(NOT_FOUND)
-        if ticket.source == TicketSource.native:
+        native = ticket.source == TicketSource.native
+    if native:
+        finished = await _deliver_native_reply(runtime, organization_id, draft_id)
+    else:
+        finished = await _deliver_to_whmcs(runtime, organization_id, draft_id)
+    if finished.status == DraftStatus.sent:
+        await save_if_enabled(runtime, organization_id, finished.id)
+    return finished
+
+
+async def _deliver_native_reply(runtime: Runtime, organization_id: uuid.UUID, draft_id: uuid.UUID) -> Draft:
+    """Stored in the thread; e-mailed to the customer first when SMTP is configured."""
+    mailer = SmtpMailer.from_settings(runtime.settings)
+    async with session_scope(runtime.sessionmaker) as db:
+        draft = await DraftRepository(db).get(organization_id, draft_id, for_update=True)
+        ticket = await TicketRepository(db).get(organization_id, draft.ticket_id) if draft else None
+        if draft is None or ticket is None:
+            raise NotFound("Draft not found.")
+        if draft.status != DraftStatus.sending:
+            return draft
+        if mailer is None or not ticket.client_email:
             return await _deliver_native(db, ticket, draft)
+        mail = _prepare_mail(ticket, draft)
+        if mail is None:
+            return draft
+        # Counted under the row lock and committed before the send: a second deliver of this draft
+        # sees an unsettled attempt and stands back instead of mailing a second copy.
+        draft.send_attempts += 1
+    return await _mail_native(runtime, organization_id, draft_id, mailer, mail)
+
+
+async def _deliver_to_whmcs(runtime: Runtime, organization_id: uuid.UUID, draft_id: uuid.UUID) -> Draft:
+    async with session_scope(runtime.sessionmaker) as db:
+        draft = await DraftRepository(db).get(organization_id, draft_id)
+        ticket = await TicketRepository(db).get(organization_id, draft.ticket_id) if draft else None
+        if draft is None or ticket is None:
+            raise NotFound("Draft not found.")
+        if draft.status != DraftStatus.sending:
+            return draft
         service = ConnectionService(db, runtime)
         connection = await service.get(organization_id)
         spec = service.spec(connection)
@@ -339,8 +380,62 @@ async def _finish(runtime: Runtime, organization_id: uuid.UUID, job: _Send, outc
     return draft
 
 
+def _prepare_mail(ticket: Ticket, draft: Draft) -> OutgoingMail | None:
+    """The e-mail for a native reply; None (and the draft marked failed) after an interrupted attempt.
+
+    An attempt counted but never settled (a crash between counting and recording the result) may
+    have reached the customer: rather than risk a second copy, the draft fails with that said, and
+    approving it again is the staff's explicit decision to send.
+    """
+    settled = int((draft.trace or {}).get(MAIL_SETTLED_KEY, 0))
+    if draft.send_attempts > settled:
+        draft.status = DraftStatus.failed
+        draft.error = (
+            "An earlier attempt to e-mail this reply was interrupted; it may have reached the customer. "
+            "Approve again to send it anyway."
+        )
+        draft.trace = {**(draft.trace or {}), MAIL_SETTLED_KEY: draft.send_attempts}
+        log.warning("tickets.mail_interrupted", draft_id=str(draft.id))
+        return None
+    return OutgoingMail(
+        to_address=ticket.client_email,
+        to_name=ticket.client_name,
+        subject=reply_subject(ticket.subject, ticket.tid),
+        body=draft.final_text or draft.text,
+        message_id=f"<reply-{draft.id}@answerdesk>",
+    )
+
+
+async def _mail_native(
+    runtime: Runtime, organization_id: uuid.UUID, draft_id: uuid.UUID, mailer: Mailer, mail: OutgoingMail
+) -> Draft:
+    """E-mails the reply (its attempt already counted and committed), then records the outcome."""
+    error: MailError | None = None
+    try:
+        await mailer.send(mail)
+    except MailError as exc:
+        error = exc
+    async with session_scope(runtime.sessionmaker) as db:
+        draft = await DraftRepository(db).get(organization_id, draft_id, for_update=True)
+        ticket = await TicketRepository(db).get(organization_id, draft.ticket_id) if draft else None
+        if draft is None or ticket is None:
+            raise NotFound("Draft not found.")
+        draft.trace = {**(draft.trace or {}), MAIL_SETTLED_KEY: draft.send_attempts}
+        if error is None:
+            draft.send_attempts -= 1  # _deliver_native counts the attempt again
+            await _deliver_native(db, ticket, draft)
+        else:
+            draft.status = DraftStatus.failed
+            draft.error = error.message[:2000]
+            if error.outcome_unknown:
+                draft.error += " Check with the customer before approving again (that sends it again)."
+        await db.flush()
+    log.info("tickets.mail_finished", draft_id=str(draft_id), status=draft.status, error=draft.error)
+    return draft
+
+
 async def _deliver_native(db: AsyncSession, ticket: Ticket, draft: Draft) -> Draft:
-    """Native tickets: the reply is stored in the thread (e-mailing it via SMTP is not built yet)."""
+    """Native tickets: the reply joins the thread (after it was e-mailed, when SMTP is configured)."""
     message = MessageRepository(db).add(
         TicketMessage(
             organization_id=ticket.organization_id,

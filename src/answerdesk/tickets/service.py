@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+import statistics
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,9 +15,14 @@ from answerdesk.kit.db import utcnow
 from answerdesk.kit.errors import NotFound, ValidationFailed
 from answerdesk.kit.jobs import enqueue_after_commit
 from answerdesk.runtime import Runtime
+from answerdesk.tenants.service import OrganizationService
+from answerdesk.tickets.classify import triage
+from answerdesk.tickets.drafting import categories_of
+from answerdesk.tickets.faq import save_reply_as_faq
 from answerdesk.tickets.models import (
     Author,
     Draft,
+    DraftStatus,
     NativeStatus,
     Priority,
     Ticket,
@@ -25,11 +32,13 @@ from answerdesk.tickets.models import (
 from answerdesk.tickets.repository import DraftRepository, MessageRepository, TicketFilter, TicketRepository
 from answerdesk.tickets.schemas import (
     DraftRead,
+    ReviewCounts,
     TicketCreate,
     TicketDetail,
     TicketMessageRead,
     TicketPage,
     TicketRead,
+    TicketStats,
     TicketUpdate,
 )
 from answerdesk.tickets.sending import Approver, approve, deliver
@@ -114,19 +123,89 @@ class TicketService:
         )
 
     async def create_native(self, organization_id: uuid.UUID, body: TicketCreate) -> Ticket:
+        return await self._open_native(
+            organization_id,
+            subject=body.subject,
+            message=body.message,
+            customer_name=body.customer_name,
+            customer_email=str(body.customer_email),
+            priority=body.priority,
+            category=body.category,
+            department=body.department,
+        )
+
+    async def create_from_conversation(
+        self,
+        organization_id: uuid.UUID,
+        *,
+        customer_name: str,
+        customer_email: str,
+        message: str,
+        transcript: Sequence[tuple[str, str, datetime | None]],
+        conversation_id: uuid.UUID | str | None = None,
+    ) -> Ticket:
+        """A native ticket from the chat widget's "leave a message", with the chat as an internal note.
+
+        Category and priority are classified now (the draft job refines them with sentiment); the
+        transcript is a note so that staff see it but the draft answers the customer's message.
+        ``transcript`` is (sender, content, created_at) in the chat's order; sender is the chat's
+        own word ("visitor", "assistant", "agent"...).
+        """
+        text = message.strip()
+        if not text:
+            raise ValidationFailed("The message is empty.", details=[{"loc": ["body", "message"]}])
+        org = await OrganizationService(self.db).get(organization_id)
+        subject = subject_from_message(text)
+        decided = triage(subject, text, categories=categories_of(org.settings))
+        name = customer_name.strip()
+        note = transcript_note(transcript, customer_name=name, conversation_id=conversation_id)
+        ticket = await self._open_native(
+            organization_id,
+            subject=subject,
+            message=text,
+            customer_name=name,
+            customer_email=customer_email.strip(),
+            priority=decided.priority,
+            category=decided.category,
+            department="",
+            note=note,
+            reasons=[
+                *decided.reasons,
+                f"left from chat {conversation_id}" if conversation_id else "left from chat",
+            ],
+        )
+        return ticket
+
+    async def _open_native(
+        self,
+        organization_id: uuid.UUID,
+        *,
+        subject: str,
+        message: str,
+        customer_name: str,
+        customer_email: str,
+        priority: str | None,
+        category: str | None,
+        department: str,
+        note: str | None = None,
+        reasons: list[str] | None = None,
+    ) -> Ticket:
         now = utcnow()
         ticket = self.tickets.add(
             Ticket(
                 organization_id=organization_id,
                 source=TicketSource.native,
                 tid=f"N{secrets.randbelow(10**6):06d}",
-                subject=body.subject.strip(),
+                subject=subject.strip()[:300],
                 status=NativeStatus.open,
-                priority=body.priority or Priority.medium,
-                category=body.category,
-                department=body.department,
-                client_name=body.customer_name.strip(),
-                client_email=str(body.customer_email),
+                priority=priority or Priority.medium,
+                category=category,
+                classification=(
+                    {"category": category, "priority": priority, "reasons": reasons} if reasons else {}
+                ),
+                department=department,
+                client_name=customer_name.strip()[:200],
+                client_email=customer_email[:320],
                 awaiting_reply=True,
                 last_customer_message_at=now,
                 last_message_at=now,
@@ -134,13 +213,25 @@ class TicketService:
             )
         )
         await self.db.flush()
+        if note:
+            # A moment before the customer's message, so the thread reads in the order it happened.
+            self.messages.add(
+                TicketMessage(
+                    organization_id=organization_id,
+                    ticket_id=ticket.id,
+                    author=Author.note,
+                    author_name="Chat transcript",
+                    content=note,
+                    created_at=now - timedelta(microseconds=1),
+                )
+            )
         self.messages.add(
             TicketMessage(
                 organization_id=organization_id,
                 ticket_id=ticket.id,
                 author=Author.customer,
                 author_name=ticket.client_name,
-                content=body.message.strip(),
+                content=message.strip(),
                 created_at=now,
             )
         )
@@ -187,10 +278,29 @@ class TicketService:
         return ticket
 
     async def stats(self, organization_id: uuid.UUID) -> dict[str, object]:
-        return {
-            "by_status": await self.tickets.counts_by_status(organization_id),
-            "drafts": await self.drafts.review_counts(organization_id),
-        }
+        """:meth:`stats_read` as a plain dict (what the API returns)."""
+        return (await self.stats_read(organization_id)).model_dump()
+
+    async def stats_read(self, organization_id: uuid.UUID) -> TicketStats:
+        by_status = await self.tickets.counts_by_status(organization_id)
+        waits = first_response_waits(
+            await self.tickets.opening_times(organization_id),
+            await self.messages.first_by_author(organization_id, Author.customer),
+            await self.messages.first_by_author(organization_id, Author.staff),
+        )
+        return TicketStats(
+            by_status=by_status,
+            total=sum(by_status.values()),
+            median_first_response_seconds=statistics.median(waits) if waits else None,
+            first_responses_measured=len(waits),
+            drafts=review_counts(await self.drafts.reviewed_texts(organization_id)),
+        )
+
+    async def save_reply_as_faq(
+        self, organization_id: uuid.UUID, ticket_id: uuid.UUID, draft_id: uuid.UUID
+    ) -> uuid.UUID:
+        """One click on a sent reply: an FAQ without the customer's personal data; its document id."""
+        return await save_reply_as_faq(self.db, self.runtime, organization_id, ticket_id, draft_id)
 
 
 async def approve_and_send(
@@ -219,6 +329,89 @@ async def approve_and_send(
     )
     await db.commit()
     return await deliver(runtime, organization_id, draft.id)
+
+
+_SENDER_LABELS = {
+    "visitor": "Customer",
+    "customer": "Customer",
+    "user": "Customer",
+    "assistant": "Assistant",
+    "bot": "Assistant",
+    "ai": "Assistant",
+    "agent": "Staff",
+    "staff": "Staff",
+    "operator": "Staff",
+    "system": "System",
+}
+SUBJECT_CHARS = 80
+
+
+def subject_from_message(message: str) -> str:
+    """The message's first line, cut at a word boundary: a subject the queue can show."""
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "Message from chat")
+    if len(first) <= SUBJECT_CHARS:
+        return first
+    cut = first[:SUBJECT_CHARS].rsplit(" ", 1)[0].rstrip(",;:-")
+    return f"{cut or first[:SUBJECT_CHARS]}…"
+
+
+def transcript_note(
+    transcript: Sequence[tuple[str, str, datetime | None]],
+    *,
+    customer_name: str = "",
+    conversation_id: uuid.UUID | str | None = None,
+) -> str:
+    """The chat as plain text for an internal note: "[14:02] Customer: ..." per message."""
+    header = f"Chat transcript (conversation {conversation_id})" if conversation_id else "Chat transcript"
+    lines = [f"{header}:"]
+    for sender, content, at in transcript:
+        label = _SENDER_LABELS.get(sender.strip().lower(), sender.strip().capitalize() or "Unknown")
+        if label == "Customer" and customer_name:
+            label = customer_name
+        stamp = f"[{at:%Y-%m-%d %H:%M}] " if at is not None else ""
+        lines.append(f"{stamp}{label}: {content.strip()}")
+    if len(lines) == 1:
+        lines.append("(no messages)")
+    return "\n".join(lines)
+
+
+def first_response_waits(
+    openings: dict[uuid.UUID, tuple[datetime | None, datetime]],
+    first_customer: dict[uuid.UUID, datetime],
+    first_staff: dict[uuid.UUID, datetime],
+) -> list[float]:
+    """Seconds from each answered ticket's start to its first staff reply.
+
+    The start is the earlier of the ticket's opening and its first customer message; a ticket
+    staff opened themselves (reply before any customer word) is not a response and is left out.
+    """
+    waits: list[float] = []
+    for ticket_id, replied_at in first_staff.items():
+        if ticket_id not in openings:
+            continue
+        opened, created = openings[ticket_id]
+        starts = [t for t in (opened, first_customer.get(ticket_id)) if t is not None]
+        start = min(starts) if starts else created
+        if replied_at >= start:
+            waits.append((replied_at - start).total_seconds())
+    return waits
+
+
+def review_counts(reviewed: Sequence[tuple[str, str, str | None]]) -> ReviewCounts:
+    """Sent drafts whose final text equals the draft (whitespace aside) are "unchanged"."""
+    counts = ReviewCounts()
+    for status, text, final in reviewed:
+        if status == DraftStatus.rejected:
+            counts.rejected += 1
+        elif _squeeze(final if final is not None else text) == _squeeze(text):
+            counts.unchanged += 1
+        else:
+            counts.edited += 1
+    return counts
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(text.split())
 
 
 def ticket_read(ticket: Ticket, draft: Draft | None) -> TicketRead:

@@ -11,6 +11,7 @@ from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.jobs import JobContext, periodic, task
 from answerdesk.runtime import Runtime
 from answerdesk.tickets.drafting import draft_reply
+from answerdesk.tickets.faq import AUTO_SEND_LABEL
 from answerdesk.tickets.models import DraftStatus, TicketSource
 from answerdesk.tickets.repository import ConnectionRepository, DraftRepository, TicketRepository
 from answerdesk.tickets.sending import Approver, approve, deliver
@@ -20,7 +21,7 @@ from answerdesk.tickets.sync import SyncFailed, sync_whmcs
 log = structlog.get_logger(__name__)
 # A send still "sending" this long after its last attempt began was interrupted (crash, restart).
 STUCK_AFTER = timedelta(minutes=10)
-AUTO_SEND = Approver(label="auto-send")
+AUTO_SEND = Approver(label=AUTO_SEND_LABEL)
 
 
 @task(SYNC_TASK, retries=0, timeout_seconds=3600)

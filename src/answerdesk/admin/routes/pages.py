@@ -1,4 +1,4 @@
-"""Dashboard, and the sections that later areas fill (tickets)."""
+"""Dashboard."""
 
 from __future__ import annotations
 
@@ -18,8 +18,3 @@ async def dashboard(request: Request, ctx: Admin, db: DbSession) -> Response:
     members = await MemberService(db).list(ctx.organization.id)
     keys = [k for k in await ApiKeyService(db).list(ctx.organization.id) if k.revoked_at is None]
     return render(request, "dashboard/index.html", member_count=len(members), key_count=len(keys))
-
-
-@router.get("/admin/tickets")
-async def tickets(request: Request, ctx: Admin) -> Response:
-    return render(request, "tickets/index.html")

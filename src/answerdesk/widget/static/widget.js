@@ -28,6 +28,7 @@
   var rendered = {}, pending = [], streaming = null, ended = false;
   var mode = "ws", live = null, attempt = 0, openedAt = 0, timer = 0, lastTypingSent = 0, seenSent = 0;
   var typingTimer = 0, serverTyping = true, serverSeen = true, waiting = false, closing = Promise.resolve();
+  var email = ""; // the customer's, from the pre-chat form or the conversation: prefills "leave a message"
 
   // ---- DOM --------------------------------------------------------------------------------------------
   function h(tag, attrs) {
@@ -349,12 +350,13 @@
     ui.sub = h("p", { class: "sub", dir: "auto" });
     ui.prechat = prechatForm();
     ui.rating = ratingForm();
+    ui.leave = leaveForm();
     ui.panel = h("section", { id: "ad-panel", class: "panel", role: "dialog", "aria-modal": "true", "aria-label": title, hidden: true, onkeydown: onPanelKey },
       h("header", null,
         webUrl(cfg.avatar_url) ? h("img", { src: webUrl(cfg.avatar_url), alt: "", referrerpolicy: "no-referrer" }) : null,
         h("div", { class: "ttl" }, h("h2", { dir: "auto" }, title), ui.sub),
         h("button", { class: "hb", type: "button", "aria-label": "Minimise chat", onclick: close }, "–")),
-      ui.bar, ui.log, ui.typing, ui.chips, ui.error, ui.prechat, ui.rating, ui.compose);
+      ui.bar, ui.log, ui.typing, ui.chips, ui.error, ui.prechat, ui.leave, ui.rating, ui.compose);
     var fg = contrast(cfg.color);
     ui.wrap = h("div", { class: "w" + (cfg.position === "bottom-left" ? " left" : ""), style: "--c:" + safeColor(cfg.color) + ";--fg:" + fg }, ui.launcher, ui.panel);
     root.replaceChildren(h("style", null, CSS), ui.wrap);
@@ -392,6 +394,7 @@
         if (v) customer[name] = v;
       });
       if (firstBad) { firstBad.focus(); return; }
+      email = customer.email || "";
       startConversation({ customer: customer }).then(function () {
         showPrechat(false);
         ui.input.focus();
@@ -408,6 +411,62 @@
     });
     form.append(h("button", { class: "primary", type: "submit" }, "Start chat"));
     return form;
+  }
+
+  // Nobody is online: the message and the chat's transcript become a ticket answered by e-mail.
+  function leaveForm() {
+    var f = {}, sending = false;
+    function field(name, label, el) {
+      var id = "ad-lm-" + name, err = h("p", { class: "ferr", id: id + "-e", hidden: true });
+      el.id = id; el.setAttribute("aria-describedby", id + "-e"); el.required = true;
+      el.addEventListener("input", function () { err.hidden = true; el.removeAttribute("aria-invalid"); });
+      f[name] = { input: el, error: err };
+      return [h("label", { for: id }, label), el, err];
+    }
+    var submit = h("button", { class: "primary", type: "submit" }, "Send message");
+    var form = h("form", { class: "card", hidden: true, novalidate: true, "aria-label": "Leave us a message", onsubmit: function (e) {
+      e.preventDefault();
+      if (sending) return;
+      var firstBad = null, body = {};
+      ["message", "email"].forEach(function (name) {
+        var v = f[name].input.value.trim(), problem = !v ? (name === "email" ? "E-mail is required." : "Write a message first.") : name === "email" ? fieldProblem("email", v) : "";
+        f[name].error.textContent = problem;
+        f[name].error.hidden = !problem;
+        if (problem) f[name].input.setAttribute("aria-invalid", "true"); else f[name].input.removeAttribute("aria-invalid");
+        if (problem) firstBad = firstBad || f[name].input;
+        body[name] = v;
+      });
+      if (firstBad) { firstBad.focus(); return; }
+      busyLeave(true);
+      showError("");
+      api("POST", "/conversations/" + conv.id + "/leave-message", body).then(json).then(function (j) {
+        email = body.email;
+        f.message.input.value = "";
+        busyLeave(false);
+        showLeave(false);
+        addMessage(j.message);
+        ui.input.focus();
+      }, function (err) { busyLeave(false); showError(err); });
+    } }, h("h3", null, "Leave us a message"),
+      field("message", "Message", h("textarea", { rows: "3", dir: "auto", maxlength: "4000", onkeydown: function (e) {
+        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+      } })),
+      field("email", "E-mail", h("input", { type: "email", autocomplete: "email", maxlength: "320" })),
+      h("div", { class: "row" }, submit, h("button", { class: "link", type: "button", onclick: function () { showLeave(false); ui.input.focus(); } }, "Not now")));
+    function busyLeave(on) {
+      sending = on;
+      submit.disabled = on;
+      f.message.input.disabled = f.email.input.disabled = on;
+      form.setAttribute("aria-busy", String(on));
+    }
+    form.fill = function () { if (!f.email.input.value) f.email.input.value = email; f.message.input.focus(); };
+    return form;
+  }
+
+  function showLeave(on) {
+    ui.leave.hidden = !on;
+    ui.compose.hidden = on || ended;
+    if (on) { ui.chips.replaceChildren(); ui.leave.fill(); }
   }
 
   function fieldProblem(name, v, required) {
@@ -654,6 +713,7 @@
       ui.human.classList.remove("offer");
       if (j && j.status) { waiting = !!j.waiting; setStatus(j.status); }
       setBusy(false);
+      if (j && j.can_leave_message) showLeave(true);
     }, function (err) {
       setBusy(false);
       // Until the server knows handoffs, asking in words makes the bot offer a person.
@@ -668,6 +728,7 @@
     if (byCustomer && conv) closing = api("POST", "/conversations/" + conv.id + "/close", {}).catch(function () {});
     if (live) stopLive();
     ui.compose.hidden = true;
+    ui.leave.hidden = true;
     ui.bar.hidden = true;
     ui.chips.replaceChildren();
     showTyping(false);
@@ -691,6 +752,7 @@
 
   function resume() {
     return api("GET", "/conversations/" + conv.id).then(json).then(function (c) {
+      email = c.customer_email || email;
       c.messages.forEach(addMessage);
       var lastBot = c.messages.filter(function (m) { return m.sender === "bot"; }).pop();
       if (lastBot && lastBot === c.messages[c.messages.length - 1]) showChips(lastBot.suggestions);

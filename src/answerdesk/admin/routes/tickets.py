@@ -1,0 +1,543 @@
+"""Tickets page: the review queue (filters, search, statistics) and one ticket with its draft and actions."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.admin.deps import Admin, AdminContext
+from answerdesk.admin.routes.ai import MODE_LABELS, form_errors, principal_of
+from answerdesk.admin.routes.knowledge import as_utc, time_ago
+from answerdesk.admin.templating import redirect, render
+from answerdesk.auth.deps import DbSession, RuntimeDep
+from answerdesk.auth.service import MemberService
+from answerdesk.chat.live import staff_name
+from answerdesk.kit.errors import AppError, NotFound, ValidationFailed
+from answerdesk.runtime import Runtime
+from answerdesk.tenants.service import OrganizationService
+from answerdesk.tickets.classify import DEFAULT_CATEGORIES
+from answerdesk.tickets.connections import ConnectionService
+from answerdesk.tickets.drafting import draft_reply
+from answerdesk.tickets.models import DraftStatus, NativeStatus, Priority, TicketSource
+from answerdesk.tickets.repository import TicketFilter
+from answerdesk.tickets.schemas import DraftRead, TicketDetail, TicketRead, TicketUpdate
+from answerdesk.tickets.sending import reject
+from answerdesk.tickets.service import TicketService, approve_and_send, approver_for
+
+router = APIRouter(prefix="/admin/tickets", include_in_schema=False)
+
+PAGE = "/admin/tickets"
+PER_PAGE = 25
+# How far j/k walk from a ticket: the queue's first few hundred tickets are what staff work through.
+NEIGHBOUR_WINDOW = 200
+MAX_SEARCH_CHARS = 200
+FormStr = Annotated[str, Form()]
+VIEWS: dict[str, str] = {"awaiting": "Awaiting a reply", "all": "All tickets"}
+SOURCE_LABELS: dict[str, str] = {TicketSource.whmcs: "WHMCS", TicketSource.native: "Inbox"}
+STATUS_LABELS: dict[str, str] = {
+    NativeStatus.open: "Open",
+    NativeStatus.in_progress: "In progress",
+    NativeStatus.waiting_for_customer: "Waiting for customer",
+    NativeStatus.resolved: "Resolved",
+    NativeStatus.closed: "Closed",
+}
+PRIORITIES: tuple[str, ...] = tuple(p.value for p in reversed(Priority))  # urgent first
+# What a WHMCS reply may set the ticket to; empty: WHMCS's own default ("Answered").
+WHMCS_REPLY_STATUSES: tuple[str, ...] = ("Answered", "In Progress", "On Hold", "Closed")
+DRAFT_STATUS_LABELS: dict[str, str] = {
+    DraftStatus.draft: "Draft ready",
+    DraftStatus.sending: "Sending",
+    DraftStatus.sent: "Sent",
+    DraftStatus.rejected: "Rejected",
+    DraftStatus.superseded: "Superseded",
+    DraftStatus.failed: "Not sent",
+}
+AUTHOR_LABELS: dict[str, str] = {
+    "customer": "Customer",
+    "staff": "Staff",
+    "note": "Internal note",
+    "system": "System",
+}
+QUICK_INSTRUCTIONS: tuple[str, ...] = ("shorter", "more formal", "friendlier", "more detail")
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    """The queue's filter form; a value that is not one of the choices is dropped with a notice."""
+
+    view: str = "awaiting"
+    status: str = ""
+    department: str = ""
+    category: str = ""
+    priority: str = ""
+    assignee: str = ""
+    source: str = ""
+    q: str = ""
+    page: int = 1
+    notices: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> TicketFilters:
+        notices: list[str] = []
+
+        def choice(name: str, allowed: Mapping[str, str] | Sequence[str], label: str) -> str:
+            value = (params.get(name) or "").strip()
+            if value and value not in allowed:
+                notices.append(f"Ignored the {label} filter “{value[:40]}”: it is not one of the choices.")
+                return ""
+            return value
+
+        assignee = (params.get("assignee") or "").strip()
+        if assignee:
+            try:
+                assignee = str(uuid.UUID(assignee))
+            except ValueError:
+                notices.append("Ignored the assignee filter: it is not a member of this organization.")
+                assignee = ""
+        page_raw = (params.get("page") or "1").strip()
+        page = int(page_raw) if page_raw.isdigit() and 0 < int(page_raw) < 1_000_000 else 1
+        return cls(
+            view=(params.get("view") or "awaiting") if params.get("view") in VIEWS else "awaiting",
+            status=(params.get("status") or "").strip()[:64],
+            department=(params.get("department") or "").strip()[:200],
+            category=(params.get("category") or "").strip()[:100],
+            priority=choice("priority", PRIORITIES, "priority"),
+            assignee=assignee,
+            source=choice("source", SOURCE_LABELS, "source"),
+            q=(params.get("q") or "").strip()[:MAX_SEARCH_CHARS],
+            page=page,
+            notices=tuple(notices),
+        )
+
+    @property
+    def active(self) -> bool:
+        values = (self.status, self.department, self.category, self.priority, self.assignee, self.source)
+        return any(values) or bool(self.q) or self.view != "awaiting"
+
+    def where(self) -> TicketFilter:
+        return TicketFilter(
+            status=self.status or None,
+            department=self.department or None,
+            category=self.category or None,
+            priority=self.priority or None,
+            assignee=uuid.UUID(self.assignee) if self.assignee else None,
+            source=self.source or None,
+            search=self.q or None,
+            awaiting_reply=True if self.view == "awaiting" else None,
+        )
+
+    def query_string(self, **extra: object) -> str:
+        values: dict[str, object] = {
+            "view": "" if self.view == "awaiting" else self.view,
+            "status": self.status,
+            "department": self.department,
+            "category": self.category,
+            "priority": self.priority,
+            "assignee": self.assignee,
+            "source": self.source,
+            "q": self.q,
+            **extra,
+        }
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    ticket: TicketRead
+    status_label: str
+    source_label: str
+    waiting: str
+    waiting_since: datetime | None
+    assignee: str | None
+    draft_label: str | None
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def _row(t: TicketRead, names: Mapping[uuid.UUID, str], now: datetime) -> TicketRow:
+    since = t.last_customer_message_at or t.created_at
+    return TicketRow(
+        ticket=t,
+        status_label=status_label(t.status),
+        source_label=SOURCE_LABELS.get(t.source, t.source),
+        waiting=time_ago(since, now) if t.awaiting_reply else "",
+        waiting_since=as_utc(since) if since else None,
+        assignee=names.get(t.assigned_user_id) if t.assigned_user_id else None,
+        draft_label=DRAFT_STATUS_LABELS.get(t.draft_status or "") if t.draft_status else None,
+    )
+
+
+async def member_names(db: AsyncSession, organization_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    return {
+        m.user_id: staff_name(m)
+        for m in await MemberService(db).list(organization_id)
+        if m.is_active and m.user.is_active
+    }
+
+
+async def category_choices(db: AsyncSession, organization_id: uuid.UUID) -> list[str]:
+    org = await OrganizationService(db).get(organization_id)
+    configured = ((org.settings or {}).get("tickets") or {}).get("categories")
+    if isinstance(configured, dict) and configured:
+        return sorted(str(k) for k in configured)
+    return sorted(DEFAULT_CATEGORIES)
+
+
+def duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{int(seconds)} s"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} days"
+
+
+def stats_view(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """The service's statistics laid out for the header; what it does not provide is left out."""
+    by_status = {str(k): int(v) for k, v in dict(stats.get("by_status") or {}).items()}
+    drafts = {str(k): int(v) for k, v in dict(stats.get("drafts") or {}).items()}
+    median = stats.get("median_first_response_seconds")
+    return {
+        "by_status": sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0])),
+        "total": sum(by_status.values()),
+        "drafts": drafts,
+        "reviewed": sum(drafts.get(k, 0) for k in ("unchanged", "edited", "rejected")),
+        "median_first_response": duration(float(median)) if isinstance(median, int | float) else None,
+        "first_responses": stats.get("first_responses_measured"),
+    }
+
+
+@router.get("")
+async def queue_page(request: Request, ctx: Admin, db: DbSession, runtime: RuntimeDep) -> Response:
+    filters = TicketFilters.parse(request.query_params)
+    service = TicketService(db, runtime)
+    org_id = ctx.organization.id
+    found = await service.queue(org_id, filters.where(), limit=PER_PAGE, offset=(filters.page - 1) * PER_PAGE)
+    names = await member_names(db, org_id)
+    stats = stats_view(await service.stats(org_id))
+    connection = await ConnectionService(db, runtime).find(org_id)
+    now = datetime.now(UTC)
+    pages = max(1, math.ceil(found.total / PER_PAGE))
+    statuses = {s: status_label(s) for s, _ in stats["by_status"]}
+    if filters.status:
+        statuses.setdefault(filters.status, status_label(filters.status))
+    departments = {str(v) for v in ((connection.departments or {}).values() if connection else ())}
+    departments |= {t.department for t in found.items if t.department}
+    departments |= {filters.department} if filters.department else set()
+    categories = await category_choices(db, org_id)
+    if filters.category and filters.category not in categories:
+        categories.append(filters.category)
+    return render(
+        request,
+        "tickets/index.html",
+        rows=[_row(t, names, now) for t in found.items],
+        total=found.total,
+        filters=filters,
+        page=filters.page,
+        pages=pages,
+        first_shown=(filters.page - 1) * PER_PAGE + 1,
+        prev_url=f"{PAGE}?{filters.query_string(page=filters.page - 1)}" if filters.page > 1 else None,
+        next_url=f"{PAGE}?{filters.query_string(page=filters.page + 1)}" if filters.page < pages else None,
+        stats=stats,
+        status_labels=STATUS_LABELS,
+        statuses=statuses,
+        departments=sorted(departments),
+        categories=categories,
+        priorities=PRIORITIES,
+        members=names,
+        sources=SOURCE_LABELS,
+        views=VIEWS,
+        connection=connection,
+    )
+
+
+def _tid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound("Ticket not found.") from None
+
+
+def open_draft(detail: TicketDetail) -> DraftRead | None:
+    """The draft under review (or being sent, or failed with the staff text kept), newest first."""
+    live = (DraftStatus.draft, DraftStatus.sending, DraftStatus.failed)
+    return next((d for d in reversed(detail.drafts) if d.status in live), None)
+
+
+async def neighbours(
+    service: TicketService, organization_id: uuid.UUID, ticket_id: uuid.UUID
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The tickets before and after this one in the awaiting queue, for j/k."""
+    found = await service.queue(organization_id, TicketFilter(awaiting_reply=True), limit=NEIGHBOUR_WINDOW)
+    ids = [t.id for t in found.items]
+    if ticket_id not in ids:
+        return None, ids[0] if ids else None
+    i = ids.index(ticket_id)
+    return (ids[i - 1] if i > 0 else None), (ids[i + 1] if i + 1 < len(ids) else None)
+
+
+async def _ticket_page(
+    request: Request,
+    ctx: AdminContext,
+    db: AsyncSession,
+    runtime: Runtime,
+    ticket_id: uuid.UUID,
+    *,
+    error: str | None = None,
+    kept_text: str | None = None,
+    reply_text: str = "",
+    status_code: int = 200,
+) -> Response:
+    service = TicketService(db, runtime)
+    org_id = ctx.organization.id
+    detail = await service.detail(org_id, ticket_id)
+    draft = open_draft(detail)
+    names = await member_names(db, org_id)
+    previous, following = await neighbours(service, org_id, ticket_id)
+    history = [d for d in detail.drafts if d.status in (DraftStatus.sent, DraftStatus.rejected)]
+    native = detail.source == TicketSource.native
+    return render(
+        request,
+        "tickets/ticket.html",
+        status_code=status_code,
+        t=detail,
+        row=_row(detail, names, datetime.now(UTC)),
+        draft=draft,
+        # A failed send keeps the approved text: the editor shows it, not the original draft.
+        draft_text=kept_text if kept_text is not None else (draft.final_text or draft.text if draft else ""),
+        reply_text=reply_text,
+        history=list(reversed(history)),
+        superseded=sum(1 for d in detail.drafts if d.status == DraftStatus.superseded),
+        members=names,
+        native=native,
+        reply_statuses=(
+            {s.value: STATUS_LABELS[s] for s in NativeStatus}
+            if native
+            else {s: s for s in WHMCS_REPLY_STATUSES}
+        ),
+        status_labels=STATUS_LABELS,
+        priorities=PRIORITIES,
+        categories=await category_choices(db, org_id),
+        author_labels=AUTHOR_LABELS,
+        mode_labels=MODE_LABELS,
+        draft_labels=DRAFT_STATUS_LABELS,
+        quick_instructions=QUICK_INSTRUCTIONS,
+        previous_id=previous,
+        next_id=following,
+        error=error,
+    )
+
+
+@router.get("/{ticket_id}")
+async def ticket_page(
+    request: Request, ticket_id: str, ctx: Admin, db: DbSession, runtime: RuntimeDep
+) -> Response:
+    return await _ticket_page(request, ctx, db, runtime, _tid(ticket_id))
+
+
+async def _failed(
+    request: Request,
+    ctx: AdminContext,
+    db: AsyncSession,
+    runtime: Runtime,
+    ticket_id: uuid.UUID,
+    exc: AppError,
+    **kept: Any,
+) -> Response:
+    """The ticket again with the message, and the text the staff member typed still in its box."""
+    if isinstance(exc, NotFound) and exc.message == "Ticket not found.":
+        raise exc
+    await db.rollback()
+    return await _ticket_page(
+        request, ctx, db, runtime, ticket_id, error=exc.message, status_code=exc.status_code, **kept
+    )
+
+
+def _here(ticket_id: uuid.UUID) -> str:
+    return f"{PAGE}/{ticket_id}"
+
+
+def _draft_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        raise NotFound("Draft not found.") from None
+
+
+@router.post("/{ticket_id}/approve")
+async def approve_draft(
+    request: Request,
+    ticket_id: str,
+    ctx: Admin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    text: FormStr = "",
+    draft_id: FormStr = "",
+    status: FormStr = "",
+) -> Response:
+    tid = _tid(ticket_id)
+    text = text.replace("\r\n", "\n")
+    try:
+        approver = await approver_for(db, principal_of(ctx))
+        sent = await approve_and_send(
+            db,
+            runtime,
+            ctx.organization.id,
+            tid,
+            approver,
+            draft_id=_draft_id(draft_id),
+            text=text,
+            status=status or None,
+        )
+    except AppError as exc:
+        return await _failed(request, ctx, db, runtime, tid, exc, kept_text=text)
+    if sent.status == DraftStatus.sent:
+        return redirect(_here(tid), flash="Reply approved and sent.")
+    reason = (sent.error or "the reply could not be delivered").rstrip(".")
+    return redirect(
+        _here(tid),
+        flash=f"Not sent: {reason}. Your text is kept; approve again to retry.",
+        level="error",
+    )
+
+
+@router.post("/{ticket_id}/regenerate")
+async def regenerate(
+    request: Request,
+    ticket_id: str,
+    ctx: Admin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    instruction: FormStr = "",
+) -> Response:
+    tid = _tid(ticket_id)
+    await TicketService(db, runtime).get(ctx.organization.id, tid)  # another organization's: 404
+    await db.commit()  # no transaction stays open while the answer is written
+    wanted = instruction.strip()[:500] or None
+    try:
+        await draft_reply(runtime, ctx.organization.id, tid, instruction=wanted, force=True)
+    except AppError as exc:
+        return await _failed(request, ctx, db, runtime, tid, exc)
+    done = f"New draft written ({wanted})." if wanted else "New draft written."
+    return redirect(_here(tid), flash=done)
+
+
+@router.post("/{ticket_id}/reject")
+async def reject_draft(
+    request: Request,
+    ticket_id: str,
+    ctx: Admin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    draft_id: FormStr = "",
+    reason: FormStr = "",
+) -> Response:
+    tid = _tid(ticket_id)
+    try:
+        await reject(db, ctx.organization.id, tid, _draft_id(draft_id), reason.strip()[:500] or None)
+    except AppError as exc:
+        return await _failed(request, ctx, db, runtime, tid, exc)
+    return redirect(_here(tid), flash="Draft rejected. Write a reply yourself or regenerate one.")
+
+
+@router.post("/{ticket_id}/update")
+async def update_ticket(
+    request: Request,
+    ticket_id: str,
+    ctx: Admin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    assigned_user_id: FormStr = "",
+    priority: FormStr = "",
+    category: FormStr = "",
+    status: FormStr = "",
+) -> Response:
+    """Assign, and change priority, category and (native tickets) status."""
+    tid = _tid(ticket_id)
+    service = TicketService(db, runtime)
+    ticket = await service.get(ctx.organization.id, tid)
+    raw = {
+        "assigned_user_id": assigned_user_id or None,
+        "priority": priority or None,
+        "category": category.strip() or None,
+        "status": (status or None) if ticket.source == TicketSource.native else None,
+    }
+    try:
+        change = TicketUpdate.model_validate(raw)
+        await service.update(ctx.organization.id, tid, change)
+    except ValidationError as exc:
+        message = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in form_errors(exc).items())
+        return redirect(_here(tid), flash=f"Not saved: {message}", level="error")
+    except AppError as exc:
+        if isinstance(exc, NotFound) and exc.message == "Ticket not found.":
+            raise
+        await db.rollback()
+        return redirect(_here(tid), flash=f"Not saved: {exc.message}", level="error")
+    return redirect(_here(tid), flash="Ticket updated.")
+
+
+@router.post("/{ticket_id}/reply")
+async def manual_reply(
+    request: Request,
+    ticket_id: str,
+    ctx: Admin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    text: FormStr = "",
+    note: FormStr = "",
+    status: FormStr = "",
+) -> Response:
+    """A reply written by staff (sent exactly once, like an approved draft), or an internal note."""
+    tid = _tid(ticket_id)
+    text = text.replace("\r\n", "\n").strip()
+    try:
+        approver = await approver_for(db, principal_of(ctx))
+        if not text:
+            await TicketService(db, runtime).get(ctx.organization.id, tid)
+            raise ValidationFailed("Write something first: the text is empty.")
+        if note:
+            await TicketService(db, runtime).add_note(ctx.organization.id, tid, text, approver)
+            return redirect(_here(tid), flash="Internal note added (the customer does not see it).")
+        sent = await approve_and_send(
+            db, runtime, ctx.organization.id, tid, approver, text=text, status=status or None, manual=True
+        )
+    except AppError as exc:
+        return await _failed(request, ctx, db, runtime, tid, exc, reply_text=text)
+    if sent.status == DraftStatus.sent:
+        return redirect(_here(tid), flash="Reply sent.")
+    reason = (sent.error or "the reply could not be delivered").rstrip(".")
+    return redirect(
+        _here(tid),
+        flash=f"Not sent: {reason}. Your text is kept as a draft; approve it to retry.",
+        level="error",
+    )
+
+
+@router.post("/{ticket_id}/replies/{draft_id}/faq")
+async def save_as_faq(
+    request: Request, ticket_id: str, draft_id: str, ctx: Admin, db: DbSession, runtime: RuntimeDep
+) -> Response:
+    """One click on a sent reply: an FAQ in the knowledge base, the customer's personal data stripped."""
+    tid = _tid(ticket_id)
+    did = _draft_id(draft_id)
+    if did is None:
+        raise NotFound("Draft not found.")
+    try:
+        await TicketService(db, runtime).save_reply_as_faq(ctx.organization.id, tid, did)
+    except AppError as exc:
+        return await _failed(request, ctx, db, runtime, tid, exc)
+    return redirect(_here(tid), flash="Saved as an FAQ: the next similar question is answered from it.")
