@@ -118,8 +118,22 @@
     if (s) s.textContent = "Seen by the customer up to #" + d.seq;
   });
 
+  // A redraw of the pane (another member's action, a status event) must not wipe a reply being typed:
+  // whatever is in the box is put back, unless this swap is the answer to sending that very text.
+  let kept = { id: "", text: "" };
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.detail.target.id !== "live-pane") return;
+    const text = document.getElementById("live-text");
+    const from = e.detail.requestConfig && e.detail.requestConfig.elt;
+    const sending = from && from.closest && from.closest("#live-reply");
+    kept = { id: openId(), text: text && !sending ? text.value : "" };
+  });
+
   document.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target.id !== "live-pane") return;
+    const box = document.getElementById("live-text");
+    if (box && !box.value && kept.text && kept.id === openId()) box.value = kept.text;
+    kept = { id: "", text: "" };
     seenSent = lastSeq();
     const list = document.getElementById("live-messages");
     if (list) list.scrollTop = list.scrollHeight;

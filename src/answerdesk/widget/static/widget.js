@@ -898,6 +898,8 @@
       unavailable = err.message || UNAVAILABLE;
       if (window.console) console.warn("Answerdesk widget: " + unavailable + " If you run this site, check that " + location.origin + " is an allowed origin of the public key.");
     }).then(function () {
+      // The visitor may have opened the launcher while the settings were loading: keep it open.
+      if (!ui.panel.hidden) wasOpen = true;
       build();
       setBusy(false);
       if (unavailable) { ui.input.disabled = true; return; }
