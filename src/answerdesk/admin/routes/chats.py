@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from answerdesk.admin.deps import Admin
+from answerdesk.admin.filters import FilterForm
 from answerdesk.admin.routes.ai import MODE_LABELS, SENDER_LABELS, principal_of
 from answerdesk.admin.routes.knowledge import as_utc, time_ago
 from answerdesk.admin.templating import render
@@ -58,46 +59,37 @@ class ChatFilters:
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> ChatFilters:
-        notices: list[str] = []
-
-        def choice(name: str, allowed: Mapping[str, str] | tuple[str, ...], label: str) -> str:
-            value = (params.get(name) or "").strip()
-            if value and value not in allowed:
-                notices.append(f"Ignored the {label} filter “{value[:40]}”: it is not one of the choices.")
-                return ""
-            return value
+        form = FilterForm(params)
 
         def day(name: str, label: str) -> str:
-            value = (params.get(name) or "").strip()
+            value = form.text(name, 40)
             if not value:
                 return ""
             try:
                 date.fromisoformat(value)
             except ValueError:
-                notices.append(f"Ignored the {label} date “{value[:40]}”: use the form YYYY-MM-DD.")
+                form.notices.append(f"Ignored the {label} date “{value}”: use the form YYYY-MM-DD.")
                 return ""
             return value
 
-        rating = (params.get("rating") or "").strip()
+        rating = form.text("rating", 40)
         if rating and rating not in {str(r) for r in RATINGS}:
-            notices.append(f"Ignored the rating filter “{rating[:40]}”: choose 1 to 5 stars.")
+            form.notices.append(f"Ignored the rating filter “{rating}”: choose 1 to 5 stars.")
             rating = ""
         since, until = day("since", "from"), day("until", "to")
         if since and until and until < since:
-            notices.append("Ignored the date range: the “to” date is before the “from” date.")
+            form.notices.append("Ignored the date range: the “to” date is before the “from” date.")
             since = until = ""
-        page_raw = (params.get("page") or "1").strip()
-        page = int(page_raw) if page_raw.isdigit() and 0 < int(page_raw) < 1_000_000 else 1
         return cls(
-            status=choice("status", STATUS_LABELS, "status"),
-            channel=choice("channel", CHANNEL_LABELS, "channel"),
-            sentiment=choice("sentiment", SENTIMENTS, "sentiment"),
+            status=form.choice("status", STATUS_LABELS, "status"),
+            channel=form.choice("channel", CHANNEL_LABELS, "channel"),
+            sentiment=form.choice("sentiment", SENTIMENTS, "sentiment"),
             rating=rating,
             since=since,
             until=until,
-            q=(params.get("q") or "").strip()[:MAX_SEARCH_CHARS],
-            page=page,
-            notices=tuple(notices),
+            q=form.text("q", MAX_SEARCH_CHARS),
+            page=form.page(),
+            notices=tuple(form.notices),
         )
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.admin.deps import Admin, AdminContext
+from answerdesk.admin.filters import FilterForm
 from answerdesk.admin.routes.ai import MODE_LABELS, form_errors, principal_of
 from answerdesk.admin.routes.knowledge import as_utc, time_ago
 from answerdesk.admin.templating import redirect, render
@@ -88,35 +89,25 @@ class TicketFilters:
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> TicketFilters:
-        notices: list[str] = []
-
-        def choice(name: str, allowed: Mapping[str, str] | Sequence[str], label: str) -> str:
-            value = (params.get(name) or "").strip()
-            if value and value not in allowed:
-                notices.append(f"Ignored the {label} filter “{value[:40]}”: it is not one of the choices.")
-                return ""
-            return value
-
-        assignee = (params.get("assignee") or "").strip()
+        form = FilterForm(params)
+        assignee = form.text("assignee", 64)
         if assignee:
             try:
                 assignee = str(uuid.UUID(assignee))
             except ValueError:
-                notices.append("Ignored the assignee filter: it is not a member of this organization.")
+                form.notices.append("Ignored the assignee filter: it is not a member of this organization.")
                 assignee = ""
-        page_raw = (params.get("page") or "1").strip()
-        page = int(page_raw) if page_raw.isdigit() and 0 < int(page_raw) < 1_000_000 else 1
         return cls(
             view=(params.get("view") or "awaiting") if params.get("view") in VIEWS else "awaiting",
-            status=(params.get("status") or "").strip()[:64],
-            department=(params.get("department") or "").strip()[:200],
-            category=(params.get("category") or "").strip()[:100],
-            priority=choice("priority", PRIORITIES, "priority"),
+            status=form.text("status", 64),
+            department=form.text("department", 200),
+            category=form.text("category", 100),
+            priority=form.choice("priority", PRIORITIES, "priority"),
             assignee=assignee,
-            source=choice("source", SOURCE_LABELS, "source"),
-            q=(params.get("q") or "").strip()[:MAX_SEARCH_CHARS],
-            page=page,
-            notices=tuple(notices),
+            source=form.choice("source", SOURCE_LABELS, "source"),
+            q=form.text("q", MAX_SEARCH_CHARS),
+            page=form.page(),
+            notices=tuple(form.notices),
         )
 
     @property
