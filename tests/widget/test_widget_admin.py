@@ -18,7 +18,7 @@ VALID = {
     "title": "Northwind help",
     "position": "bottom-left",
     "color": "#0f766e",
-    "avatar_url": "https://cdn.example.com/anna.png",
+    "avatar_url": "https://images.example.com/anna.png",
     "welcome_message": "Hello! How can we help?",
     "suggestions": "Point my domain\nSet up e-mail",
     "prechat_name": "optional",
@@ -67,7 +67,7 @@ async def test_save_settings_then_the_config_endpoint_serves_them(
         await client.get("/api/v1/widget/config", headers=bearer(key, Origin="https://shop.example.com"))
     ).json()
     assert config["title"] == "Northwind help" and config["position"] == "bottom-left"
-    assert config["avatar_url"] == "https://cdn.example.com/anna.png"
+    assert config["avatar_url"] == "https://images.example.com/anna.png"
     assert config["suggestions"] == ["Point my domain", "Set up e-mail"]
     assert config["prechat"] == {"name": "optional", "email": "required", "phone": "off"}
 
