@@ -71,6 +71,9 @@ async def test_filters_and_search(client: httpx.AsyncClient, db: AsyncSession, r
     assert await subjects(department="Tech", source="whmcs") == ["SSL expired"]
     assert await subjects(search="byron") == ["Invoice copy"]
     assert await subjects(search="777001") == ["SSL expired"]
+    # LIKE wildcards in a search are plain characters: "%" and "_" match only themselves.
+    assert await subjects(search="%") == []
+    assert await subjects(search="SSL_expired") == []
     assert await subjects(priority="urgent") == []
     bad = await client.get(API, headers=org.headers, params={"source": "email"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, Sender
+from answerdesk.kit.db import contains
 
 
 @dataclass(frozen=True)
@@ -117,21 +118,21 @@ class ConversationRepository:
         if where.until is not None:
             stmt = stmt.where(Conversation.last_message_at < where.until)
         if where.search:
-            pattern = f"%{_escape_like(where.search.strip())}%"
+            search = where.search.strip()
             in_messages = (
                 sa.select(Message.id)
                 .where(
                     Message.conversation_id == Conversation.id,
                     Message.organization_id == organization_id,
-                    Message.content.ilike(pattern, escape="\\"),
+                    contains(Message.content, search),
                 )
                 .exists()
             )
             stmt = stmt.where(
                 sa.or_(
                     in_messages,
-                    Conversation.customer_name.ilike(pattern, escape="\\"),
-                    Conversation.customer_email.ilike(pattern, escape="\\"),
+                    contains(Conversation.customer_name, search),
+                    contains(Conversation.customer_email, search),
                 )
             )
         return stmt
@@ -176,7 +177,3 @@ class MessageRepository:
             .limit(limit)
         )
         return list(reversed((await self.db.scalars(stmt)).all()))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

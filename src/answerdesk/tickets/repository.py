@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answerdesk.kit.db import contains
 from answerdesk.tickets.models import Draft, DraftStatus, Ticket, TicketMessage, WhmcsConnection
 
 
@@ -99,13 +100,13 @@ class TicketRepository:
         if where.awaiting_reply is not None:
             clauses.append(Ticket.awaiting_reply == where.awaiting_reply)
         if where.search:
-            pattern = f"%{where.search.strip().lower()}%"
+            search = where.search.strip()
             clauses.append(
                 sa.or_(
-                    sa.func.lower(Ticket.subject).like(pattern),
-                    sa.func.lower(Ticket.client_name).like(pattern),
-                    sa.func.lower(Ticket.client_email).like(pattern),
-                    Ticket.tid == where.search.strip(),
+                    contains(Ticket.subject, search),
+                    contains(Ticket.client_name, search),
+                    contains(Ticket.client_email, search),
+                    Ticket.tid == search,
                 )
             )
         return clauses
