@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from functools import lru_cache
 
 from answerdesk.answers.prompt import AUTO_LANGUAGE_RULE, GUARDRAIL_RULES, ORGANIZATION_PLACEHOLDER
 
@@ -25,18 +26,7 @@ class LeakGuard:
 
     def __init__(self, system_prompt: str, *, window_words: int = 8) -> None:
         self._window = max(1, window_words)
-        self._runs: set[tuple[str, ...]] = set()
-        for text in (system_prompt, GUARDRAIL_RULES, AUTO_LANGUAGE_RULE):
-            # The placeholder becomes a name in the real prompt, so no run is taken across it.
-            for segment in text.split(ORGANIZATION_PLACEHOLDER):
-                words = _words(segment)
-                self._runs.update(
-                    tuple(words[i : i + self._window]) for i in range(len(words) - self._window + 1)
-                )
-        # Every shorter run too: words that may be the start of a leak are held back until they are not.
-        self._starts: set[tuple[str, ...]] = set()
-        for run in self._runs:
-            self._starts.update(run[:n] for n in range(1, self._window))
+        self._runs, self._starts = _prompt_runs(system_prompt, self._window)
         self._pending = ""  # text fed but not yet released by ``push``
         self._recent: deque[str] = deque(maxlen=self._window)
         self._partial = ""  # a word the last delta may have cut in two
@@ -103,6 +93,23 @@ class LeakGuard:
 
     def _matches(self, recent: deque[str]) -> bool:
         return len(recent) == self._window and tuple(recent) in self._runs
+
+
+@lru_cache(maxsize=256)
+def _prompt_runs(
+    system_prompt: str, window: int
+) -> tuple[frozenset[tuple[str, ...]], frozenset[tuple[str, ...]]]:
+    """(every run of ``window`` prompt words, every shorter start of one), made once per prompt: a guard is
+    built for every answer, and an organization's prompt rarely changes."""
+    runs: set[tuple[str, ...]] = set()
+    for text in (system_prompt, GUARDRAIL_RULES, AUTO_LANGUAGE_RULE):
+        # The placeholder becomes a name in the real prompt, so no run is taken across it.
+        for segment in text.split(ORGANIZATION_PLACEHOLDER):
+            words = _words(segment)
+            runs.update(tuple(words[i : i + window]) for i in range(len(words) - window + 1))
+    # Words that may be the start of a leak are held back until they are not.
+    starts = {run[:n] for run in runs for n in range(1, window)}
+    return frozenset(runs), frozenset(starts)
 
 
 def _words(text: str) -> list[str]:
