@@ -29,7 +29,7 @@ from answerdesk.tenants.service import OrganizationService
 from answerdesk.tickets.classify import DEFAULT_CATEGORIES
 from answerdesk.tickets.connections import ConnectionService
 from answerdesk.tickets.drafting import draft_reply
-from answerdesk.tickets.models import DraftStatus, NativeStatus, Priority, TicketSource
+from answerdesk.tickets.models import Draft, DraftStatus, NativeStatus, Priority, TicketSource
 from answerdesk.tickets.repository import TicketFilter
 from answerdesk.tickets.schemas import DraftRead, TicketDetail, TicketRead, TicketUpdate
 from answerdesk.tickets.sending import reject
@@ -396,14 +396,15 @@ async def approve_draft(
         )
     except AppError as exc:
         return await _failed(request, ctx, db, runtime, tid, exc, kept_text=text)
+    return _delivered(tid, sent, "Reply approved and sent.", "Your text is kept; approve again to retry.")
+
+
+def _delivered(tid: uuid.UUID, sent: Draft, done: str, kept: str) -> Response:
+    """Back to the ticket, saying whether the reply went out, and if not, why and that the text is kept."""
     if sent.status == DraftStatus.sent:
-        return redirect(_here(tid), flash="Reply approved and sent.")
+        return redirect(_here(tid), flash=done)
     reason = (sent.error or "the reply could not be delivered").rstrip(".")
-    return redirect(
-        _here(tid),
-        flash=f"Not sent: {reason}. Your text is kept; approve again to retry.",
-        level="error",
-    )
+    return redirect(_here(tid), flash=f"Not sent: {reason}. {kept}", level="error")
 
 
 @router.post("/{ticket_id}/regenerate")
@@ -508,14 +509,7 @@ async def manual_reply(
         )
     except AppError as exc:
         return await _failed(request, ctx, db, runtime, tid, exc, reply_text=text)
-    if sent.status == DraftStatus.sent:
-        return redirect(_here(tid), flash="Reply sent.")
-    reason = (sent.error or "the reply could not be delivered").rstrip(".")
-    return redirect(
-        _here(tid),
-        flash=f"Not sent: {reason}. Your text is kept as a draft; approve it to retry.",
-        level="error",
-    )
+    return _delivered(tid, sent, "Reply sent.", "Your text is kept as a draft; approve it to retry.")
 
 
 @router.post("/{ticket_id}/replies/{draft_id}/faq")
