@@ -526,12 +526,25 @@ def whmcs_connect(
     admin_username: Annotated[
         str | None, typer.Option(help="WHMCS admin username replies are attributed to by default")
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Time zone of the WHMCS server, e.g. Europe/Berlin (WHMCS dates carry none); default UTC"
+        ),
+    ] = None,
 ) -> None:
     """Save the organization's WHMCS connection (secrets encrypted) and test it."""
+    from answerdesk.kit.timezones import canonical_timezone
     from answerdesk.tickets.connections import ConnectionService, record_test, run_test
     from answerdesk.tickets.schemas import WhmcsConnectionUpdate
 
-    async def work(runtime: Runtime) -> tuple[bool, str]:
+    if timezone is not None:
+        try:
+            timezone = canonical_timezone(timezone)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+
+    async def work(runtime: Runtime) -> tuple[bool, str, str]:
         async with session_scope(runtime.sessionmaker) as db:
             org_id = (await OrganizationService(db).by_slug(org)).id
             body = WhmcsConnectionUpdate(
@@ -540,16 +553,17 @@ def whmcs_connect(
                 secret=secret,
                 accesskey=accesskey,
                 default_admin_username=admin_username,
+                timezone=timezone,
             )
             service = ConnectionService(db, runtime)
             spec = service.spec(await service.save(org_id, body))
         check = await run_test(runtime, spec)
         async with session_scope(runtime.sessionmaker) as db:
             await record_test(db, await ConnectionService(db, runtime).get(org_id), check)
-        return check.ok, check.message
+        return check.ok, check.message, spec.timezone
 
-    ok, message = with_runtime(work)
-    typer.echo(f"saved the WHMCS connection of {org}")
+    ok, message, zone = with_runtime(work)
+    typer.echo(f"saved the WHMCS connection of {org} (WHMCS dates read in {zone})")
     typer.echo(("ok: " if ok else "test failed: ") + message)
     if not ok:
         raise typer.Exit(code=1)

@@ -15,11 +15,14 @@ from answerdesk.runtime import Runtime
 from answerdesk.tickets.drafting import draft_reply
 from answerdesk.tickets.sync import sync_whmcs
 from tests.browser import chromium
+from tests.chat.support import seed_demo_subset
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.whmcs_server import FakeWhmcs, FakeWhmcsServer
 from tests.live import serve
 from tests.tickets.conftest import fake, whmcs_server  # noqa: F401 - pytest fixtures
+from tests.tickets.native import native_ticket
 from tests.tickets.support import connect, drafts_of, ticket_by_external
 
 pytestmark = pytest.mark.browser
@@ -103,3 +106,70 @@ async def test_staff_edit_and_approve_a_whmcs_draft_which_is_posted_once(
     assert "clientid" not in post.params
     (sent,) = await drafts_of(runtime, ticket.id)
     assert sent.status == "sent" and sent.final_text == EDITED and sent.text == drafted.text
+
+
+async def test_a_redraft_is_written_in_the_background_and_appears_by_itself(
+    database_url: str,
+    tmp_path: Path,
+    db: AsyncSession,
+    runtime: Runtime,
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    org = await make_org(db, "Redraft Hosting")
+    await make_member(db, org, Role.staff, email="redraft-browser@example.com")
+    await seed_demo_subset(runtime, org.id)
+    ticket = await native_ticket(
+        runtime,
+        org.id,
+        "Since yesterday my cPanel login page keeps timing out from the office. Which port does it use?",
+        subject="cPanel login",
+    )
+    fake_openai.reply = "Log in at https://example.com:2083 with your cPanel user [1]."
+    fake_openai.ttft = 2.5  # slow enough to see the notice, and the page keep working meanwhile
+    confirmations: list[str] = []
+
+    async def confirm(dialog: Dialog) -> None:
+        confirmations.append(dialog.message)
+        await dialog.accept()
+
+    settings = make_settings(
+        database_url,
+        tmp_path / "live",
+        llm_base_url=fake_openai.base_url,
+        llm_api_key="test-key",
+        llm_model="fake/ok",
+        llm_fallback_model=None,
+    )
+    with serve(create_app(settings)) as base:
+        async with chromium() as browser:
+            page = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
+            page.on("dialog", confirm)
+            await page.goto(f"{base}/admin/tickets/{ticket.id}")
+            await page.get_by_label("E-mail").fill("redraft-browser@example.com")
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_role("button", name="Log in").click()
+            await page.wait_for_url(f"{base}/admin/tickets/{ticket.id}")
+            await page.get_by_label("Draft a reply (optional instruction)").fill("shorter")
+            await page.get_by_test_id("regenerate").click()
+            notice = page.get_by_test_id("drafting")
+            await expect(notice).to_contain_text("Writing a new draft (“shorter”)…")
+            await page.screenshot(path="/tmp/shot-ticket-drafting.png", full_page=True)
+            # No reload by hand: the notice polls and the page shows the draft once it is written.
+            await expect(page.get_by_test_id("draft-status")).to_have_text("Draft ready", timeout=20_000)
+            await expect(notice).to_be_hidden()
+            await expect(page.get_by_test_id("draft")).to_contain_text("asked for: “shorter”")
+            editor = page.get_by_label("Reply text")
+            await expect(editor).to_have_value(
+                "Log in at https://example.com:2083 with your cPanel user [1]."
+            )
+
+            await editor.fill("Log in at :2083 with your cPanel user.")
+            await page.get_by_test_id("save-edit").click()
+            await expect(page.locator(".flash")).to_contain_text("Edit saved; nothing was sent.")
+            await expect(editor).to_have_value("Log in at :2083 with your cPanel user.")
+            assert confirmations == []  # saving is not sending: no "Send this reply?" question
+
+    assert len(fake_openai.requests) == 1  # the model wrote it (the slow path), not the FAQ shortcut
+    (draft,) = await drafts_of(runtime, ticket.id)
+    assert draft.status == "draft" and draft.instruction == "shorter"
+    assert draft.final_text == "Log in at :2083 with your cPanel user."

@@ -198,10 +198,14 @@ async def test_regenerate_with_an_instruction_then_reject(
             f"{PAGE}/{ticket_id}/regenerate", data={"csrf_token": me.csrf, "instruction": "more formal"}
         ),
     )
-    assert "New draft written (more formal)." in text_of(page.text)
+    assert "Writing a new draft (more formal)…" in text_of(page.text)
+    await runtime.jobs.drain(timeout=120)  # type: ignore[attr-defined] - the in-process queue
     old, new = await drafts_of(runtime, ticket_id)
     assert (old.status, new.status, new.instruction) == ("superseded", "draft", "more formal")
-    assert "asked for: “more formal”" in text_of(page.text)
+    page = await client.get(f"{PAGE}/{ticket_id}")
+    assert "asked for: “more formal”" in text_of(page.text) and 'data-testid="drafting"' not in page.text
+    done = await client.get(f"{PAGE}/{ticket_id}/drafting")  # what the page's poll sees once it is there
+    assert done.headers.get("HX-Refresh") == "true"
     page = await follow(
         client,
         await client.post(
@@ -255,6 +259,22 @@ async def test_note_manual_reply_and_assignment(
         f"{PAGE}/{ticket_id}/update", data={"csrf_token": me.csrf, "assigned_user_id": str(uuid.uuid4())}
     )
     assert "Not saved" in text_of((await follow(client, stranger)).text)
+    kept = await follow(
+        client,
+        await client.post(f"{PAGE}/{ticket_id}/update", data={"csrf_token": me.csrf, "priority": "low"}),
+    )
+    assert "assigned to" in text_of(kept.text) and "Nobody (un-assign)" in text_of(kept.text)
+    cleared = await follow(
+        client,
+        await client.post(
+            f"{PAGE}/{ticket_id}/update", data={"csrf_token": me.csrf, "assigned_user_id": "none"}
+        ),
+    )
+    assert "Ticket updated." in text_of(cleared.text) and "assigned to" not in text_of(cleared.text)
+    assert (
+        queue_subjects((await client.get(PAGE, params={"view": "all", "assignee": str(colleague_id)})).text)
+        == []
+    )
 
 
 async def test_whmcs_unreachable_keeps_the_text_and_retry_posts_once(
@@ -294,3 +314,63 @@ async def test_whmcs_unreachable_keeps_the_text_and_retry_posts_once(
     async with runtime.sessionmaker() as session:
         notes = await session.scalars(sa.select(TicketMessage).where(TicketMessage.ticket_id == ticket.id))
         assert [m.author for m in notes.all()][-1] == "staff"
+
+
+async def test_save_an_edit_without_sending_then_approve_it(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org, me, _ = await member_of(client, db)
+    ticket_id = await add_ticket(runtime, org.id, "Mail bounces", draft=DRAFT)
+    (draft,) = await drafts_of(runtime, ticket_id)
+    mine = "Hello Ada,\r\n\r\nWe raised your quota."
+    save = f"{PAGE}/{ticket_id}/drafts/{draft.id}/save"
+    page = await follow(client, await client.post(save, data={"csrf_token": me.csrf, "text": mine}))
+    words = text_of(page.text)
+    assert "Edit saved; nothing was sent." in words and "Showing the saved edit" in words
+    assert "Hello Ada,\n\nWe raised your quota.</textarea>" in page.text  # back in the editor
+    (kept,) = await drafts_of(runtime, ticket_id)
+    assert (kept.status, kept.text, kept.final_text) == (
+        "draft",
+        DRAFT,
+        "Hello Ada,\n\nWe raised your quota.",
+    )
+    assert [m.author for m in await messages_of(runtime, ticket_id)] == ["customer"]
+    empty = await client.post(save, data={"csrf_token": me.csrf, "text": "  "})
+    assert empty.status_code == 422 and "The reply is empty." in text_of(empty.text)
+    assert (await drafts_of(runtime, ticket_id))[0].final_text == "Hello Ada,\n\nWe raised your quota."
+    assert (await client.post(save, data={"text": "x"})).status_code == 403  # CSRF
+    other = await make_org(db, "Other Co")
+    theirs = await add_ticket(runtime, other.id, "Theirs", draft=DRAFT)
+    (their_draft,) = await drafts_of(runtime, theirs)
+    hijack = await client.post(
+        f"{PAGE}/{theirs}/drafts/{their_draft.id}/save", data={"csrf_token": me.csrf, "text": "x"}
+    )
+    assert hijack.status_code == 404
+    crossed = await client.post(
+        f"{PAGE}/{ticket_id}/drafts/{their_draft.id}/save", data={"csrf_token": me.csrf, "text": "x"}
+    )
+    assert crossed.status_code == 404 and (await drafts_of(runtime, theirs))[0].final_text is None
+
+
+async def test_record_a_customer_reply_on_a_native_ticket(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org, me, _ = await member_of(client, db)
+    ticket_id = await add_ticket(
+        runtime, org.id, "Answered", awaiting_reply=False, status="waiting_for_customer", draft=DRAFT
+    )
+    page = await follow(
+        client,
+        await client.post(
+            f"{PAGE}/{ticket_id}/reply",
+            data={"csrf_token": me.csrf, "text": "They called: it works now, thanks!", "as_customer": "1"},
+        ),
+    )
+    assert "Customer's reply recorded" in text_of(page.text)
+    messages = await messages_of(runtime, ticket_id)
+    assert [m.author for m in messages] == ["customer", "customer"]
+    assert messages[-1].content == "They called: it works now, thanks!"
+    assert "Open" in text_of(page.text)
+    await runtime.jobs.drain(timeout=120)  # type: ignore[attr-defined] - the in-process queue
+    old, new = await drafts_of(runtime, ticket_id)
+    assert old.status == "superseded" and new.status == "draft" and new.answers_message_id == messages[-1].id

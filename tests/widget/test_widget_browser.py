@@ -35,10 +35,17 @@ INJECTION = '<script>window.pwned = 1</script><img src=x onerror="window.pwned =
 RECORD_STREAM = """() => {
   window.streamed = [];
   const root = document.querySelector("answerdesk-chat").shadowRoot;
-  new MutationObserver(() => {
-    const bubble = root.querySelector('.msg.bot[aria-hidden="true"]');
-    if (bubble && window.streamed[window.streamed.length - 1] !== bubble.textContent)
-      window.streamed.push(bubble.textContent);
+  // From the mutation records, not the DOM at callback time: when the token and done events arrive
+  // in one read, the streaming bubble is added and removed again before this callback runs.
+  new MutationObserver((records) => {
+    for (const r of records) {
+      for (const node of [r.target, ...r.addedNodes]) {
+        const el = node.nodeType === 1 ? node : node.parentElement;
+        const bubble = el && el.closest('.msg.bot[aria-hidden="true"]');
+        if (bubble && window.streamed[window.streamed.length - 1] !== bubble.textContent)
+          window.streamed.push(bubble.textContent);
+      }
+    }
   }).observe(root, { subtree: true, childList: true, characterData: true });
 }"""
 WIDGET_STYLES = """() => {

@@ -18,6 +18,7 @@ from answerdesk.admin.routes import (
     live,
     pages,
     settings,
+    ticket_categories,
     tickets,
     users,
     whmcs,
@@ -47,5 +48,20 @@ def admin_error_page(request: Request, exc: AppError) -> Response:
 
 def mount_admin(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, pages, knowledge, chats, live, ai, tickets, whmcs, users, api_keys, settings):
+    # ticket_categories before tickets: "/admin/tickets/{ticket_id}" would take "categories" for an id.
+    modules = (
+        auth,
+        pages,
+        knowledge,
+        chats,
+        live,
+        ai,
+        ticket_categories,
+        tickets,
+        whmcs,
+        users,
+        api_keys,
+        settings,
+    )
+    for module in modules:
         app.include_router(module.router)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from answerdesk.kit.timezones import canonical_timezone
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -25,9 +26,7 @@ class OrganizationSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        if value != "UTC" and value not in available_timezones():
-            raise ValueError(f"unknown time zone {value!r}")
-        return value
+        return canonical_timezone(value)
 
 
 class OrganizationCreate(BaseModel):

@@ -1,9 +1,10 @@
-"""Ticket triage without a model: category by keywords, priority and urgency by explainable rules.
+"""Ticket triage by explainable rules: category by keywords (the fallback of tickets/categories.py, which
+tries the embedding classifier first), priority and urgency.
 
-Category: each category has keywords; the category whose keywords occur most often in the subject
-and the customer's latest message wins (subject words count double: people name the problem there).
-With no keyword hit, the WHMCS department name is used when it is one of the categories, else the
-department name itself, else "general".
+Category by keywords: each category has keywords; the category whose keywords occur most often in the
+subject and the customer's latest message wins (subject words count double: people name the problem
+there). With no keyword hit, the WHMCS department name is used when it is one of the categories, else
+the department name itself, else "general".
 
 Priority (low < medium < high < urgent), starting from the priority WHMCS or the customer gave:
 - an outage phrase ("site is down", "not working", "hacked", "data loss", ...) → at least high;
@@ -21,20 +22,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from answerdesk.tickets.models import PRIORITY_RANK, Priority
-
-DEFAULT_CATEGORIES: dict[str, tuple[str, ...]] = {
-    "billing": ("invoice", "payment", "refund", "charge", "billing", "renew", "renewal", "price",
-                "credit card"),
-    "email": ("email", "e-mail", "mailbox", "smtp", "imap", "pop3", "outlook", "thunderbird", "spam",
-              "webmail"),
-    "domains": ("domain", "dns", "nameserver", "transfer", "registrar", "whois", "propagation", "epp"),
-    "ssl": ("ssl", "https", "certificate", "tls", "let's encrypt", "padlock", "insecure"),
-    "hosting": ("website", "site", "cpanel", "wordpress", "php", "database", "mysql", "ftp", "disk",
-                "500 error"),
-    "account": ("password", "login", "log in", "2fa", "two-factor", "account", "cancel", "close my account"),
-}  # fmt: skip
 
 _OUTAGE = (
     "is down",
@@ -69,6 +59,15 @@ _URGENT = (
 )
 _QUESTION = re.compile(r"^\s*(how (do|can|to)|can i|is it possible|what is|where (do|can)|do you)\b", re.I)
 _ORDER = [Priority.low, Priority.medium, Priority.high, Priority.urgent]
+# The ticket's category column holds 100 characters; a WHMCS department name may be longer.
+MAX_CATEGORY_CHARS = 100
+
+
+class CategoryChoice(NamedTuple):
+    """A ticket's category and the sentence saying how it was chosen."""
+
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -94,10 +93,10 @@ def categorise(
     subject: str,
     message: str,
     *,
-    categories: Mapping[str, Sequence[str]] = DEFAULT_CATEGORIES,
+    categories: Mapping[str, Sequence[str]],
     department: str = "",
-) -> tuple[str, str]:
-    """(category, reason)."""
+) -> CategoryChoice:
+    """By keywords (name → lower-case keywords), else the WHMCS department, else "general"."""
     subject_l, message_l = subject.lower(), message.lower()
     best, best_score, best_words = "", 0, list[str]()
     for name, words in categories.items():
@@ -106,26 +105,26 @@ def categorise(
         if score > best_score:
             best, best_score, best_words = name, score, hits
     if best:
-        return best, f"category {best}: mentions {', '.join(best_words[:4])}"
+        return CategoryChoice(best, f"category {best}: mentions {', '.join(best_words[:4])}")
     dept = department.strip()
     if dept:
         match = next((name for name in categories if name.lower() == dept.lower()), None)
-        return (match or dept.lower()), f"category from the WHMCS department {dept!r}"
-    return "general", "no category keyword; general"
+        name = match or dept.lower()[:MAX_CATEGORY_CHARS]
+        return CategoryChoice(name, f"category from the WHMCS department {dept!r}")
+    return CategoryChoice("general", "no category keyword; general")
 
 
 def triage(
     subject: str,
     message: str,
     *,
+    category: CategoryChoice,
     given_priority: str | None = None,
     frustrated: bool = False,
     sentiment_score: float | None = None,
-    categories: Mapping[str, Sequence[str]] = DEFAULT_CATEGORIES,
-    department: str = "",
 ) -> Triage:
-    category, category_reason = categorise(subject, message, categories=categories, department=department)
-    reasons = [category_reason]
+    """Priority and urgency by the rules above; ``category`` was chosen by tickets/categories.py."""
+    reasons = [category.reason]
     text = f"{subject}\n{message}".lower()
     rank = PRIORITY_RANK[normalise_priority(given_priority)]
     if given_priority:
@@ -154,7 +153,7 @@ def triage(
         urgency += 0.25
     if sentiment_score is not None and sentiment_score < 0:
         urgency += 0.15 * min(1.0, -sentiment_score)
-    return Triage(category, _ORDER[rank], round(min(1.0, urgency), 4), reasons)
+    return Triage(category.name, _ORDER[rank], round(min(1.0, urgency), 4), reasons)
 
 
 def _contains(text: str, word: str) -> bool:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.integrations.whmcs import WhmcsClient, WhmcsConnectionCheck, api_endpoint
+from answerdesk.integrations.whmcs import WhmcsClient, WhmcsConnectionCheck, api_endpoint, server_timezone
 from answerdesk.kit.db import utcnow
 from answerdesk.kit.errors import NotFound, ValidationFailed
 from answerdesk.runtime import Runtime
@@ -38,6 +38,8 @@ class ClientSpec:
     legacy_password_md5: str | None
     accesskey: str | None
     timeout: float
+    # IANA name of the WHMCS server's zone: its zone-less dates are read in it.
+    timezone: str = "UTC"
 
     def __repr__(self) -> str:
         return f"ClientSpec(organization_id={self.organization_id}, url={self.url!r})"
@@ -51,6 +53,7 @@ class ClientSpec:
             legacy_username=self.legacy_username,
             legacy_password_md5=self.legacy_password_md5,
             timeout=self.timeout,
+            tz=server_timezone(self.timezone),
         )
 
 
@@ -107,6 +110,7 @@ class ConnectionService:
             connection.credential_hint = f"admin {body.legacy_username}"
         elif connection.secret_sealed is None and connection.legacy_password_md5_sealed is None:
             raise ValidationFailed("Give the WHMCS API identifier and secret (or a legacy admin login).")
+        previous_timezone = connection.timezone
         if body.accesskey is not None:
             connection.accesskey_sealed = (
                 self.box.seal(body.accesskey, field="accesskey") if body.accesskey else None
@@ -117,6 +121,7 @@ class ConnectionService:
             "watched_department_ids",
             "ticket_status",
             "poll_interval_minutes",
+            "timezone",
             "timeout_seconds",
             "enabled",
             "auto_update_ticket",
@@ -131,6 +136,15 @@ class ConnectionService:
                 k.strip().lower(): v.strip() for k, v in body.admin_usernames.items()
             }
         await self.db.flush()
+        if previous_timezone and connection.timezone != previous_timezone:
+            # Nothing to rewrite here: the zone is part of each ticket's sync fingerprint, so the next
+            # sync re-reads the listed tickets and stores their times read in the new zone.
+            log.info(
+                "whmcs.timezone_changed",
+                organization_id=str(organization_id),
+                previous=previous_timezone,
+                timezone=connection.timezone,
+            )
         log.info("whmcs.connection_saved", organization_id=str(organization_id), url=url)
         return connection
 
@@ -144,6 +158,7 @@ class ConnectionService:
             legacy_password_md5=self._open(connection.legacy_password_md5_sealed, "legacy_password_md5"),
             accesskey=self._open(connection.accesskey_sealed, "accesskey"),
             timeout=connection.timeout_seconds,
+            timezone=_checked_timezone(connection.timezone),
         )
 
     def _open(self, sealed: str | None, field: str) -> str | None:
@@ -201,6 +216,7 @@ def connection_read(connection: WhmcsConnection) -> WhmcsConnectionRead:
         watched_department_ids=list(connection.watched_department_ids or []),
         ticket_status=connection.ticket_status,
         poll_interval_minutes=connection.poll_interval_minutes,
+        timezone=connection.timezone,
         timeout_seconds=connection.timeout_seconds,
         enabled=connection.enabled,
         auto_update_ticket=connection.auto_update_ticket,
@@ -223,6 +239,17 @@ def admin_username_for(connection: WhmcsConnection, approver_email: str | None) 
     if approver_email and approver_email.strip().lower() in mapping:
         return str(mapping[approver_email.strip().lower()])
     return connection.default_admin_username or connection.legacy_username or FALLBACK_ADMIN_USERNAME
+
+
+def _checked_timezone(name: str) -> str:
+    """The stored zone, refused readably if this machine's time zone data no longer knows it."""
+    try:
+        server_timezone(name)
+    except ValueError:
+        raise ValidationFailed(
+            f"The WHMCS time zone {name!r} is not known on this server; choose it again on Connect WHMCS."
+        ) from None
+    return name
 
 
 def _is_loopback(host: str | None) -> bool:

@@ -25,9 +25,11 @@ from answerdesk.answers.settings import AiSettings, ai_settings_of
 from answerdesk.chat.models import AnswerMode
 from answerdesk.kit.db import session_scope
 from answerdesk.kit.errors import NotFound
+from answerdesk.knowledge.embedding import Vectors
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.service import OrganizationService
-from answerdesk.tickets.classify import DEFAULT_CATEGORIES, triage
+from answerdesk.tickets.categories import CategorySet, categories_of, categorise_ticket
+from answerdesk.tickets.classify import triage
 from answerdesk.tickets.models import Author, Draft, DraftStatus, Ticket, TicketMessage
 from answerdesk.tickets.repository import DraftRepository, MessageRepository, TicketRepository
 from answerdesk.tickets.sync import supersede_drafts
@@ -43,7 +45,7 @@ NOT_FOUND = "Ticket not found."
 class _Snapshot:
     organization_name: str
     ai: AiSettings
-    categories: dict[str, tuple[str, ...]]
+    categories: CategorySet
     subject: str
     tid: str
     department: str
@@ -93,16 +95,26 @@ async def draft_reply(
     customer_text = "\n\n".join(m.content for m in pending[-3:]) if pending else snapshot.question
     analyzer = await runtime.sentiment()
     sentiment = await asyncio.to_thread(analyzer.analyze_one, customer_text[-4000:])
+    # One embedding of the customer's own words serves both the category and the knowledge search.
+    embedder = await runtime.embedder()
+    vector = await asyncio.to_thread(embedder.embed_query, snapshot.search_text)
+    category = await categorise_ticket(
+        runtime,
+        snapshot.categories,
+        snapshot.subject,
+        customer_text,
+        department=snapshot.department,
+        vector=vector,
+    )
     decided = triage(
         snapshot.subject,
         customer_text,
+        category=category,
         given_priority=snapshot.external_priority,
         frustrated=sentiment.frustrated,
         sentiment_score=sentiment.score,
-        categories=snapshot.categories,
-        department=snapshot.department,
     )
-    result = await _answer(runtime, organization_id, snapshot)
+    result = await _answer(runtime, organization_id, snapshot, vector)
     async with session_scope(runtime.sessionmaker) as db:
         ticket = await TicketRepository(db).get(organization_id, ticket_id, for_update=True)
         if ticket is None:
@@ -113,6 +125,7 @@ async def draft_reply(
         ticket.urgency_score = decided.urgency
         ticket.sentiment_label, ticket.sentiment_score = sentiment.label, sentiment.score
         ticket.frustrated = sentiment.frustrated
+        ticket.drafting_since = ticket.drafting_instruction = None
         ticket.classification = {
             "category": decided.category,
             "priority": decided.priority,
@@ -195,21 +208,11 @@ def frame_question(subject: str, message: str, context: dict[str, Any], instruct
     return "\n\n".join(parts)
 
 
-def categories_of(org_settings: dict[str, Any] | None) -> dict[str, tuple[str, ...]]:
-    """Categories staff defined under settings["tickets"]["categories"] (name → keywords), else ours."""
-    configured = ((org_settings or {}).get("tickets") or {}).get("categories")
-    if isinstance(configured, dict) and configured:
-        return {
-            str(k): tuple(str(w).lower() for w in v) for k, v in configured.items() if isinstance(v, list)
-        }
-    return dict(DEFAULT_CATEGORIES)
-
-
-async def _answer(runtime: Runtime, organization_id: uuid.UUID, snapshot: _Snapshot) -> AnswerResult:
-    # Search with the customer's own words: the framing (account facts, staff instruction) is for the
-    # model, and would only blur the question's embedding and its relevance score.
-    embedder = await runtime.embedder()
-    vector = await asyncio.to_thread(embedder.embed_query, snapshot.search_text)
+async def _answer(
+    runtime: Runtime, organization_id: uuid.UUID, snapshot: _Snapshot, vector: Vectors
+) -> AnswerResult:
+    # ``vector`` is of the customer's own words (search_text): the framing (account facts, staff
+    # instruction) is for the model, and would only blur the question's embedding and its relevance score.
     request = AnswerRequest(
         organization_id=organization_id,
         organization_name=snapshot.organization_name,

@@ -73,6 +73,8 @@ class WhmcsConnection(IdMixin, TenantMixin, CreatedAtMixin, Base):
     watched_department_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     ticket_status: Mapped[str] = mapped_column(sa.String(64), default="Awaiting Reply")
     poll_interval_minutes: Mapped[int] = mapped_column(default=5)
+    # WHMCS writes dates in its server's local time without a zone: this names that zone (IANA).
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     timeout_seconds: Mapped[float] = mapped_column(sa.Float, default=20.0)
     enabled: Mapped[bool] = mapped_column(default=True)
     auto_update_ticket: Mapped[bool] = mapped_column(default=False)
@@ -125,12 +127,19 @@ class Ticket(IdMixin, TenantMixin, CreatedAtMixin, Base):
     # What GetTickets said last time (status, priority, department, last reply): unchanged → no GetTicket.
     external_fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")
     opened_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set while a draft is being written in the background (with the staff's instruction, if any).
+    drafting_since: Mapped[datetime | None] = mapped_column(default=None)
+    drafting_instruction: Mapped[str | None] = mapped_column(sa.Text, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class TicketMessage(IdMixin, TenantMixin, CreatedAtMixin, Base):
     __tablename__ = "ticket_message"
-    __table_args__ = (sa.UniqueConstraint("ticket_id", "external_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("ticket_id", "external_id"),
+        # The recovery job looks for notes stuck "pending"; most rows have no push status at all.
+        sa.Index("ix_ticket_message_push_status", "push_status"),
+    )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(sa.String(16))
@@ -141,6 +150,9 @@ class TicketMessage(IdMixin, TenantMixin, CreatedAtMixin, Base):
     # "r<replyid>" or "n<noteid>" for WHMCS; None for native messages.
     external_id: Mapped[str | None] = mapped_column(sa.String(32), default=None)
     content: Mapped[str] = mapped_column(sa.Text)
+    # Notes on WHMCS tickets are pushed with AddTicketNote: "pending", "sent" or "failed"; None = local only.
+    push_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    push_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
 
 
 class Draft(IdMixin, TenantMixin, CreatedAtMixin, Base):

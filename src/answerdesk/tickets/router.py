@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from answerdesk.auth.deps import DbSession, RuntimeDep, require_scope
 from answerdesk.auth.models import Scope
 from answerdesk.auth.service import Principal
 from answerdesk.kit.errors import Forbidden
+from answerdesk.kit.web import client_ip
+from answerdesk.tickets.categories import MIN_SIMILARITY, Category, CategoryService
 from answerdesk.tickets.connections import (
     ConnectionService,
     check_read,
@@ -19,16 +21,22 @@ from answerdesk.tickets.connections import (
     run_test,
 )
 from answerdesk.tickets.drafting import draft_reply
+from answerdesk.tickets.notes import retry_note_push
 from answerdesk.tickets.repository import TicketFilter
 from answerdesk.tickets.schemas import (
     ApproveRequest,
     ConnectionTestRead,
     ConnectResult,
+    CustomerMessageCreate,
+    DraftEdit,
     DraftRead,
     DraftRequest,
     FaqSaved,
     RejectRequest,
     ReplyRequest,
+    TicketCategoriesRead,
+    TicketCategoriesUpdate,
+    TicketCategoryRead,
     TicketCreate,
     TicketDetail,
     TicketMessageRead,
@@ -91,6 +99,40 @@ async def ticket_stats(principal: TicketsUser, db: DbSession, runtime: RuntimeDe
     return await TicketService(db, runtime).stats_read(principal.organization_id)
 
 
+# --- Ticket categories: declared before "/{ticket_id}", which would take "categories" for an id ---------
+
+
+@router.get("/categories", response_model=TicketCategoriesRead)
+async def get_ticket_categories(principal: TicketsUser, db: DbSession) -> TicketCategoriesRead:
+    """The categories tickets are sorted into: the organization's own, else Answerdesk's defaults."""
+    return await _categories_read(db, principal)
+
+
+@router.put("/categories", response_model=TicketCategoriesRead)
+async def put_ticket_categories(
+    body: TicketCategoriesUpdate, principal: TicketsUser, db: DbSession, request: Request
+) -> TicketCategoriesRead:
+    """Replaces the whole list (admin scope); the next ticket classified uses it. [] restores the defaults."""
+    if not principal.can(Scope.admin):
+        raise Forbidden("Only administrators may change the ticket categories.", code="insufficient_scope")
+    raw = [Category(c.name, c.description, tuple(c.keywords), tuple(c.examples)) for c in body.categories]
+    await CategoryService(db).replace(
+        principal.organization_id, raw, actor_id=principal.user_id, ip=client_ip(request)
+    )
+    return await _categories_read(db, principal)
+
+
+async def _categories_read(db: DbSession, principal: Principal) -> TicketCategoriesRead:
+    categories, custom = await CategoryService(db).get(principal.organization_id)
+    items = [
+        TicketCategoryRead(
+            name=c.name, description=c.description, keywords=list(c.keywords), examples=list(c.examples)
+        )
+        for c in categories
+    ]
+    return TicketCategoriesRead(categories=items, custom=custom, min_similarity=MIN_SIMILARITY)
+
+
 @router.get("/{ticket_id}", response_model=TicketDetail)
 async def get_ticket(
     ticket_id: uuid.UUID, principal: TicketsUser, db: DbSession, runtime: RuntimeDep
@@ -106,21 +148,34 @@ async def update_ticket(
     return ticket_read(ticket, None)
 
 
-@router.post("/{ticket_id}/draft", response_model=DraftRead, status_code=status.HTTP_201_CREATED)
+@router.post("/{ticket_id}/draft", response_model=DraftRead | TicketRead, status_code=status.HTTP_201_CREATED)
 async def generate_draft(
     ticket_id: uuid.UUID,
     principal: TicketsUser,
     db: DbSession,
     runtime: RuntimeDep,
+    response: Response,
     body: DraftRequest | None = None,
-) -> DraftRead:
-    """Drafts (or redrafts, with an optional instruction such as "shorter") now, and returns it."""
+    wait: bool = True,
+) -> DraftRead | TicketRead:
+    """Drafts (or redrafts, with an optional instruction such as "shorter") now, and returns it.
+
+    With ``wait=false`` the draft is written in the background: 202 and the ticket, whose
+    ``drafting_since`` stays set until the draft arrives (409 while another is being written).
+    """
+    instruction = body.instruction if body else None
+    if not wait:
+        ticket = await TicketService(db, runtime).request_draft(
+            principal.organization_id, ticket_id, instruction
+        )
+        response.status_code = status.HTTP_202_ACCEPTED
+        return ticket_read(ticket, None)
     await db.commit()  # no transaction stays open while the model writes
     draft = await draft_reply(
         runtime,
         principal.organization_id,
         ticket_id,
-        instruction=body.instruction if body else None,
+        instruction=instruction,
         force=True,
     )
     assert draft is not None  # forced drafts always exist
@@ -143,6 +198,48 @@ async def approve_draft(
         status=body.status,
     )
     return DraftRead.model_validate(draft)
+
+
+@router.patch("/{ticket_id}/drafts/{draft_id}", response_model=DraftRead)
+async def edit_draft(
+    ticket_id: uuid.UUID,
+    draft_id: uuid.UUID,
+    body: DraftEdit,
+    principal: TicketsUser,
+    db: DbSession,
+    runtime: RuntimeDep,
+) -> DraftRead:
+    """Saves staff's edit without sending; ``text`` stays the original draft, ``final_text`` the edit."""
+    draft = await TicketService(db, runtime).save_edit(
+        principal.organization_id, ticket_id, draft_id, body.text
+    )
+    return DraftRead.model_validate(draft)
+
+
+@router.post(
+    "/{ticket_id}/customer-messages", response_model=TicketMessageRead, status_code=status.HTTP_201_CREATED
+)
+async def add_customer_message(
+    ticket_id: uuid.UUID,
+    body: CustomerMessageCreate,
+    principal: TicketsUser,
+    db: DbSession,
+    runtime: RuntimeDep,
+) -> TicketMessageRead:
+    """The customer's reply to a native ticket (e.g. relayed from e-mail): reopens it, queues a draft."""
+    message = await TicketService(db, runtime).add_customer_message(
+        principal.organization_id, ticket_id, body.text, body.author_name
+    )
+    return TicketMessageRead.model_validate(message)
+
+
+@router.post("/{ticket_id}/notes/{note_id}/retry", response_model=TicketMessageRead)
+async def retry_note(
+    ticket_id: uuid.UUID, note_id: uuid.UUID, principal: TicketsUser, db: DbSession, runtime: RuntimeDep
+) -> TicketMessageRead:
+    """Sends a note WHMCS refused again (after looking whether an earlier attempt got there)."""
+    note = await retry_note_push(db, runtime, principal.organization_id, ticket_id, note_id)
+    return TicketMessageRead.model_validate(note)
 
 
 @router.post("/{ticket_id}/reject", response_model=DraftRead)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from answerdesk.kit.timezones import canonical_timezone
 from answerdesk.tickets.models import NativeStatus, Priority
 
 MAX_TEXT = 20_000
@@ -30,11 +31,18 @@ class WhmcsConnectionUpdate(BaseModel):
     watched_department_ids: list[int] | None = None
     ticket_status: SyncStatus | None = None
     poll_interval_minutes: int | None = Field(default=None, ge=1, le=1440)
+    # The WHMCS server's zone (IANA name, e.g. "Europe/Berlin"): WHMCS dates carry no zone.
+    timezone: str | None = Field(default=None, max_length=64)
     timeout_seconds: float | None = Field(default=None, gt=0, le=120)
     enabled: bool | None = None
     auto_update_ticket: bool | None = None
     save_approved_as_faq: bool | None = None
     auto_send: dict[str, float] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else canonical_timezone(value)
 
     @field_validator("auto_send")
     @classmethod
@@ -63,6 +71,7 @@ class WhmcsConnectionRead(BaseModel):
     watched_department_ids: list[int]
     ticket_status: str
     poll_interval_minutes: int
+    timezone: str
     timeout_seconds: float
     enabled: bool
     auto_update_ticket: bool
@@ -108,6 +117,10 @@ class TicketMessageRead(BaseModel):
     external_id: str | None
     content: str
     created_at: datetime
+    # Notes on WHMCS tickets: "pending", "sent" (in WHMCS) or "failed" (push_error says why).
+    # None: kept here only (native tickets, notes that came from WHMCS, notes older than pushing).
+    push_status: str | None = None
+    push_error: str | None = None
 
 
 class DraftRead(BaseModel):
@@ -160,6 +173,9 @@ class TicketRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     draft_status: str | None = None
+    # Set while a draft staff asked for is being written in the background.
+    drafting_since: datetime | None = None
+    drafting_instruction: str | None = None
 
 
 class TicketDetail(TicketRead):
@@ -215,12 +231,30 @@ class ReplyRequest(BaseModel):
     status: str | None = Field(default=None, max_length=64)
 
 
+class DraftEdit(BaseModel):
+    """Staff's edited text, kept on the draft without sending it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class CustomerMessageCreate(BaseModel):
+    """A customer's reply to a native ticket, relayed by an integration (e-mail, a form) or by staff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    author_name: str | None = Field(default=None, max_length=200)
+
+
 class TicketUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: NativeStatus | None = None
     priority: Priority | None = None
     category: str | None = Field(default=None, max_length=100)
+    # null un-assigns; leaving the field out keeps the assignee.
     assigned_user_id: uuid.UUID | None = None
 
 
@@ -243,3 +277,37 @@ class TicketStats(BaseModel):
 
 class FaqSaved(BaseModel):
     document_id: uuid.UUID
+
+
+class TicketCategoryRead(BaseModel):
+    name: str
+    description: str
+    keywords: list[str]
+    examples: list[str]
+
+
+class TicketCategoriesRead(BaseModel):
+    categories: list[TicketCategoryRead]
+    # False: the organization has none of its own and these are Answerdesk's defaults.
+    custom: bool
+    # Under this cosine similarity to the nearest category, keywords decide instead.
+    min_similarity: float
+
+
+class TicketCategoryUpdate(BaseModel):
+    """One category; limits (names, counts, lengths) are checked with readable messages by the service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    keywords: list[str] = []
+    examples: list[str] = []
+
+
+class TicketCategoriesUpdate(BaseModel):
+    """PUT: the whole list (renames and removals included); an empty list goes back to the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    categories: list[TicketCategoryUpdate]

@@ -7,20 +7,29 @@ outcome is unknown (timeout, dropped connection, 5xx, garbled answer) the ticket
 GetTicket: a staff reply newer than the recorded id with the same text means it landed. Only a
 reply known not to have landed is posted again, and only once per approval; anything still
 uncertain ends as "failed" with the text kept, and approving again re-reads before posting.
+That loop, :func:`post_exactly_once`, also posts internal notes (tickets.notes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.integrations.whmcs import WhmcsClient, WhmcsError, WhmcsReply, WhmcsTicket, normalise_message
+from answerdesk.integrations.whmcs import (
+    WhmcsClient,
+    WhmcsError,
+    WhmcsNote,
+    WhmcsReply,
+    WhmcsTicket,
+    comparable_text,
+)
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.runtime import Runtime
@@ -45,7 +54,8 @@ MAX_POSTS_PER_APPROVAL = 2
 # In the draft's trace: how many e-mail attempts have a recorded outcome (the rest were interrupted).
 MAIL_SETTLED_KEY = "mail_settled_attempts"
 NOT_FOUND = "Ticket not found."
-_NON_WORD = re.compile(r"\W+")
+# What landed in WHMCS: the reply (approve & send) or the note (tickets.notes) found by re-reading.
+Landed = TypeVar("Landed", WhmcsReply, WhmcsNote)
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,7 @@ async def _deliver_to_whmcs(runtime: Runtime, organization_id: uuid.UUID, draft_
             ticket_external_id=int(ticket.external_id or 0),
             text=draft.final_text or draft.text,
             admin_username=draft.admin_username or admin_username_for(connection, None),
+            timezone=spec.timezone,
             status=draft.set_status,
             baseline=draft.baseline_reply_id or 0,
             attempts_before=draft.send_attempts,
@@ -234,6 +245,7 @@ class _Send:
     ticket_external_id: int
     text: str
     admin_username: str
+    timezone: str
     status: str | None
     baseline: int
     attempts_before: int
@@ -242,79 +254,131 @@ class _Send:
 
 
 @dataclass(frozen=True)
-class _Outcome:
-    landed: WhmcsReply | None  # set when delivered (a reply of None id when WHMCS could not be re-read)
+class Outcome(Generic[Landed]):
+    """How posting one reply or note ended."""
+
+    landed: Landed | None  # set when delivered and found again by re-reading the ticket
     thread: WhmcsTicket | None = None
     error: str | None = None
-    delivered_without_id: bool = False
+    delivered_without_id: bool = False  # WHMCS said success but the ticket could not be re-read
+    refusal: WhmcsError | None = None  # set when WHMCS definitely refused (error is its message)
 
     @property
     def sent(self) -> bool:
         return self.landed is not None or self.delivered_without_id
 
 
-async def _post_once(runtime: Runtime, spec: ClientSpec, client: WhmcsClient, job: _Send) -> _Outcome:
-    if job.attempts_before > 0:
-        # An earlier attempt may have landed (crash, timeout): look before posting anything.
+@dataclass(frozen=True)
+class Wording:
+    """How a failure reads for staff: what was sent, and how they try again."""
+
+    what: str  # "reply"
+    check_again: str  # a sentence: how to have the ticket re-read and the post retried
+    send_again: str  # a clause: how to retry
+
+
+REPLY_WORDING = Wording("reply", "Approve again to check and retry.", "approve again to retry")
+
+
+async def post_exactly_once(
+    post: Callable[[], Awaitable[None]],
+    find: Callable[[], Awaitable[tuple[WhmcsTicket, Landed | None]]],
+    *,
+    look_first: bool,
+    settle_seconds: float,
+    wording: Wording,
+    before_each_post: Callable[[], Awaitable[None]] | None = None,
+    max_posts: int = MAX_POSTS_PER_APPROVAL,
+    **log_fields: str,
+) -> Outcome[Landed]:
+    """Posts with ``post`` (a WHMCS write that answers without an id) so that it lands at most once.
+
+    ``find`` re-reads the ticket and returns what of ours is there. With ``look_first`` (an earlier
+    attempt may have landed: a crash, a timeout) it is asked before anything is posted. A post whose
+    outcome is unknown is followed by ``find`` after ``settle_seconds``; only what is known not to
+    have landed is posted again, at most ``max_posts`` times in all. ``before_each_post`` records an
+    attempt before it starts (committed), for callers that decide ``look_first`` from that count.
+    """
+    if look_first:
         try:
-            thread, landed = await _find_landed(client, job)
+            thread, landed = await find()
         except WhmcsError as exc:
-            return _Outcome(
+            return Outcome(
                 None,
                 error=f"{exc.message}. Could not check whether the earlier attempt reached WHMCS; "
                 "nothing was posted.",
             )
         if landed is not None:
-            return _Outcome(landed, thread)
+            return Outcome(landed, thread)
     last_error = ""
-    for attempt in range(1, MAX_POSTS_PER_APPROVAL + 1):
-        await _count_attempt(runtime, spec.organization_id, job.draft_id)
+    for attempt in range(1, max_posts + 1):
+        if before_each_post is not None:
+            await before_each_post()
         try:
-            await client.add_ticket_reply(
-                job.ticket_external_id, job.text, job.admin_username, markdown=True, status=job.status
-            )
+            await post()
         except WhmcsError as exc:
             last_error = exc.message
             if not exc.outcome_unknown:
-                return _Outcome(None, error=exc.message)
-            log.warning(
-                "tickets.send_uncertain", draft_id=str(job.draft_id), attempt=attempt, error=exc.message
-            )
+                return Outcome(None, error=exc.message, refusal=exc)
+            log.warning("tickets.send_uncertain", attempt=attempt, error=exc.message, **log_fields)
             # A request that outlived our timeout may still be finishing inside WHMCS: give it a moment.
-            await asyncio.sleep(min(5.0, spec.timeout / 2))
+            await asyncio.sleep(settle_seconds)
             try:
-                thread, landed = await _find_landed(client, job)
+                thread, landed = await find()
             except WhmcsError as read_exc:
-                return _Outcome(
+                return Outcome(
                     None,
                     error=f"{exc.message}; re-reading the ticket failed too ({read_exc.message}). "
-                    "Approve again to check and retry.",
+                    f"{wording.check_again}",
                 )
             if landed is not None:
-                return _Outcome(landed, thread)
+                return Outcome(landed, thread)
             continue
         try:
-            thread, landed = await _find_landed(client, job)
+            thread, landed = await find()
         except WhmcsError:
-            return _Outcome(None, delivered_without_id=True)
-        return _Outcome(landed, thread, delivered_without_id=landed is None)
-    return _Outcome(None, error=f"{last_error}. The reply did not reach WHMCS; approve again to retry.")
+            return Outcome(None, delivered_without_id=True)
+        return Outcome(landed, thread, delivered_without_id=landed is None)
+    return Outcome(None, error=f"{last_error}. The {wording.what} did not reach WHMCS; {wording.send_again}.")
+
+
+async def _post_once(
+    runtime: Runtime, spec: ClientSpec, client: WhmcsClient, job: _Send
+) -> Outcome[WhmcsReply]:
+    async def post() -> None:
+        await client.add_ticket_reply(
+            job.ticket_external_id, job.text, job.admin_username, markdown=True, status=job.status
+        )
+
+    async def count() -> None:
+        await _count_attempt(runtime, spec.organization_id, job.draft_id)
+
+    return await post_exactly_once(
+        post,
+        lambda: _find_landed(client, job),
+        # An earlier attempt may have landed (crash, timeout): look before posting anything.
+        look_first=job.attempts_before > 0,
+        settle_seconds=min(5.0, spec.timeout / 2),
+        wording=REPLY_WORDING,
+        before_each_post=count,
+        draft_id=str(job.draft_id),
+    )
 
 
 async def _find_landed(client: WhmcsClient, job: _Send) -> tuple[WhmcsTicket, WhmcsReply | None]:
+    # By reply id, not by time: WHMCS numbers replies in order, whatever its clock or zone says.
     thread = await client.get_ticket(job.ticket_external_id)
-    ours = _loose(job.text)
+    ours = comparable_text(job.text)
     for reply in sorted(thread.replies, key=lambda r: r.reply_id, reverse=True):
         # Real WHMCS shows the admin's full name here, not the username we sent; any staff reply
         # newer than what we knew, with our text, is ours (a signature may be appended).
-        if reply.is_staff and reply.reply_id > job.baseline and _loose(reply.message).startswith(ours):
+        if (
+            reply.is_staff
+            and reply.reply_id > job.baseline
+            and comparable_text(reply.message).startswith(ours)
+        ):
             return thread, reply
     return thread, None
-
-
-def _loose(text: str) -> str:
-    """Text compared without markup, spacing or case: WHMCS may render Markdown or HTML-escape."""
-    return _NON_WORD.sub("", normalise_message(text).lower())
 
 
 async def _count_attempt(runtime: Runtime, organization_id: uuid.UUID, draft_id: uuid.UUID) -> None:
@@ -357,7 +421,9 @@ async def _update_ticket(
         log.warning("tickets.update_ticket_failed", draft_id=str(job.draft_id), error=exc.message)
 
 
-async def _finish(runtime: Runtime, organization_id: uuid.UUID, job: _Send, outcome: _Outcome) -> Draft:
+async def _finish(
+    runtime: Runtime, organization_id: uuid.UUID, job: _Send, outcome: Outcome[WhmcsReply]
+) -> Draft:
     async with session_scope(runtime.sessionmaker) as db:
         draft = await DraftRepository(db).get(organization_id, job.draft_id, for_update=True)
         if draft is None:
@@ -373,7 +439,13 @@ async def _finish(runtime: Runtime, organization_id: uuid.UUID, job: _Send, outc
         if outcome.thread is not None:
             departments = job.departments
             await apply_whmcs_ticket(
-                db, None, organization_id, outcome.thread, departments, None, fingerprint(outcome.thread)
+                db,
+                None,
+                organization_id,
+                outcome.thread,
+                departments,
+                None,
+                fingerprint(outcome.thread, job.timezone),
             )
         await db.flush()
     log.info("tickets.send_finished", draft_id=str(job.draft_id), status=draft.status, error=draft.error)

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.service import MemberService, Principal
 from answerdesk.kit.db import utcnow
-from answerdesk.kit.errors import NotFound, ValidationFailed
+from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.jobs import enqueue_after_commit
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.service import OrganizationService
+from answerdesk.tickets.categories import categories_of, categorise_ticket
 from answerdesk.tickets.classify import triage
-from answerdesk.tickets.drafting import categories_of
 from answerdesk.tickets.faq import save_reply_as_faq
 from answerdesk.tickets.models import (
     Author,
@@ -29,6 +29,7 @@ from answerdesk.tickets.models import (
     TicketMessage,
     TicketSource,
 )
+from answerdesk.tickets.notes import queue_note_push
 from answerdesk.tickets.repository import DraftRepository, MessageRepository, TicketFilter, TicketRepository
 from answerdesk.tickets.schemas import (
     DraftRead,
@@ -42,10 +43,13 @@ from answerdesk.tickets.schemas import (
     TicketUpdate,
 )
 from answerdesk.tickets.sending import Approver, approve, deliver
+from answerdesk.tickets.sync import PushStatus, supersede_drafts
 
 DRAFT_TASK = "tickets.draft"
 SYNC_TASK = "tickets.sync"
 NOT_FOUND = "Ticket not found."
+# A draft requested this long ago that has not arrived is given up on (the job died or timed out).
+DRAFTING_STALE_AFTER = timedelta(minutes=11)
 
 
 def queue_draft(db: AsyncSession, runtime: Runtime, organization_id: uuid.UUID, ticket_id: uuid.UUID) -> None:
@@ -58,6 +62,11 @@ def queue_draft(db: AsyncSession, runtime: Runtime, organization_id: uuid.UUID, 
         organization_id=str(organization_id),
         ticket_id=str(ticket_id),
     )
+
+
+def drafting_in_progress(since: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a draft staff asked for at ``since`` (a ticket's ``drafting_since``) is still being written."""
+    return since is not None and (now or utcnow()) - since < DRAFTING_STALE_AFTER
 
 
 def queue_sync(db: AsyncSession, runtime: Runtime, organization_id: uuid.UUID) -> None:
@@ -156,7 +165,8 @@ class TicketService:
             raise ValidationFailed("The message is empty.", details=[{"loc": ["body", "message"]}])
         org = await OrganizationService(self.db).get(organization_id)
         subject = subject_from_message(text)
-        decided = triage(subject, text, categories=categories_of(org.settings))
+        category = await categorise_ticket(self.runtime, categories_of(org.settings), subject, text)
+        decided = triage(subject, text, category=category)
         name = customer_name.strip()
         note = transcript_note(transcript, customer_name=name, conversation_id=conversation_id)
         ticket = await self._open_native(
@@ -242,8 +252,16 @@ class TicketService:
     async def add_note(
         self, organization_id: uuid.UUID, ticket_id: uuid.UUID, text: str, approver: Approver
     ) -> TicketMessage:
-        """An internal note, kept here (for WHMCS tickets too: notes are not pushed to WHMCS)."""
-        await self.get(organization_id, ticket_id)
+        """An internal note; on a WHMCS ticket it also goes to WHMCS (AddTicketNote) once this commits.
+
+        It is stored "pending" first and posted by a background job (tickets.notes): the note is kept
+        here whatever WHMCS answers, and a refusal shows beside it with a retry.
+        """
+        ticket = await self.get(organization_id, ticket_id)
+        content = text.strip()
+        if not content:
+            raise ValidationFailed("The note is empty.", details=[{"loc": ["body", "text"]}])
+        to_whmcs = ticket.source == TicketSource.whmcs
         message = self.messages.add(
             TicketMessage(
                 organization_id=organization_id,
@@ -251,10 +269,13 @@ class TicketService:
                 author=Author.note,
                 author_name=approver.label,
                 author_user_id=approver.user_id,
-                content=text.strip(),
+                content=content,
+                push_status=PushStatus.pending if to_whmcs else None,
             )
         )
         await self.db.flush()
+        if to_whmcs:
+            queue_note_push(self.db, self.runtime, organization_id, message.id)
         return message
 
     async def update(self, organization_id: uuid.UUID, ticket_id: uuid.UUID, body: TicketUpdate) -> Ticket:
@@ -274,8 +295,90 @@ class TicketService:
         if body.assigned_user_id is not None:
             await MemberService(self.db).get(organization_id, body.assigned_user_id)
             ticket.assigned_user_id = body.assigned_user_id
+        elif "assigned_user_id" in body.model_fields_set:
+            ticket.assigned_user_id = None  # an explicit null un-assigns
         await self.db.flush()
         return ticket
+
+    async def request_draft(
+        self, organization_id: uuid.UUID, ticket_id: uuid.UUID, instruction: str | None
+    ) -> Ticket:
+        """Queues a new draft (following staff's instruction, if any) to be written in the background.
+
+        One at a time per ticket: a second request while the first is being written is refused, so an
+        instruction is never silently dropped or answered out of order.
+        """
+        ticket = await self.get(organization_id, ticket_id, for_update=True)
+        if drafting_in_progress(ticket.drafting_since):
+            raise Conflict("A new draft is already being written for this ticket; it appears here shortly.")
+        wanted = (instruction or "").strip()[:500] or None
+        ticket.drafting_since = utcnow()
+        ticket.drafting_instruction = wanted
+        await self.db.flush()
+        enqueue_after_commit(
+            self.db,
+            self.runtime.jobs,
+            DRAFT_TASK,
+            # Unique per request: a new request after a stale one must not be swallowed as a duplicate.
+            job_id=f"redraft:{ticket_id}:{uuid.uuid4().hex[:12]}",
+            organization_id=str(organization_id),
+            ticket_id=str(ticket_id),
+            instruction=wanted,
+            force=True,
+        )
+        return ticket
+
+    async def save_edit(
+        self, organization_id: uuid.UUID, ticket_id: uuid.UUID, draft_id: uuid.UUID, text: str
+    ) -> Draft:
+        """Keeps staff's edited text on a draft without sending it; approving later sends this text."""
+        await self.get(organization_id, ticket_id)
+        draft = await self.drafts.get(organization_id, draft_id, for_update=True)
+        if draft is None or draft.ticket_id != ticket_id:
+            raise NotFound("Draft not found.")
+        if draft.status not in (DraftStatus.draft, DraftStatus.failed):
+            raise Conflict(f"This draft is {draft.status}; it can no longer be edited.")
+        edited = text.replace("\r\n", "\n").strip()
+        if not edited:
+            raise ValidationFailed("The reply is empty.", details=[{"loc": ["body", "text"]}])
+        draft.final_text = edited
+        await self.db.flush()
+        return draft
+
+    async def add_customer_message(
+        self, organization_id: uuid.UUID, ticket_id: uuid.UUID, text: str, author_name: str | None = None
+    ) -> TicketMessage:
+        """The customer's reply to a native ticket (relayed from e-mail, a form, or recorded by staff).
+
+        The ticket reopens and waits for a reply, unreviewed drafts (which answer the older thread)
+        are superseded, and a new draft is queued.
+        """
+        ticket = await self.get(organization_id, ticket_id, for_update=True)
+        if ticket.source != TicketSource.native:
+            raise Conflict(
+                "Customer replies to a WHMCS ticket come from WHMCS itself (they arrive with the next sync)."
+            )
+        content = text.strip()
+        if not content:
+            raise ValidationFailed("The message is empty.", details=[{"loc": ["body", "text"]}])
+        now = utcnow()
+        message = self.messages.add(
+            TicketMessage(
+                organization_id=organization_id,
+                ticket_id=ticket_id,
+                author=Author.customer,
+                author_name=(author_name or ticket.client_name).strip()[:200],
+                content=content,
+                created_at=now,
+            )
+        )
+        ticket.status = NativeStatus.open
+        ticket.awaiting_reply = True
+        ticket.last_customer_message_at = ticket.last_message_at = now
+        await supersede_drafts(self.db, organization_id, ticket_id, "the customer wrote again")
+        await self.db.flush()
+        queue_draft(self.db, self.runtime, organization_id, ticket_id)
+        return message
 
     async def stats(self, organization_id: uuid.UUID) -> dict[str, object]:
         """:meth:`stats_read` as a plain dict (what the API returns)."""

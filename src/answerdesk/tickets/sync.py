@@ -7,17 +7,23 @@ and a new ticket's client with GetClientsDetails (only the fields a prompt needs
 stored in its own transaction together with the cursor (scope, offset), so a run that dies half way
 continues where it stopped next time. Tickets that left the awaiting list (answered or closed in
 WHMCS directly) are re-read at the end of a complete run, so the local queue does not keep them.
+
+WHMCS dates carry no zone: they are read in the connection's zone and stored in UTC. The zone is
+part of the fingerprint, so after it changes the next run re-reads the listed tickets and rewrites
+the times of what it already had. A note we pushed to WHMCS (see tickets.notes) is recognised when
+it comes back, not stored twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,8 +34,10 @@ from answerdesk.integrations.whmcs import (
     WhmcsClient,
     WhmcsClientDetails,
     WhmcsError,
+    WhmcsNote,
     WhmcsTicket,
     WhmcsTicketSummary,
+    comparable_text,
 )
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import AppError
@@ -46,6 +54,17 @@ PAGE_SIZE = 100
 REFRESH_LIMIT = 200
 FETCH_CONCURRENCY = 4
 CLOSED_STATUSES = frozenset({"closed", "resolved"})
+# How much earlier than a local note a WHMCS note may be dated and still be that note arrived there:
+# clock skew between the servers, plus an hour for a time in a DST fold (read as the earlier one).
+PUSHED_NOTE_SLACK = timedelta(hours=1, minutes=15)
+
+
+class PushStatus(enum.StrEnum):
+    """Where a note on a WHMCS ticket stands (TicketMessage.push_status; None: kept here only)."""
+
+    pending = "pending"  # committed here; AddTicketNote not (known to be) done yet
+    sent = "sent"  # in WHMCS
+    failed = "failed"  # not sent; push_error says why, and a retry looks in WHMCS before posting
 
 
 class SyncFailed(AppError):
@@ -156,7 +175,9 @@ async def _store_page(
             organization_id, TicketSource.whmcs, [str(r.id) for r in rows]
         )
         fingerprints = {k: (t.external_fingerprint, bool(t.client_context)) for k, t in known.items()}
-    changed = [r for r in rows if fingerprints.get(str(r.id), ("", False))[0] != fingerprint(r)]
+    changed = [
+        r for r in rows if fingerprints.get(str(r.id), ("", False))[0] != fingerprint(r, spec.timezone)
+    ]
     run.report.unchanged += len(rows) - len(changed)
     # Network first, outside any transaction: a slow WHMCS must not hold a database write lock.
     details = await _fetch_threads(client, [row.id for row in changed])
@@ -170,7 +191,13 @@ async def _store_page(
     async with session_scope(runtime.sessionmaker) as db:
         for row, detail in zip(changed, details, strict=True):
             await apply_whmcs_ticket(
-                db, run, organization_id, detail, departments, clients.get(detail.user_id), fingerprint(row)
+                db,
+                run,
+                organization_id,
+                detail,
+                departments,
+                clients.get(detail.user_id),
+                fingerprint(row, spec.timezone),
             )
         service = ConnectionService(db, runtime)
         connection = await service.get(organization_id, for_update=True)
@@ -232,14 +259,32 @@ async def _refresh_unlisted(
         run.report.refreshed += 1
         async with session_scope(runtime.sessionmaker) as db:
             await apply_whmcs_ticket(
-                db, run, spec.organization_id, detail, departments, None, fingerprint(detail)
+                db, run, spec.organization_id, detail, departments, None, fingerprint(detail, spec.timezone)
             )
 
 
-def fingerprint(row: WhmcsTicketSummary | WhmcsTicket) -> str:
+def fingerprint(row: WhmcsTicketSummary | WhmcsTicket, timezone: str) -> str:
+    """What decides whether a listed ticket is fetched again; ``timezone``: the zone of its dates."""
     last = row.last_reply_at.isoformat() if row.last_reply_at else ""
     raw = f"{row.status}|{row.priority}|{row.dept_id}|{last}|{row.subject}|{row.flag}"
+    if timezone != "UTC":
+        # A new zone changes every fingerprint, so each listed ticket is re-read and its times
+        # corrected. UTC adds nothing: fingerprints stored before zones existed stay valid.
+        raw += f"|{timezone}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def is_pushed_note(note: WhmcsNote, content: str, written_at: datetime) -> bool:
+    """Whether a WHMCS note is the local note ``content`` (written at ``written_at``) arrived there.
+
+    Same words (markup, spacing and case aside), and not dated before the local note: WHMCS answers
+    AddTicketNote without an id, so this is how a pushed note is found again. Both times are UTC,
+    the WHMCS one read in the connection's zone, so the comparison is only as right as that zone.
+    """
+    if note.created_at is not None and note.created_at < written_at - PUSHED_NOTE_SLACK:
+        return False  # older than ours: an earlier note with the same words
+    ours = comparable_text(content)
+    return bool(ours) and comparable_text(note.message_raw or note.message) == ours
 
 
 def client_context(details: WhmcsClientDetails) -> dict[str, Any]:
@@ -286,6 +331,7 @@ async def apply_whmcs_ticket(
             )
         )
         await db.flush()
+    ticket.opened_at = detail.created_at or ticket.opened_at
     ticket.tid = detail.tid
     ticket.subject = detail.subject[:300]
     ticket.status = detail.status[:64]
@@ -304,11 +350,15 @@ async def apply_whmcs_ticket(
     ticket.external_fingerprint = fingerprint_value
 
     messages = MessageRepository(db)
-    have = await messages.external_ids(ticket.id)
+    thread = await messages.for_ticket(organization_id, ticket.id)
+    stored = {m.external_id: m for m in thread if m.external_id is not None}
+    # Notes we pushed whose WHMCS id we did not learn (an uncertain post, a crash): matched below.
+    unlinked = [m for m in thread if m.external_id is None and m.push_status is not None]
     added_customer = False
     for reply in detail.replies:
         key = f"r{reply.reply_id}"
-        if key in have:
+        if key in stored:
+            _correct_time(stored[key], reply.created_at)
             continue
         author = Author.staff if reply.is_staff else Author.customer
         added_customer = added_customer or author == Author.customer
@@ -325,20 +375,29 @@ async def apply_whmcs_ticket(
         )
         if run is not None:
             run.report.messages_added += 1
-    for note in detail.notes:
+    for note in sorted(detail.notes, key=lambda n: n.note_id):
         key = f"n{note.note_id}"
-        if key not in have:
-            messages.add(
-                TicketMessage(
-                    organization_id=organization_id,
-                    ticket_id=ticket.id,
-                    author=Author.note,
-                    author_name=note.admin[:200],
-                    external_id=key,
-                    content=note.message,
-                    created_at=note.created_at or utcnow(),
-                )
+        if key in stored:
+            _correct_time(stored[key], note.created_at)
+            continue
+        pushed = next((m for m in unlinked if is_pushed_note(note, m.content, m.created_at)), None)
+        if pushed is not None:
+            unlinked.remove(pushed)
+            pushed.external_id = key
+            pushed.push_status = PushStatus.sent
+            pushed.push_error = None
+            continue
+        messages.add(
+            TicketMessage(
+                organization_id=organization_id,
+                ticket_id=ticket.id,
+                author=Author.note,
+                author_name=note.admin[:200],
+                external_id=key,
+                content=note.message,
+                created_at=note.created_at or utcnow(),
             )
+        )
     latest = detail.latest_reply
     customer_times = [r.created_at for r in detail.replies if not r.is_staff and r.created_at]
     ticket.last_message_at = latest.created_at if latest and latest.created_at else ticket.last_message_at
@@ -357,6 +416,13 @@ async def apply_whmcs_ticket(
             run.needs_draft.append(ticket.id)
     await db.flush()
     return ticket
+
+
+def _correct_time(message: TicketMessage, when: datetime | None) -> None:
+    """WHMCS's time for a message we already have: it differs when the connection's zone changed."""
+    # A note we pushed keeps the time it was written here; WHMCS's is when it arrived there.
+    if when is not None and message.push_status is None and message.created_at != when:
+        message.created_at = when
 
 
 async def supersede_drafts(

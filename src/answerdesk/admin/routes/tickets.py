@@ -26,14 +26,19 @@ from answerdesk.chat.live import staff_name
 from answerdesk.kit.errors import AppError, NotFound, ValidationFailed
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.service import OrganizationService
-from answerdesk.tickets.classify import DEFAULT_CATEGORIES
+from answerdesk.tickets.categories import categories_of
 from answerdesk.tickets.connections import ConnectionService
-from answerdesk.tickets.drafting import draft_reply
 from answerdesk.tickets.models import Draft, DraftStatus, NativeStatus, Priority, TicketSource
+from answerdesk.tickets.notes import retry_note_push
 from answerdesk.tickets.repository import TicketFilter
 from answerdesk.tickets.schemas import DraftRead, TicketDetail, TicketRead, TicketUpdate
 from answerdesk.tickets.sending import reject
-from answerdesk.tickets.service import TicketService, approve_and_send, approver_for
+from answerdesk.tickets.service import (
+    TicketService,
+    approve_and_send,
+    approver_for,
+    drafting_in_progress,
+)
 
 router = APIRouter(prefix="/admin/tickets", include_in_schema=False)
 
@@ -70,6 +75,7 @@ AUTHOR_LABELS: dict[str, str] = {
     "system": "System",
 }
 QUICK_INSTRUCTIONS: tuple[str, ...] = ("shorter", "more formal", "friendlier", "more detail")
+UNASSIGN = "none"
 
 
 @dataclass(frozen=True)
@@ -180,10 +186,7 @@ async def member_names(db: AsyncSession, organization_id: uuid.UUID) -> dict[uui
 
 async def category_choices(db: AsyncSession, organization_id: uuid.UUID) -> list[str]:
     org = await OrganizationService(db).get(organization_id)
-    configured = ((org.settings or {}).get("tickets") or {}).get("categories")
-    if isinstance(configured, dict) and configured:
-        return sorted(str(k) for k in configured)
-    return sorted(DEFAULT_CATEGORIES)
+    return sorted((c.name for c in categories_of(org.settings)), key=str.casefold)
 
 
 def duration(seconds: float) -> str:
@@ -329,6 +332,7 @@ async def _ticket_page(
         quick_instructions=QUICK_INSTRUCTIONS,
         previous_id=previous,
         next_id=following,
+        drafting=drafting_in_progress(detail.drafting_since),
         error=error,
     )
 
@@ -416,16 +420,48 @@ async def regenerate(
     runtime: RuntimeDep,
     instruction: FormStr = "",
 ) -> Response:
+    """Queues a new draft; the page shows it being written and reloads itself when it arrives."""
     tid = _tid(ticket_id)
-    await TicketService(db, runtime).get(ctx.organization.id, tid)  # another organization's: 404
-    await db.commit()  # no transaction stays open while the answer is written
-    wanted = instruction.strip()[:500] or None
     try:
-        await draft_reply(runtime, ctx.organization.id, tid, instruction=wanted, force=True)
+        ticket = await TicketService(db, runtime).request_draft(ctx.organization.id, tid, instruction)
     except AppError as exc:
         return await _failed(request, ctx, db, runtime, tid, exc)
-    done = f"New draft written ({wanted})." if wanted else "New draft written."
+    wanted = ticket.drafting_instruction
+    done = f"Writing a new draft ({wanted})…" if wanted else "Writing a new draft…"
     return redirect(_here(tid), flash=done)
+
+
+@router.get("/{ticket_id}/drafting")
+async def drafting_status(
+    request: Request, ticket_id: str, ctx: Admin, db: DbSession, runtime: RuntimeDep
+) -> Response:
+    """Polled while a draft is being written: the same notice, or a reload once the draft is there."""
+    ticket = await TicketService(db, runtime).get(ctx.organization.id, _tid(ticket_id))
+    if drafting_in_progress(ticket.drafting_since):
+        return render(request, "tickets/_drafting.html", t=ticket)
+    return Response(headers={"HX-Refresh": "true"})  # the draft (or the reason it failed) is there
+
+
+@router.post("/{ticket_id}/drafts/{draft_id}/save")
+async def save_edit(
+    request: Request,
+    ticket_id: str,
+    draft_id: str,
+    ctx: Admin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    text: FormStr = "",
+) -> Response:
+    """Keeps the edited text on the draft without sending it (a colleague, or you later, approves it)."""
+    tid = _tid(ticket_id)
+    did = _draft_id(draft_id)
+    if did is None:
+        raise NotFound("Draft not found.")
+    try:
+        await TicketService(db, runtime).save_edit(ctx.organization.id, tid, did, text)
+    except AppError as exc:
+        return await _failed(request, ctx, db, runtime, tid, exc, kept_text=text.replace("\r\n", "\n"))
+    return redirect(_here(tid), flash="Edit saved; nothing was sent. Approve it when it is ready.")
 
 
 @router.post("/{ticket_id}/reject")
@@ -462,12 +498,13 @@ async def update_ticket(
     tid = _tid(ticket_id)
     service = TicketService(db, runtime)
     ticket = await service.get(ctx.organization.id, tid)
-    raw = {
-        "assigned_user_id": assigned_user_id or None,
+    raw: dict[str, Any] = {
         "priority": priority or None,
         "category": category.strip() or None,
         "status": (status or None) if ticket.source == TicketSource.native else None,
     }
+    if assigned_user_id:  # empty keeps the assignee; "none" (an explicit null) un-assigns
+        raw["assigned_user_id"] = None if assigned_user_id == UNASSIGN else assigned_user_id
     try:
         change = TicketUpdate.model_validate(raw)
         await service.update(ctx.organization.id, tid, change)
@@ -491,9 +528,11 @@ async def manual_reply(
     runtime: RuntimeDep,
     text: FormStr = "",
     note: FormStr = "",
+    as_customer: FormStr = "",
     status: FormStr = "",
 ) -> Response:
-    """A reply written by staff (sent exactly once, like an approved draft), or an internal note."""
+    """A reply written by staff (sent exactly once, like an approved draft), an internal note, or (native
+    tickets) the customer's answer received another way, recorded so that the ticket waits for a reply."""
     tid = _tid(ticket_id)
     text = text.replace("\r\n", "\n").strip()
     try:
@@ -502,8 +541,12 @@ async def manual_reply(
             await TicketService(db, runtime).get(ctx.organization.id, tid)
             raise ValidationFailed("Write something first: the text is empty.")
         if note:
-            await TicketService(db, runtime).add_note(ctx.organization.id, tid, text, approver)
-            return redirect(_here(tid), flash="Internal note added (the customer does not see it).")
+            added = await TicketService(db, runtime).add_note(ctx.organization.id, tid, text, approver)
+            where = "; it is being added to the WHMCS ticket too" if added.push_status else ""
+            return redirect(_here(tid), flash=f"Internal note added (the customer does not see it){where}.")
+        if as_customer:
+            await TicketService(db, runtime).add_customer_message(ctx.organization.id, tid, text)
+            return redirect(_here(tid), flash="Customer's reply recorded; a new draft is being written.")
         sent = await approve_and_send(
             db, runtime, ctx.organization.id, tid, approver, text=text, status=status or None, manual=True
         )
@@ -526,3 +569,23 @@ async def save_as_faq(
     except AppError as exc:
         return await _failed(request, ctx, db, runtime, tid, exc)
     return redirect(_here(tid), flash="Saved as an FAQ: the next similar question is answered from it.")
+
+
+@router.post("/{ticket_id}/notes/{note_id}/retry")
+async def retry_note(
+    request: Request, ticket_id: str, note_id: str, ctx: Admin, db: DbSession, runtime: RuntimeDep
+) -> Response:
+    """Sends again a note WHMCS did not take, after looking whether an earlier attempt got there."""
+    tid = _tid(ticket_id)
+    try:
+        nid = uuid.UUID(note_id)
+    except ValueError:
+        raise NotFound("Note not found.") from None
+    try:
+        await retry_note_push(db, runtime, ctx.organization.id, tid, nid)
+    except NotFound:
+        raise  # another organization's ticket or note: a plain 404
+    except AppError as exc:
+        await db.rollback()
+        return redirect(_here(tid), flash=f"Not retried: {exc.message}", level="error")
+    return redirect(_here(tid), flash="Sending the note to WHMCS again; reload in a moment to see it arrive.")

@@ -16,6 +16,7 @@ from answerdesk.admin.templating import redirect, render
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.auth.service import AuditService
 from answerdesk.kit.errors import AppError
+from answerdesk.kit.timezones import known_timezones
 from answerdesk.kit.web import client_ip
 from answerdesk.tickets.connections import ConnectionService, connection_read, record_test, run_test
 from answerdesk.tickets.models import WhmcsConnection
@@ -39,6 +40,7 @@ TEXT_FIELDS = (
     "admin_usernames",
     "ticket_status",
     "poll_interval_minutes",
+    "timezone",
     "timeout_seconds",
     "auto_send",
     "departments_text",
@@ -116,6 +118,8 @@ def parse_connection_form(form: FormData, current: WhmcsConnection | None) -> Wh
         "watched_department_ids": _department_ids(form),
         "ticket_status": text("ticket_status") or None,
         "poll_interval_minutes": text("poll_interval_minutes") or None,
+        # Empty keeps the stored zone (UTC for a new connection).
+        "timezone": text("timezone") or None,
         "timeout_seconds": text("timeout_seconds") or None,
         "auto_send": auto_send,
         **{name: bool(form.get(name)) for name in TOGGLES},
@@ -134,6 +138,7 @@ def form_values(read: WhmcsConnectionRead | None) -> dict[str, Any]:
             "admin_usernames": "",
             "ticket_status": "Awaiting Reply",
             "poll_interval_minutes": "5",
+            "timezone": "UTC",
             "timeout_seconds": "20",
             "auto_send": "",
             "departments_text": "",
@@ -150,6 +155,7 @@ def form_values(read: WhmcsConnectionRead | None) -> dict[str, Any]:
         "admin_usernames": "\n".join(f"{k} = {v}" for k, v in read.admin_usernames.items()),
         "ticket_status": read.ticket_status,
         "poll_interval_minutes": str(read.poll_interval_minutes),
+        "timezone": read.timezone,
         "timeout_seconds": f"{read.timeout_seconds:g}",
         "auto_send": "\n".join(f"{k} = {v:g}" for k, v in read.auto_send.items()),
         "departments_text": ""
@@ -191,6 +197,7 @@ def _page(
         error=error,
         sync_scopes=SYNC_SCOPES,
         departments=department_choices(read),
+        timezones=known_timezones(),
     )
 
 

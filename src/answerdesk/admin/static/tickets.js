@@ -33,7 +33,7 @@
   document.addEventListener("submit", (event) => {
     const form = event.target;
     const submitter = event.submitter;
-    if (submitter && submitter.name === "note") return;
+    if (submitter && (submitter.name === "note" || "noConfirm" in submitter.dataset)) return;
     const message = (submitter && submitter.dataset.confirm) || form.dataset.confirm;
     if (message && !window.confirm(message)) event.preventDefault();
   });

@@ -22,7 +22,13 @@ from answerdesk.integrations.whmcs.errors import (
     WhmcsTimeout,
     WhmcsUnavailable,
 )
-from answerdesk.integrations.whmcs.parsing import normalise_message, parse_whmcs_datetime, unwrap_list
+from answerdesk.integrations.whmcs.parsing import (
+    comparable_text,
+    normalise_message,
+    parse_whmcs_datetime,
+    server_timezone,
+    unwrap_list,
+)
 from answerdesk.integrations.whmcs.protocol import WhmcsApi
 from answerdesk.integrations.whmcs.schemas import (
     WhmcsAdmin,
@@ -74,8 +80,10 @@ __all__ = [
     "WhmcsTimeout",
     "WhmcsUnavailable",
     "api_endpoint",
+    "comparable_text",
     "is_read_action",
     "normalise_message",
     "parse_whmcs_datetime",
+    "server_timezone",
     "unwrap_list",
 ]

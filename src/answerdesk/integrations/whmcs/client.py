@@ -100,6 +100,7 @@ class WhmcsClient:
     Reads are retried on 429/5xx/network errors with bounded exponential backoff; mutating
     calls are sent exactly once, and an uncertain outcome is reported as an exception with
     ``outcome_unknown=True`` so the caller re-reads (GetTicket) instead of re-posting.
+    ``tz`` is the WHMCS server's zone: its zone-less dates are read in it and returned in UTC.
     """
 
     def __init__(
@@ -312,9 +313,24 @@ class WhmcsClient:
             },
         )
 
-    async def add_ticket_note(self, ticket_id: int, message: str, *, markdown: bool = False) -> None:
-        """An internal note (never shown to the customer). Sent once, never retried."""
-        await self.call("AddTicketNote", {"ticketid": ticket_id, "message": message, "markdown": markdown})
+    async def add_ticket_note(
+        self, ticket_id: int, message: str, *, markdown: bool = False, admin_username: str | None = None
+    ) -> None:
+        """An internal note (never shown to the customer). Sent once, never retried.
+
+        WHMCS returns no note id; on ``outcome_unknown`` re-read the ticket before retrying. The API
+        reference lists no ``adminusername`` for this action (WHMCS attributes the note to the API
+        credential's admin); it is sent anyway so that a version honouring it names the author.
+        """
+        await self.call(
+            "AddTicketNote",
+            {
+                "ticketid": ticket_id,
+                "message": message,
+                "markdown": markdown,
+                "adminusername": admin_username,
+            },
+        )
 
     async def update_ticket(
         self,

@@ -8,12 +8,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from html.parser import HTMLParser
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from answerdesk.kit.timezones import canonical_timezone
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off", "null", "none"})
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 _TAG = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?/?\s*>")
 _BLANK_RUN = re.compile(r"\n{3,}")
+_NON_WORD = re.compile(r"\W+")
 
 
 def unwrap_list(value: Any, key: str | None = None) -> list[Any]:
@@ -114,13 +118,15 @@ def to_csv_list(value: Any) -> list[str]:
 
 
 def parse_whmcs_datetime(value: Any, tz: tzinfo = UTC) -> datetime | None:
-    """Parse WHMCS's zone-less ``Y-m-d H:i:s`` (server-local) into an aware datetime in ``tz``.
+    """Parse WHMCS's zone-less ``Y-m-d H:i:s`` (the WHMCS server's local time, ``tz``) into UTC.
 
+    Around DST changes a wall time is read as PHP reads it: one that occurs twice (clocks go back)
+    is the first of the two; one that never occurs (clocks go forward) is moved forward by the gap.
     Empty values and MySQL zero dates (``0000-00-00 00:00:00``) give None, as does anything
     unparseable: dates are informational and must not fail a whole ticket.
     """
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+        return _as_utc(value, tz)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -138,7 +144,24 @@ def parse_whmcs_datetime(value: Any, tz: tzinfo = UTC) -> datetime | None:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+    return _as_utc(parsed, tz)
+
+
+def _as_utc(value: datetime, tz: tzinfo) -> datetime:
+    # fold=0 (the default) is what gives PHP's reading of repeated and skipped wall times.
+    local = value if value.tzinfo is not None else value.replace(tzinfo=tz, fold=0)
+    return local.astimezone(UTC)
+
+
+def server_timezone(name: str) -> tzinfo:
+    """The zone a WHMCS server writes its dates in, from its IANA name; ValueError if unknown."""
+    canonical = canonical_timezone(name)
+    if canonical == "UTC":
+        return UTC  # needs no time zone data
+    try:
+        return ZoneInfo(canonical)
+    except ZoneInfoNotFoundError:
+        raise ValueError(f"time zone {canonical!r} has no data on this machine") from None
 
 
 def format_whmcs_datetime(value: datetime, tz: tzinfo = UTC) -> str:
@@ -160,6 +183,11 @@ def normalise_message(raw: str | None) -> str:
     text = text.replace("\xa0", " ")
     lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
+
+
+def comparable_text(text: str) -> str:
+    """Text compared without markup, spacing or case: WHMCS may render Markdown or HTML-escape."""
+    return _NON_WORD.sub("", normalise_message(text).lower())
 
 
 _BLOCK_TAGS = frozenset(

@@ -68,7 +68,9 @@ class WhmcsApi(Protocol):
         noemail: bool | None = None,
     ) -> None: ...
 
-    async def add_ticket_note(self, ticket_id: int, message: str, *, markdown: bool = False) -> None: ...
+    async def add_ticket_note(
+        self, ticket_id: int, message: str, *, markdown: bool = False, admin_username: str | None = None
+    ) -> None: ...
 
     async def update_ticket(
         self,
