@@ -259,11 +259,16 @@ async def queue_page(request: Request, ctx: Admin, db: DbSession, runtime: Runti
     )
 
 
-def _tid(value: str) -> uuid.UUID:
+def _path_id(value: str, not_found: str) -> uuid.UUID:
+    """An id from the URL; one that is not a UUID names nothing: 404."""
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound("Ticket not found.") from None
+        raise NotFound(not_found) from None
+
+
+def _tid(value: str) -> uuid.UUID:
+    return _path_id(value, "Ticket not found.")
 
 
 def open_draft(detail: TicketDetail) -> DraftRead | None:
@@ -454,9 +459,7 @@ async def save_edit(
 ) -> Response:
     """Keeps the edited text on the draft without sending it (a colleague, or you later, approves it)."""
     tid = _tid(ticket_id)
-    did = _draft_id(draft_id)
-    if did is None:
-        raise NotFound("Draft not found.")
+    did = _path_id(draft_id, "Draft not found.")
     try:
         await TicketService(db, runtime).save_edit(ctx.organization.id, tid, did, text)
     except AppError as exc:
@@ -561,9 +564,7 @@ async def save_as_faq(
 ) -> Response:
     """One click on a sent reply: an FAQ in the knowledge base, the customer's personal data stripped."""
     tid = _tid(ticket_id)
-    did = _draft_id(draft_id)
-    if did is None:
-        raise NotFound("Draft not found.")
+    did = _path_id(draft_id, "Draft not found.")
     try:
         await TicketService(db, runtime).save_reply_as_faq(ctx.organization.id, tid, did)
     except AppError as exc:
@@ -577,10 +578,7 @@ async def retry_note(
 ) -> Response:
     """Sends again a note WHMCS did not take, after looking whether an earlier attempt got there."""
     tid = _tid(ticket_id)
-    try:
-        nid = uuid.UUID(note_id)
-    except ValueError:
-        raise NotFound("Note not found.") from None
+    nid = _path_id(note_id, "Note not found.")
     try:
         await retry_note_push(db, runtime, ctx.organization.id, tid, nid)
     except NotFound:
