@@ -5,8 +5,10 @@ Run from the repo root:  .venv/bin/python bench/embedding_throughput.py [--chunk
 Prints, for ~1,000 realistic 150-300-word chunks (SciFact abstracts and runs of Bitext support answers),
 then for as many short customer questions: texts/s of each embedder (wall clock, and per CPU-second of
 this process, which stays meaningful when other work shares the machine), the speed-up, and the
-mean/min cosine between the two vectors of each text. Then SciFact nDCG@10 (BEIR test split, dense
-only, exact cosine) for both, to show what int8 costs in retrieval quality.
+mean/min cosine between the two vectors of each text. Then the p50 latency of ``embed_query`` on a
+10-word question, and SciFact nDCG@10 (BEIR test split, dense only, exact cosine) for both, to show
+what int8 costs in retrieval quality. The export options can be changed to compare recipes, e.g.
+``--layer-norm fused`` or ``--attention-op Attention --attention-mask``.
 
 Data is read in place from ../shared/data (never copied into the repo). The ONNX model is exported
 into --cache-dir on first use (tens of seconds) and reused afterwards.
@@ -134,6 +136,19 @@ def compare(runs: dict[str, Callable[[Sequence[str]], Vectors]], texts: Sequence
     print(f"  ({load_average()} after; best of {rounds} rounds each)")
 
 
+def query_latency(embed_query: Callable[[str], Vectors], calls: int = 300) -> float:
+    """Median seconds of one ``embed_query`` call on a 10-word question (the chat hot path)."""
+    question = "How can I change the billing address on my account?"
+    for _ in range(20):
+        embed_query(question)
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        embed_query(question)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
 def load_average() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} cores"
@@ -149,6 +164,12 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=REPO / "var" / "models")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per embedder (best is kept)")
     parser.add_argument("--skip-ndcg", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="OnnxEmbedder num_threads (default: cores)")
+    parser.add_argument(
+        "--attention-op", choices=["MultiHeadAttention", "Attention"], default="MultiHeadAttention"
+    )
+    parser.add_argument("--attention-mask", action="store_true", help="export with an attention mask input")
+    parser.add_argument("--layer-norm", choices=["decomposed", "fused"], default="decomposed")
     parser.add_argument(
         "--keep-float32",
         action="append",
@@ -165,8 +186,15 @@ def main() -> None:
     print(f"{len(chunks)} chunks, {words.mean():.0f} words on average ({words.min()}-{words.max()})")
 
     reference = SentenceTransformerEmbedder()
-    settings = ExportSettings(keep_float32=tuple(args.keep_float32))
-    onnx = OnnxEmbedder(args.cache_dir, export_settings=settings)
+    settings = ExportSettings(
+        attention_op=args.attention_op,
+        attention_mask=args.attention_mask,
+        layer_norm=args.layer_norm,
+        # The fused Attention op is only quantised when named; MultiHeadAttention has no weights.
+        quantised_ops=("MatMul", "Attention") if args.attention_op == "Attention" else ("MatMul",),
+        keep_float32=tuple(args.keep_float32),
+    )
+    onnx = OnnxEmbedder(args.cache_dir, export_settings=settings, num_threads=args.threads)
     started = time.perf_counter()
     cached = onnx.load()
     verb = "exported" if cached.rebuilt else "loaded from cache"
@@ -184,6 +212,9 @@ def main() -> None:
     compare(runs, chunks, args.rounds)
     print(f"\n{len(questions)} short customer questions (Bitext), for comparison with short-text figures:")
     compare(runs, questions, args.rounds)
+    print("\nembed_query latency, 10-word question (p50 of 300 calls):")
+    for label, embedder in (("sentence-transformers", reference), ("OnnxEmbedder (int8)", onnx)):
+        print(f"  {label:30s} {query_latency(embedder.embed_query) * 1000:6.2f} ms")
 
     if args.skip_ndcg:
         return

@@ -1,12 +1,15 @@
 """Both embedders on the real packaged model: shapes, unit length, order, int8 agreement with the full model.
 
-The ONNX export runs once per test session (about 25-60 s on 2 cores) into a temporary cache, in the
+The ONNX export runs once per test session (about 15-60 s on 2 cores) into a temporary cache, in the
 ``onnx_embedder`` fixture; every test that uses it shares that one export.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +23,7 @@ from answerdesk.knowledge.embedding import (
     SentenceTransformerEmbedder,
     load_embedder,
 )
-from answerdesk.knowledge.embedding.onnx_backend import length_batches
+from answerdesk.knowledge.embedding.onnx_backend import _run_batches, length_batches
 
 LONG_ANSWER = (
     "To move your hosting account to a new data centre, first open the client area and choose the "
@@ -67,7 +70,7 @@ def onnx_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_embedder(onnx_cache_dir: Path) -> OnnxEmbedder:
-    """The one real int8 export of the session (slow: ~25-60 s)."""
+    """The one real int8 export of the session (slow: ~15-60 s)."""
     embedder = OnnxEmbedder(onnx_cache_dir)
     assert embedder.load().rebuilt
     return embedder
@@ -189,21 +192,119 @@ def test_batch_size_must_be_positive(tmp_path: Path) -> None:
         OnnxEmbedder(tmp_path).embed(["hello"], batch_size=0)
 
 
-def test_batches_cover_every_text_once_within_count_and_token_limits() -> None:
-    lengths = np.array([300, 5, 256, 12, 256, 7, 200, 256, 40] + [256] * 20, dtype=np.int64)
+def test_batches_hold_one_length_each_within_count_and_token_limits() -> None:
+    lengths = np.array([300, 5, 256, 12, 256, 7, 200, 256, 40] + [256] * 20 + [5] * 9, dtype=np.int64)
     order = np.argsort(lengths, kind="stable")
 
     batches = list(length_batches(order, lengths, batch_size=4))
 
     assert np.concatenate(batches).tolist() == order.tolist()
+    assert all(len(set(lengths[rows].tolist())) == 1 for rows in batches)  # nothing is ever padded
     assert all(len(rows) <= 4 for rows in batches)
-    assert all(len(rows) * lengths[rows].max() <= 4096 or len(rows) == 1 for rows in batches)
-    assert [len(rows) for rows in batches][:2] == [4, 4]  # short texts fill the count limit
+    assert all(len(rows) * lengths[rows[0]] <= 512 or len(rows) == 1 for rows in batches)
+    assert [len(rows) for rows in batches][:3] == [4, 4, 2]  # the ten texts of 5 pieces fill the count limit
 
 
-def test_long_texts_are_batched_by_token_budget() -> None:
-    lengths = np.full(40, 256, dtype=np.int64)
+def test_long_texts_are_batched_by_token_budget_and_short_ones_by_count() -> None:
+    long_batches = list(length_batches(np.arange(40), np.full(40, 256, dtype=np.int64), batch_size=64))
+    short_batches = list(length_batches(np.arange(100), np.full(100, 5, dtype=np.int64), batch_size=64))
 
-    batches = list(length_batches(np.arange(40), lengths, batch_size=64))
+    assert [len(rows) for rows in long_batches] == [2] * 20
+    assert [len(rows) for rows in short_batches] == [64, 36]
 
-    assert [len(rows) for rows in batches] == [16, 16, 8]
+
+def test_the_exported_graph_is_the_fast_recipe(onnx_embedder: OnnxEmbedder) -> None:
+    import onnx
+
+    model = onnx.load(str(onnx_embedder.load().path), load_external_data=False)
+    ops = Counter(node.op_type for node in model.graph.node)
+
+    assert [i.name for i in model.graph.input] == ["input_ids", "token_type_ids"]  # no mask: no padding
+    assert ops["MultiHeadAttention"] == 6  # one per layer, so flash attention applies
+    assert ops["SkipLayerNormalization"] == 0  # rewritten into standard ops
+    assert ops["MatMulInteger"] == 36  # Q, K, V, attention output and both feed-forward layers, x6
+    assert ops["MatMul"] == 0  # nothing left in float32
+
+
+def test_concurrent_callers_get_the_same_vectors_as_one_caller(onnx_embedder: OnnxEmbedder) -> None:
+    texts = [*sample_texts(), *(f"Question {i}: how do I {w} my plan?" for i, w in enumerate(["renew"] * 9))]
+    jobs = [texts[i:] + texts[:i] for i in range(6)]
+    expected = [onnx_embedder.embed(job, batch_size=2) for job in jobs]
+    query = onnx_embedder.embed_query("Where is my invoice?")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = [pool.submit(onnx_embedder.embed, job, batch_size=2) for job in jobs]
+        queries = [pool.submit(onnx_embedder.embed_query, "Where is my invoice?") for _ in range(6)]
+        results = [future.result(timeout=120) for future in together]
+        query_results = [future.result(timeout=120) for future in queries]
+
+    for got, want in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(got, want)  # same batches, same single-threaded kernels: same bits
+    for got in query_results:
+        np.testing.assert_array_equal(got, query)
+
+
+class Recorder:
+    """Stands in for one batch's inference: records which thread ran which batch."""
+
+    def __init__(self, *, fail_on: int | None = None, meet: int = 0) -> None:
+        self.fail_on = fail_on
+        # With meet=n, each of n threads waits in its first batch until all n hold one, so the test
+        # knows every thread took part instead of hoping the scheduler interleaved them.
+        self.meeting = threading.Barrier(meet) if meet else None
+        self.ran: list[tuple[int, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, rows: np.ndarray) -> None:
+        if self.fail_on is not None and int(rows[0]) == self.fail_on:
+            raise RuntimeError(f"batch {self.fail_on} failed")
+        me = threading.current_thread().name
+        with self.lock:
+            first = all(name != me for _, name in self.ran)
+            self.ran.append((int(rows[0]), me))
+        if self.meeting is not None and first:
+            self.meeting.wait(timeout=30)
+
+
+def batches_of(count: int) -> list[np.ndarray]:
+    return [np.array([i]) for i in range(count)]
+
+
+def test_run_batches_runs_each_batch_once_with_the_free_helper() -> None:
+    recorder = Recorder(meet=2)
+    with ThreadPoolExecutor(1, thread_name_prefix="helper") as helpers:
+        _run_batches(batches_of(20), recorder, helpers, helper_count=1)
+
+    assert sorted(i for i, _ in recorder.ran) == list(range(20))
+    threads = {name for _, name in recorder.ran}
+    assert threading.current_thread().name in threads
+    assert any(name.startswith("helper") for name in threads)
+
+
+def test_a_call_does_not_queue_behind_another_call_holding_the_helpers() -> None:
+    recorder = Recorder()
+    release = threading.Event()
+    with ThreadPoolExecutor(1, thread_name_prefix="helper") as helpers:
+        busy = helpers.submit(release.wait, 30)  # another caller's long ingestion holds the only helper
+
+        _run_batches(batches_of(5), recorder, helpers, helper_count=1)
+
+        assert not busy.done()  # the call above finished while the helper was still busy
+        release.set()
+    assert sorted(i for i, _ in recorder.ran) == list(range(5))
+    assert {name for _, name in recorder.ran} == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("failing_batch", [0, 7])
+def test_a_failed_batch_is_raised_and_nothing_runs_after_the_call(failing_batch: int) -> None:
+    recorder = Recorder(fail_on=failing_batch)
+    with ThreadPoolExecutor(1, thread_name_prefix="helper") as helpers:
+        with pytest.raises(RuntimeError, match=f"batch {failing_batch} failed"):
+            _run_batches(batches_of(20), recorder, helpers, helper_count=1)
+        ran_by_then = len(recorder.ran)
+        # The pool runs tasks in order on its one thread: once this no-op has run, every helper of the
+        # failed call has returned, so any batch it ran late would be counted below.
+        helpers.submit(lambda: None).result(timeout=30)
+
+        assert len(recorder.ran) == ran_by_then
+    assert failing_batch not in {i for i, _ in recorder.ran}

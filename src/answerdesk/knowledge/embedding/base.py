@@ -68,14 +68,6 @@ def check_batch_size(batch_size: int) -> None:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
 
 
-def mean_pool(token_vectors: NDArray[np.float32], attention_mask: NDArray[np.int64]) -> Vectors:
-    """Average of the token vectors the mask keeps, as sentence-transformers' Pooling(mean) computes it."""
-    mask = attention_mask.astype(np.float32)
-    summed = np.einsum("bsd,bs->bd", token_vectors, mask)
-    counts = np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
-    return np.asarray(summed / counts, dtype=np.float32)
-
-
 def l2_normalise(vectors: NDArray[np.float32]) -> Vectors:
     """Rows scaled to unit length; the epsilon is torch.nn.functional.normalize's, so zero rows stay zero."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
