@@ -52,15 +52,27 @@ NOT_FOUND = "Ticket not found."
 DRAFTING_STALE_AFTER = timedelta(minutes=11)
 
 
-def queue_draft(db: AsyncSession, runtime: Runtime, organization_id: uuid.UUID, ticket_id: uuid.UUID) -> None:
-    """A draft job once this transaction commits; one per ticket at a time."""
+def queue_draft(
+    db: AsyncSession,
+    runtime: Runtime,
+    organization_id: uuid.UUID,
+    ticket_id: uuid.UUID,
+    *,
+    instruction: str | None = None,
+    force: bool = False,
+) -> None:
+    """A draft job once this transaction commits: one per ticket at a time, or (``force``: staff asked
+    for it) one per request, so a request after a stale one is not swallowed as a duplicate."""
+    job_id = f"redraft:{ticket_id}:{uuid.uuid4().hex[:12]}" if force else f"draft:{ticket_id}"
     enqueue_after_commit(
         db,
         runtime.jobs,
         DRAFT_TASK,
-        job_id=f"draft:{ticket_id}",
+        job_id=job_id,
         organization_id=str(organization_id),
         ticket_id=str(ticket_id),
+        instruction=instruction,
+        force=force,
     )
 
 
@@ -315,17 +327,7 @@ class TicketService:
         ticket.drafting_since = utcnow()
         ticket.drafting_instruction = wanted
         await self.db.flush()
-        enqueue_after_commit(
-            self.db,
-            self.runtime.jobs,
-            DRAFT_TASK,
-            # Unique per request: a new request after a stale one must not be swallowed as a duplicate.
-            job_id=f"redraft:{ticket_id}:{uuid.uuid4().hex[:12]}",
-            organization_id=str(organization_id),
-            ticket_id=str(ticket_id),
-            instruction=wanted,
-            force=True,
-        )
+        queue_draft(self.db, self.runtime, organization_id, ticket_id, instruction=wanted, force=True)
         return ticket
 
     async def save_edit(
