@@ -74,6 +74,8 @@ class Conversation(IdMixin, TenantMixin, CreatedAtMixin, Base):
     # The highest message seq each side has seen: "seen" ticks, and staff's unread counts.
     customer_seen_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     staff_seen_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    # ISO 639-1 code of the customer's language, detected from their messages (None until detected).
+    language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
 
 
 class Message(IdMixin, TenantMixin, CreatedAtMixin, Base):
@@ -100,5 +102,7 @@ class Message(IdMixin, TenantMixin, CreatedAtMixin, Base):
     sentiment_score: Mapped[float | None] = mapped_column(default=None)
     sentiment_label: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     frustrated: Mapped[bool] = mapped_column(default=False)
+    # Customer messages: the detected ISO 639-1 language code (None when too short to tell).
+    language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     # Retrieval trace of a bot message (standalone query, passages and scores) for the playground and audits.
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -70,6 +70,8 @@ class Chunk(TenantMixin, Base):
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     tags: Mapped[list[str]] = mapped_column(default=list)
     embedding: Mapped[bytes] = mapped_column(sa.LargeBinary)  # float32 little-endian, L2-normalised
+    # FAQ chunks only: the vector of the question alone, matched against customers' questions.
+    question_embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
