@@ -219,6 +219,8 @@ class BackupService:
         return True
 
     async def _check_empty(self, force: bool) -> None:
+        if self.database == "sqlite" and not dumps.sqlite_path(self.settings.database_url).exists():
+            return  # no file yet (the restore creates it): nothing to check, and connecting would fail
         count = await dumps.run_sync_on(self.runtime.engine, repository.organization_count)
         if count and not force:
             raise InstanceNotEmpty(
@@ -335,11 +337,20 @@ def _prepared(output: Path) -> Path:
 
 def _prune(folder: Path, keep: int) -> list[Path]:
     """All but the newest ``keep`` archives; names sort by time, and only our own names are touched."""
-    archives = sorted(p for p in folder.glob(f"{ARCHIVE_PREFIX}*{ARCHIVE_SUFFIX}") if p.is_file())
+    archives = sorted(
+        (p for p in folder.glob(f"{ARCHIVE_PREFIX}*{ARCHIVE_SUFFIX}") if p.is_file()), key=_made_at
+    )
     removed = archives[:-keep]
     for old in removed:
         old.unlink(missing_ok=True)
     return removed
+
+
+def _made_at(path: Path) -> tuple[str, int]:
+    """Sort key of our archive names: the UTC stamp, then the -N of a second archive in the same second."""
+    stem = path.name[len(ARCHIVE_PREFIX) : -len(ARCHIVE_SUFFIX)]
+    stamp, _, n = stem.partition("-")
+    return stamp, int(n) if n.isdigit() else 0
 
 
 def secret_fingerprint(secret: str) -> str:
