@@ -1,4 +1,4 @@
-"""Memory and first-search latency with many organizations on one process, with and without an index cache bound.
+"""Memory and first-search latency of many organizations on one process, with and without a cache bound.
 
 Seeds a fresh SQLite (or PostgreSQL) database with ``--orgs`` organizations of ``--chunks`` synthetic
 chunks each (random unit vectors, ~60-word texts from a support vocabulary plus words of the
@@ -8,8 +8,8 @@ process per configuration, so each RSS figure starts from a fresh interpreter:
 * ``unbounded``, empty index folder: the first search of each organization builds its index from the
   database (and saves it); the second pass is warm. RSS after every organization was used once.
 * ``bounded`` (``--cache-mb``), the files the first run saved: first searches load from files; the
-  second pass, cycling through every organization, misses again (loads from files); a hot
-  organization searched repeatedly stays warm.
+  next passes, cycling through every organization, miss again (load from files); a hot
+  organization searched repeatedly stays warm. RSS after each pass shows where it levels off.
 
 Searches pass a query vector (no embedding model), so latency is the index's part: the generation
 check, load or build when missing, FAISS, BM25, fusion and the database read of the hits.
@@ -101,7 +101,7 @@ async def _no_embedder() -> Embedder:
     raise RuntimeError("the bench passes query vectors")
 
 
-async def run(url: str, index_dir: Path, cache_mb: int, hot_searches: int) -> dict[str, object]:
+async def run(url: str, index_dir: Path, cache_mb: int, hot_searches: int, passes: int) -> dict[str, object]:
     """One configuration in this (child) process; returns its figures."""
     engine = create_engine(url)
     maker = create_sessionmaker(engine)
@@ -129,9 +129,11 @@ async def run(url: str, index_dir: Path, cache_mb: int, hot_searches: int) -> di
         return times
 
     first = await one_pass()
-    after_first = rss_mb()
-    second = await one_pass()
-    after_second = rss_mb()
+    rss = [rss_mb()]
+    second: list[float] = []
+    for _ in range(passes - 1):
+        second += await one_pass()
+        rss.append(rss_mb())
     hot: list[float] = []
     async with maker() as db:
         for _ in range(hot_searches):
@@ -145,17 +147,16 @@ async def run(url: str, index_dir: Path, cache_mb: int, hot_searches: int) -> di
         "second": second,
         "hot": hot,
         "rss_start": started_rss,
-        "rss_first": after_first,
-        "rss_second": after_second,
+        "rss": rss,
         "cached": len(cache),
         "cache_mb": cache.bytes / 1024 / 1024,
         "evictions": cache.evictions,
     }
 
 
-def child(url: str, index_dir: Path, cache_mb: int, hot: int) -> dict[str, object]:
+def child(url: str, index_dir: Path, cache_mb: int, hot: int, passes: int) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", url, str(index_dir), str(cache_mb), str(hot)],
+        [sys.executable, __file__, "--child", url, str(index_dir), str(cache_mb), str(hot), str(passes)],
         check=True,
         capture_output=True,
         text=True,
@@ -175,10 +176,10 @@ def report(title: str, f: dict[str, object], first: str, second: str) -> None:
     print(line(first, f["first"]))
     print(line(second, f["second"]))
     print(line("hot organization, repeated", f["hot"]))
-    print(
-        f"  RSS: {f['rss_start']:.0f} MB at start, {f['rss_first']:.0f} MB after every organization once, "
-        f"{f['rss_second']:.0f} MB after the second pass"
-    )
+    rss = f["rss"]
+    assert isinstance(rss, list)
+    passes = ", ".join(f"{r:.0f}" for r in rss)
+    print(f"  RSS: {f['rss_start']:.0f} MB at start; after each pass over every organization: {passes} MB")
     print(
         f"  cache: {f['cached']} organizations, {f['cache_mb']:.1f} MB estimated, {f['evictions']} evictions"
     )
@@ -186,14 +187,16 @@ def report(title: str, f: dict[str, object], first: str, second: str) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        url, index_dir, cache_mb, hot = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-        print(json.dumps(asyncio.run(run(url, index_dir, cache_mb, hot))))
+        url, index_dir = sys.argv[2], Path(sys.argv[3])
+        cache_mb, hot, passes = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+        print(json.dumps(asyncio.run(run(url, index_dir, cache_mb, hot, passes))))
         return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orgs", type=int, default=1000)
     parser.add_argument("--chunks", type=int, default=200)
     parser.add_argument("--cache-mb", type=int, default=64)
     parser.add_argument("--hot", type=int, default=200, help="searches of the hot organization")
+    parser.add_argument("--passes", type=int, default=3, help="passes over every organization (>= 2)")
     parser.add_argument("--database", choices=DATABASES, default="sqlite")
     args = parser.parse_args()
     print(f"{args.orgs} organizations x {args.chunks} chunks, {args.database}; {machine()}")
@@ -202,19 +205,19 @@ def main() -> None:
         asyncio.run(seed(bench.url, args.orgs, args.chunks))
         print(f"seeded in {time.perf_counter() - t:.0f} s")
         index_dir = bench.data_dir / "indexes"
-        unbounded = child(bench.url, index_dir, 0, args.hot)
+        unbounded = child(bench.url, index_dir, 0, args.hot, args.passes)
         report(
             "unbounded (ANSWERDESK_INDEX_CACHE_MB=0)",
             unbounded,
             "first search: built from database",
-            "second pass: warm",
+            "later passes: warm",
         )
-        bounded = child(bench.url, index_dir, args.cache_mb, args.hot)
+        bounded = child(bench.url, index_dir, args.cache_mb, args.hot, args.passes)
         report(
             f"bounded (ANSWERDESK_INDEX_CACHE_MB={args.cache_mb})",
             bounded,
             "first search: loaded from files",
-            "second pass: evicted, loaded again",
+            "later passes: evicted, loaded again",
         )
 
 
