@@ -210,19 +210,25 @@ async def pg_dump(engine: AsyncEngine, database_url: str, target: Path) -> Snaps
     return Snapshot(snapshot.table_counts, snapshot.alembic_revision, snapshot.original_keys, version)
 
 
-async def pg_restore(engine: AsyncEngine, database_url: str, dump: Path) -> None:
-    """Replace the database's tables with the dump's, the restore itself in one transaction."""
+async def pg_restore(engine: AsyncEngine, database_url: str, dump: Path, tables: set[str]) -> None:
+    """Replace the database's tables with the dump's (``tables``) in one transaction.
+
+    ``--clean`` drops the dump's tables inside pg_restore's transaction, so a failed restore leaves
+    them as they were. Other tables (a newer migration run on the target) would collide with the
+    migrations run after the restore: they go first.
+    """
     major, _ = await pg_server_major(engine)
     tool = await asyncio.to_thread(pg_tool, "pg_restore", major)
     env = libpq_env(database_url)
-    # Tables a newer migration created in the empty target would collide with the migrations run after.
     async with engine.begin() as conn:
-        await conn.run_sync(repository.drop_all_tables)
+        await conn.run_sync(repository.drop_tables_except, tables | {repository.ALEMBIC_TABLE})
     await _run(
         [
             tool,
             "--single-transaction",
             "--exit-on-error",
+            "--clean",
+            "--if-exists",
             "--no-owner",
             "--no-privileges",
             f"--dbname={env.pop('PGDATABASE', '')}",

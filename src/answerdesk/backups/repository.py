@@ -51,8 +51,8 @@ def organization_ids(conn: Connection) -> list[uuid.UUID]:
     return list(conn.scalars(sa.select(_organization.c.id).order_by(_organization.c.slug)))
 
 
-def drop_all_tables(conn: Connection) -> None:
-    """Every table of the current schema, Alembic's included (PostgreSQL, before pg_restore)."""
-    names = sa.inspect(conn).get_table_names()
+def drop_tables_except(conn: Connection, keep: set[str]) -> None:
+    """Every table of the current schema not in ``keep`` (PostgreSQL, before pg_restore --clean)."""
+    names = [n for n in sa.inspect(conn).get_table_names() if n not in keep]
     if names:
         conn.execute(sa.text("DROP TABLE " + ", ".join(f'"{n}"' for n in names) + " CASCADE"))

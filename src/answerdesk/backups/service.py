@@ -282,7 +282,7 @@ class BackupService:
             target = dumps.sqlite_path(self.settings.database_url)
             await asyncio.to_thread(dumps.sqlite_restore, dump, target)
             return
-        await dumps.pg_restore(engine, self.settings.database_url, dump)
+        await dumps.pg_restore(engine, self.settings.database_url, dump, set(manifest.table_counts))
         counts = await dumps.run_sync_on(engine, repository.table_counts)
         if counts != manifest.table_counts:
             raise BackupError("The restored database's rows do not match the manifest's counts")
