@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from answerdesk.backups import dumps, repository
-from answerdesk.backups.errors import ArchiveDamaged, ArchiveIncompatible, InstanceNotEmpty
+from answerdesk.backups.errors import ArchiveDamaged, ArchiveIncompatible, BackupError, InstanceNotEmpty
 from answerdesk.backups.service import BackupService
 from answerdesk.runtime import Runtime
 from tests.backups.support import counts, picture, seed
@@ -130,6 +130,23 @@ async def test_a_damaged_archive_is_refused_before_anything_is_restored(
             await service.restore(path)
         await assert_untouched(target)
     assert not list(target.settings.data_dir.glob(".restore-*"))  # its scratch folder is gone too
+
+
+@pytest.mark.skipif(TEST_DATABASE != "sqlite", reason="blocks the SQLite file's folder")
+async def test_a_failed_database_restore_takes_back_the_originals_it_wrote(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    await seed(runtime)
+    backup = await BackupService(runtime).create(tmp_path / "backup.tar.gz")
+    (tmp_path / "blocked").write_text("a file where the database's folder should be")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'blocked' / 'answerdesk.db'}"
+    blocked = Runtime.build(make_settings(url, tmp_path / "restored"))
+    try:
+        with pytest.raises(BackupError, match="Cannot write the SQLite database"):
+            await BackupService(blocked).restore(backup.path)
+        assert not [p for p in (tmp_path / "restored" / "files").rglob("*") if p.is_file()]
+    finally:
+        await blocked.close()
 
 
 async def test_an_archive_from_a_newer_version_or_another_database_is_refused(

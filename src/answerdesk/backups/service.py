@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import hmac
 import shutil
+import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -149,18 +150,24 @@ class BackupService:
                     raise ArchiveDamaged("The archived database's rows do not match the manifest's counts")
             await self._check_empty(force)
             warnings = await self._check_bucket(manifest)
-            written = await self._put_originals(extracted)
+            restored, created = await self._put_originals(extracted)
             try:
                 await self._restore_database(manifest, dump)
             except BaseException:
-                await self._delete_originals(written)
+                await self._delete_originals(created)
                 raise
             warnings += self._restore_secret(extracted)
         if migrate:
-            await asyncio.to_thread(upgrade_to_head, self.settings.database_url)
+            try:
+                await asyncio.to_thread(upgrade_to_head, self.settings.database_url)
+            except Exception as exc:
+                raise BackupError(
+                    f"The archive was restored but migrating its schema up failed ({exc}); fix the cause, "
+                    "then run `answerdesk migrate` and `answerdesk kb reindex` for each organization"
+                ) from exc
         organizations, chunks = await self._rebuild_indexes()
         log.info("backup.restored", archive=str(archive), organizations=organizations, migrated=migrate)
-        return RestoreResult(manifest, migrate, len(written), organizations, chunks, warnings)
+        return RestoreResult(manifest, migrate, restored, organizations, chunks, warnings)
 
     async def _originals(
         self, writer: ArchiveWriter, keys: list[str]
@@ -253,22 +260,30 @@ class BackupService:
             )
         return warnings
 
-    async def _put_originals(self, extracted: ExtractedArchive) -> list[str]:
+    async def _put_originals(self, extracted: ExtractedArchive) -> tuple[int, list[str]]:
+        """Writes the archived originals; returns how many, and the keys that were not there before.
+
+        Only those are removed again if the restore fails: a key already stored (``--force`` over the
+        same instance) names the same document's original, which its current database may still need.
+        """
         if not extracted.manifest.originals_archived:
-            return []
-        written: list[str] = []
+            return 0, []
+        storage = self.runtime.storage
+        created: list[str] = []
         try:
             for original in extracted.manifest.originals:
                 data = await asyncio.to_thread(extracted.original(original.key).read_bytes)
-                await self.runtime.storage.put(original.key, data)
-                written.append(original.key)
+                existed = await storage.exists(original.key)
+                await storage.put(original.key, data)
+                if not existed:
+                    created.append(original.key)
         except StorageError as exc:
-            await self._delete_originals(written)
+            await self._delete_originals(created)
             raise BackupError(f"Cannot write the originals to storage (nothing was restored): {exc}") from exc
         except BaseException:
-            await self._delete_originals(written)
+            await self._delete_originals(created)
             raise
-        return written
+        return len(extracted.manifest.originals), created
 
     async def _delete_originals(self, keys: list[str]) -> None:
         for key in keys:
@@ -280,7 +295,10 @@ class BackupService:
         await engine.dispose()  # no pooled connection keeps reading the database being replaced
         if manifest.database == "sqlite":
             target = dumps.sqlite_path(self.settings.database_url)
-            await asyncio.to_thread(dumps.sqlite_restore, dump, target)
+            try:
+                await asyncio.to_thread(dumps.sqlite_restore, dump, target)
+            except (OSError, sqlite3.Error) as exc:
+                raise BackupError(f"Cannot write the SQLite database {target}: {exc}") from exc
             return
         await dumps.pg_restore(engine, self.settings.database_url, dump, set(manifest.table_counts))
         counts = await dumps.run_sync_on(engine, repository.table_counts)
