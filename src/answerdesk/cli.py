@@ -129,6 +129,71 @@ def migrate() -> None:
     typer.echo("database is at the latest migration")
 
 
+@app.command()
+def backup(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Archive to write (.tar.gz)")] = None,
+    folder: Annotated[
+        Path | None, typer.Option("--dir", help="Write a timestamped archive into this folder")
+    ] = None,
+    keep: Annotated[
+        int | None, typer.Option(min=1, help="With --dir: then remove all but the newest N archives")
+    ] = None,
+) -> None:
+    """Back up the database and the uploaded originals into one archive; safe while Answerdesk runs."""
+    from answerdesk.backups.service import BackupResult, BackupService, summary
+
+    if (output is None) == (folder is None):
+        raise fail("give either --output FILE or --dir FOLDER")
+    if keep is not None and folder is None:
+        raise fail("--keep goes with --dir")
+
+    async def work(runtime: Runtime) -> BackupResult:
+        service = BackupService(runtime)
+        if output is not None:
+            return await service.create(output)
+        assert folder is not None
+        return await service.create_in(folder, keep=keep)
+
+    result = with_runtime(work)
+    manifest = result.manifest
+    typer.echo(f"wrote {result.path} ({result.size / 1024 / 1024:.1f} MB): {summary(manifest)}")
+    where = (
+        "archived" if manifest.originals_archived else f"listed (they stay in {manifest.storage_location})"
+    )
+    typer.echo(f"{len(manifest.originals)} original(s) {where}")
+    if manifest.missing_originals:
+        typer.echo(
+            f"warning: {len(manifest.missing_originals)} original(s) were missing from storage", err=True
+        )
+    for old in result.removed:
+        typer.echo(f"removed {old}")
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="An archive made by `answerdesk backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already has organizations")
+    ] = False,
+) -> None:
+    """Restore an archive into an empty instance (stop Answerdesk first); rebuilds the search indexes."""
+    from answerdesk.backups.service import BackupService, RestoreResult, summary
+
+    async def work(runtime: Runtime) -> RestoreResult:
+        return await BackupService(runtime).restore(archive, force=force)
+
+    result = with_runtime(work)
+    manifest = result.manifest
+    typer.echo(f"restored {archive} (made {manifest.created_at:%Y-%m-%d %H:%M} UTC): {summary(manifest)}")
+    if result.migrated:
+        typer.echo(f"migrated the schema up from {manifest.alembic_revision}")
+    typer.echo(f"{result.originals_restored} original(s) restored")
+    indexed = f"{result.organizations_indexed} organization(s), {result.chunks_indexed} chunks"
+    typer.echo(f"search indexes rebuilt: {indexed}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
 @org_app.command("create")
 def org_create(
     name: str, slug: Annotated[str | None, typer.Option(help="URL-safe identifier")] = None

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(default=240, ge=60)
     chunk_overlap_tokens: int = Field(default=40, ge=0)
     hnsw_threshold: int = Field(default=20_000, ge=1)
+    # Memory for organizations' search indexes in each process; least recently used ones are dropped past
+    # it and reloaded from their saved files at their next search (bench/index_cache.py). 0 = no limit.
+    index_cache_mb: int = Field(default=512, ge=0)
     crawl_max_pages: int = Field(default=50, ge=1)
     crawl_timeout_seconds: float = Field(default=10.0, gt=0)
     # Off: URL imports may not reach private, loopback or link-local addresses (the server's own network).

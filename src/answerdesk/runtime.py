@@ -80,7 +80,10 @@ class Runtime:
             s3_addressing_style=settings.s3_addressing_style,
         )
         runtime.retriever = Retriever(
-            settings.data_dir / "indexes", runtime.embedder, hnsw_threshold=settings.hnsw_threshold
+            settings.data_dir / "indexes",
+            runtime.embedder,
+            hnsw_threshold=settings.hnsw_threshold,
+            cache_bytes=settings.index_cache_mb * 1024 * 1024 or None,
         )
         runtime.llm = build_llm(settings)
         runtime.events = build_event_bus(redis)

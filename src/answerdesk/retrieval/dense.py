@@ -71,6 +71,10 @@ _NAME = "dense"
 _MAX_FILTERED_EF = 512
 # Embeddings from the model are normalised to ~1e-6; this leaves room for float16 round trips.
 _NORM_TOLERANCE = 1e-2
+# Memory per vector beyond its floats, measured with RSS (bench/index_cache.py): the ID map and its
+# reverse map, and our Python set (flat); the label tables and dict of live labels (HNSW).
+_FLAT_OVERHEAD_BYTES = 128
+_HNSW_OVERHEAD_BYTES = 140
 
 FloatMatrix = npt.NDArray[np.float32]
 IdArray = npt.NDArray[np.int64]
@@ -184,6 +188,17 @@ class DenseIndex:
 
     def __contains__(self, chunk_id: object) -> bool:
         return chunk_id in self._store
+
+    @property
+    def nbytes(self) -> int:
+        """Estimated memory held (vectors, graph, id tables), for the retriever's cache budget."""
+        store = self._store
+        nodes = store.count + store.deleted
+        if store.kind is IndexKind.FLAT:
+            return nodes * (self.dim * 4 + _FLAT_OVERHEAD_BYTES)
+        # Level 0 keeps 2*M neighbours (int32) per node, upper levels add ~M/(M-1) more on average.
+        links = (2 * self.hnsw.m + 2) * 4
+        return nodes * (self.dim * 4 + links + _HNSW_OVERHEAD_BYTES)
 
     @property
     def deleted_count(self) -> int:

@@ -68,6 +68,10 @@ __all__ = [
 
 TOKENIZER_VERSION = 1
 _NAME = "bm25"
+# Python memory per vocabulary term (its string, id, dict and set slots) and per id -> row entry,
+# measured with RSS (bench/index_cache.py).
+_VOCAB_ENTRY_BYTES = 110
+_DICT_ENTRY_BYTES = 100
 
 # fmt: off
 STOPWORDS = frozenset({
@@ -180,6 +184,15 @@ class KeywordIndex:
 
     def __contains__(self, chunk_id: object) -> bool:
         return chunk_id in self._row_of
+
+    @property
+    def nbytes(self) -> int:
+        """Estimated memory held (BM25 matrix, vocabulary, id tables), for the retriever's cache budget."""
+        total = self._ids.nbytes + self._alive.nbytes + len(self._row_of) * _DICT_ENTRY_BYTES
+        if self._bm25 is not None:
+            total += sum(int(self._bm25.scores[k].nbytes) for k in ("data", "indices", "indptr"))
+            total += len(self._bm25.vocab_dict) * _VOCAB_ENTRY_BYTES
+        return total
 
     @property
     def needs_rebuild(self) -> bool:

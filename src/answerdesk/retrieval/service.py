@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from answerdesk.kit.db import create_sessionmaker
 from answerdesk.knowledge.embedding import MODEL_NAME, Embedder
 from answerdesk.knowledge.repository import ChunkHit, ChunkRepository, ChunkRow, IndexStateRepository
+from answerdesk.retrieval.cache import ByteBoundedLRU
 from answerdesk.retrieval.dense import DenseIndex
 from answerdesk.retrieval.fusion import DEFAULT_RRF_K, DEFAULT_WEIGHTS, fuse_explained
 from answerdesk.retrieval.keyword import KeywordIndex
@@ -60,6 +62,13 @@ class OrgIndex:
     tags: dict[int, frozenset[str]] = field(default_factory=dict)
     built_at: float = field(default_factory=time.monotonic)
 
+    @property
+    def nbytes(self) -> int:
+        """Estimated memory held, for the cache budget (``ANSWERDESK_INDEX_CACHE_MB``)."""
+        # Each chunk's tag set is its own frozenset (216+ bytes) in a dict slot with an int key.
+        tags = sum(sys.getsizeof(t) + 48 for t in self.tags.values())
+        return self.dense.nbytes + self.keyword.nbytes + tags
+
     def allowed(self, wanted: Sequence[str] | None) -> set[int] | None:
         if not wanted:
             return None
@@ -89,6 +98,12 @@ class Retriever:
     being indexed (~9 s for a new document at 100,000 chunks). A chunk deleted since is never
     returned: hits are read back from the database, which drops missing ids. Several processes
     converge because each refresh lands on the database's generation.
+
+    Published copies live in a byte-bounded LRU (``cache_bytes``, None = unbounded). An evicted
+    organization has no copy: its next search loads the saved files (or rebuilds from the database
+    when they are stale), as after a restart. Eviction drops only the cache's reference, so a search
+    already running on that copy finishes on it; nothing else keeps a published copy alive (finished
+    refresh tasks are dropped, since a task holds its result).
     """
 
     def __init__(
@@ -99,6 +114,7 @@ class Retriever:
         hnsw_threshold: int,
         wait_below: int = DEFAULT_WAIT_BELOW,
         before_swap: BeforeSwap | None = None,
+        cache_bytes: int | None = None,
     ) -> None:
         """``before_swap(organization_id, generation)`` is awaited just before a refresh publishes."""
         # One query is far too small to share across OpenMP threads: on 2 busy cores the spin-waits cost
@@ -109,7 +125,7 @@ class Retriever:
         self.hnsw_threshold = hnsw_threshold
         self.wait_below = wait_below
         self._before_swap = before_swap
-        self._indexes: dict[uuid.UUID, OrgIndex] = {}
+        self._indexes: ByteBoundedLRU[uuid.UUID, OrgIndex] = ByteBoundedLRU(cache_bytes, _index_bytes)
         self._refreshing: dict[uuid.UUID, asyncio.Task[OrgIndex]] = {}
         self._compacting: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._full_wanted: set[uuid.UUID] = set()
@@ -201,7 +217,10 @@ class Retriever:
             if self._fresh(organization_id, current, generation):
                 assert current is not None
                 return current
-            await asyncio.shield(self._refresh(db, organization_id))
+            # The refresh's own result, not the cache: under memory pressure it may be evicted already.
+            refreshed = await asyncio.shield(self._refresh(db, organization_id))
+            if self._fresh(organization_id, refreshed, generation):
+                return refreshed
 
     def _refresh(self, db: AsyncSession, organization_id: uuid.UUID) -> asyncio.Task[OrgIndex]:
         """The organization's running refresh, or a new one."""
@@ -214,13 +233,19 @@ class Retriever:
             opener = _borrowed(db)
         task = asyncio.get_running_loop().create_task(self._run_refresh(organization_id, opener))
         self._refreshing[organization_id] = task
-        task.add_done_callback(lambda t: _log_failure(t, "retrieval.refresh_failed", organization_id))
+        task.add_done_callback(lambda t: self._refresh_done(t, organization_id))
         return task
+
+    def _refresh_done(self, task: asyncio.Task[OrgIndex], organization_id: uuid.UUID) -> None:
+        # A finished task holds its index: kept here, it would outlive the copy's eviction from the cache.
+        if self._refreshing.get(organization_id) is task:
+            del self._refreshing[organization_id]
+        _log_failure(task, "retrieval.refresh_failed", organization_id)
 
     async def _run_refresh(self, organization_id: uuid.UUID, open_session: SessionOpener) -> OrgIndex:
         full = organization_id in self._full_wanted
         self._full_wanted.discard(organization_id)
-        current = self._indexes.get(organization_id)
+        current = self._indexes.peek(organization_id)
         started = time.perf_counter()
         try:
             if current is None or full:
@@ -251,9 +276,9 @@ class Retriever:
         return index
 
     def _publish(self, organization_id: uuid.UUID, index: OrgIndex) -> None:
-        newest = self._indexes.get(organization_id)
+        newest = self._indexes.peek(organization_id)
         if newest is None or newest.generation <= index.generation:
-            self._indexes[organization_id] = index
+            self._indexes.put(organization_id, index)
 
     async def _load_or_build(
         self, open_session: SessionOpener, organization_id: uuid.UUID, *, full: bool
@@ -335,10 +360,11 @@ class Retriever:
         started = time.perf_counter()
         reason = index.dense.rebuild_reason
         dense = await asyncio.to_thread(_with_omp_threads, 1, index.dense.rebuild)
-        if self._indexes.get(organization_id) is not index:
-            return  # superseded while compacting; the newer copy compacts in its turn if it needs to
+        if self._indexes.peek(organization_id) is not index:
+            # Superseded while compacting (the newer copy compacts in its turn if it needs to), or evicted.
+            return
         compacted = OrgIndex(index.generation, dense, index.keyword, index.tags)
-        self._indexes[organization_id] = compacted
+        self._indexes.put(organization_id, compacted)
         log.info(
             "retrieval.index_compacted",
             organization_id=str(organization_id),
@@ -356,8 +382,10 @@ class Retriever:
     async def _save(self, organization_id: uuid.UUID, index: OrgIndex) -> None:
         # Refreshes and compactions of one organization may overlap; its folder takes one writer at a time.
         async with self._save_locks.setdefault(organization_id, asyncio.Lock()):
-            if self._indexes.get(organization_id) is not index:
+            newest = self._indexes.peek(organization_id)
+            if newest is not None and newest is not index:
                 return  # a newer copy is saved by its own refresh
+            # Evicted before its save ran: still saved, so the reload that follows finds current files.
             folder = self._dir(organization_id)
             try:
                 await asyncio.to_thread(index.dense.save, folder, generation=index.generation)
@@ -367,6 +395,10 @@ class Retriever:
 
     def _dir(self, organization_id: uuid.UUID) -> Path:
         return self.index_dir / str(organization_id)
+
+
+def _index_bytes(index: OrgIndex) -> int:
+    return index.nbytes
 
 
 def _detachable(db: AsyncSession) -> bool:

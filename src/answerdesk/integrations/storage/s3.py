@@ -157,6 +157,16 @@ class S3Storage:
 
         return await self._run(key, head)
 
+    async def stat(self, key: str) -> tuple[int, str]:
+        """The object's size and ETag (unquoted); raises ``ObjectNotFound``. Backups list these."""
+        full_key = self._full_key(key)
+
+        def head() -> tuple[int, str]:
+            response = self._client.head_object(Bucket=self._bucket, Key=full_key)
+            return int(response["ContentLength"]), str(response.get("ETag", "")).strip('"')
+
+        return await self._run(key, head)
+
     async def delete_prefix(self, prefix: str) -> int:
         full_prefix = self._prefix + validate_prefix(prefix)
         return await self._run(None, partial(self._delete_prefix, full_prefix))

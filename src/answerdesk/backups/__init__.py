@@ -1,0 +1,1 @@
+"""Backups: one archive of a consistent database dump and the stored originals, and its restore."""
