@@ -220,3 +220,4 @@ class LiveConversationRead(BaseModel):
     customer_seen_seq: int
     staff_seen_seq: int
     rating: int | None
+    language: str | None = None
