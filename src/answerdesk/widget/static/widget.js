@@ -1082,20 +1082,22 @@
       showChips(cfg.suggestions);
       return;
     }
-    var wasOpen = conv && conv.open;
+    var wasOpen = conv && conv.open, hadFocus = false;
     api("GET", "/widget/config").then(json).then(function (c) { cfg = Object.assign({}, DEFAULTS, c); setLanguage(cfg.language); }, function (err) {
       unavailable = err.message || t("unavailable");
       if (window.console) console.warn("Answerdesk widget: " + unavailable + " If you run this site, check that " + location.origin + " is an allowed origin of the public key.");
     }).then(function () {
-      // The visitor may have opened the launcher while the settings were loading: keep it open.
+      // The visitor may have opened the launcher while the settings were loading: keep it open, and
+      // keep the keyboard focus in it (redrawing in the site's language replaces every element).
       if (!ui.panel.hidden) wasOpen = true;
+      hadFocus = !!root.activeElement;
       build();
       setBusy(false);
       if (unavailable) { ui.input.disabled = true; return; }
       showPrechat(prechatNeeded());
       if (conv) return resume();
       showChips(cfg.suggestions);
-    }).then(function () { if (wasOpen) open(false); });
+    }).then(function () { if (wasOpen) open(hadFocus); });
   }
 
   window.AnswerdeskWidget = {
