@@ -14,7 +14,7 @@ from answerdesk.kit.db import session_scope
 from answerdesk.knowledge.models import Chunk
 from answerdesk.languages.texts import Text, say
 from answerdesk.runtime import Runtime
-from tests.chat.live_support import customer_says, live, live_org, start_conversation
+from tests.chat.live_support import customer_headers, customer_says, live, live_org, start_conversation
 from tests.chat.support import API, add_document, make_chat, stored_messages
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -148,3 +148,22 @@ async def test_system_messages_are_in_the_customers_language(db: AsyncSession, r
         await live(runtime).hand_back(s, org.id, cid, org.staff)
     contents = [m.content for m in await stored_messages(runtime, str(cid)) if m.sender == Sender.system]
     assert contents == ["Ana se ha unido al chat", say(Text.handed_back, "es")]
+
+
+async def test_handoff_and_leave_a_message_answer_in_the_widgets_language(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org = await live_org(db)
+    started = await client.post(API, headers=customer_headers(org), json={"language": "it-IT"})
+    cid, token = started.json()["id"], started.json()["token"]
+    handoff = await client.post(f"{API}/{cid}/handoff", headers=customer_headers(org, token))
+    assert handoff.json()["message"]["content"] == say(Text.waiting_offline, "it")
+    left = await client.post(
+        f"{API}/{cid}/leave-message",
+        headers=customer_headers(org, token),
+        json={"message": "Il mio sito non funziona.", "email": "giulia@example.com"},
+    )
+    assert left.status_code == 201, left.text
+    number = left.json()["number"]
+    assert left.json()["message"]["content"] == say(Text.message_received, "it", number=number)
+    assert left.json()["message"]["content"].startswith("Grazie — abbiamo ricevuto il tuo messaggio")
