@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
-from answerdesk.languages.names import base_code
+from answerdesk.languages.names import LANGUAGE_NAMES, base_code
 from answerdesk.tenants.models import Organization
 from answerdesk.tenants.repository import OrganizationRepository
 from answerdesk.tenants.schemas import SLUG_RE, OrganizationSettings, OrganizationUpdate
@@ -76,7 +76,9 @@ class OrganizationService:
         return org
 
 
-def org_language(org_settings: dict[str, Any] | None) -> str:
-    """The organization's default language code ("en" unless set): for customers whose language is unknown."""
+def org_language(org_settings: dict[str, Any] | None) -> str | None:
+    """The organization's default language code, for customers whose language is unknown (None: not one
+    we can name, so answers follow the customer's words)."""
     value = (org_settings or {}).get("default_language")
-    return base_code(value) if isinstance(value, str) and value.strip() else "en"
+    code = base_code(value) if isinstance(value, str) else ""
+    return code if code in LANGUAGE_NAMES else None
