@@ -20,6 +20,7 @@ from answerdesk.kit.jobs import JobQueue, build_queue
 from answerdesk.kit.presence import Presence
 from answerdesk.kit.ratelimit import RateLimiter
 from answerdesk.knowledge.embedding import Embedder, load_embedder
+from answerdesk.knowledge.language import KnowledgeLanguages
 from answerdesk.retrieval.service import Retriever
 from answerdesk.sentiment import SentimentAnalyzer, load_analyzer
 
@@ -41,6 +42,8 @@ class Runtime:
     presence: Presence = field(init=False, repr=False)
     # None without an API key: answers are then extractive (quoted passages), never invented.
     llm: LLMProvider | None = field(default=None, repr=False)
+    # Each organization's knowledge base language per index generation: questions are translated to it.
+    knowledge_languages: KnowledgeLanguages = field(default_factory=KnowledgeLanguages, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @classmethod

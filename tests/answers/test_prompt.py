@@ -5,6 +5,7 @@ from answerdesk.answers.prompt import (
     GUARDRAIL_RULES,
     Turn,
     build_messages,
+    language_rule,
     rewrite_messages,
 )
 from answerdesk.integrations.llm import ChatMessage
@@ -167,3 +168,17 @@ def test_rewrite_messages_ask_for_one_query_and_carry_the_conversation() -> None
     assert "Support: Open Services > My Services and click Change Password." in user
     assert user.count("</conversation>") == 1
     assert user.endswith("Latest message: and for webmail?\n\nStandalone search query:")
+
+
+def test_rewrite_can_translate_into_the_knowledge_bases_language() -> None:
+    kept = rewrite_messages("Wie ändere ich meine Nameserver?", [])[0].content
+    translated = rewrite_messages("Wie ändere ich meine Nameserver?", [], target_language="en")[0].content
+    assert "Keep the customer's language." in kept and "Write the query in" not in kept
+    assert "Write the query in English, translating the customer's words." in translated
+    assert "Keep the customer's language." not in translated
+
+
+def test_language_codes_become_names_in_the_prompt() -> None:
+    assert language_rule("de").startswith("Language: reply in German,")
+    assert language_rule("pt-BR").startswith("Language: reply in Portuguese,")
+    assert language_rule("Schwäbisch").startswith("Language: reply in Schwäbisch,")  # a name stays as typed

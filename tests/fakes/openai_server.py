@@ -199,6 +199,8 @@ class FakeOpenAIServer:
 
     ``reply``, ``ttft`` and ``token_delay`` are the defaults for every request and may be changed
     between requests; :meth:`reset` restores the constructor values and forgets recorded requests.
+    ``replies`` scripts the next requests' replies in order (a query rewrite, then the answer), before
+    ``reply`` takes over again.
     """
 
     def __init__(
@@ -212,6 +214,7 @@ class FakeOpenAIServer:
     ) -> None:
         self._initial = Behaviour(reply=reply, ttft=ttft, token_delay=token_delay)
         self.reply = reply
+        self.replies: list[str] = []
         self.ttft = ttft
         self.token_delay = token_delay
         self._host = host
@@ -270,6 +273,7 @@ class FakeOpenAIServer:
         """Restore the constructor defaults and forget requests and ``-once`` counters."""
         with self._changed:
             self.reply = self._initial.reply
+            self.replies.clear()
             self.ttft = self._initial.ttft
             self.token_delay = self._initial.token_delay
             self._requests.clear()
@@ -392,7 +396,9 @@ class FakeOpenAIServer:
             return _error(400, "request body must be a JSON object", "invalid_request_error")
         record = RecordedRequest(request.url.path, headers, body, time.monotonic())
         self._record(record)
-        defaults = Behaviour(reply=self.reply, ttft=self.ttft, token_delay=self.token_delay)
+        with self._changed:
+            reply = self.replies.pop(0) if self.replies else self.reply
+        defaults = Behaviour(reply=reply, ttft=self.ttft, token_delay=self.token_delay)
         try:
             behaviour = parse_behaviour(record.model, defaults)
         except UnknownDirective as exc:

@@ -24,6 +24,7 @@ VALID = {
     "prechat_name": "optional",
     "prechat_email": "required",
     "prechat_phone": "off",
+    "language": "nl",
 }
 
 
@@ -70,6 +71,8 @@ async def test_save_settings_then_the_config_endpoint_serves_them(
     assert config["avatar_url"] == "https://images.example.com/anna.png"
     assert config["suggestions"] == ["Point my domain", "Set up e-mail"]
     assert config["prechat"] == {"name": "optional", "email": "required", "phone": "off"}
+    assert config["language"] == "nl"
+    assert '<option value="nl" selected>Nederlands</option>' in page.text
 
 
 async def test_invalid_settings_keep_the_input_and_name_each_problem(
@@ -84,6 +87,7 @@ async def test_invalid_settings_keep_the_input_and_name_each_problem(
         "avatar_url": "javascript:alert(1)",
         "suggestions": "a\nb\nc\nd\ne",
         "prechat_phone": "sometimes",
+        "language": "pl",
         "csrf_token": s.csrf,
     }
     page = await client.post(PAGE, data=bad)
@@ -91,6 +95,7 @@ async def test_invalid_settings_keep_the_input_and_name_each_problem(
     text = html.unescape(page.text)
     assert "Colour:" in text and "Avatar URL: use an http:// or https:// image address" in text
     assert "Starter suggestions:" in text and "Phone:" in text
+    assert "Language: use 'auto' or one of en, de, fr, es, nl, it, pt" in text
     assert 'value="Northwind help"' in text  # what was typed stays
     assert 'id="wg-color" name="color" type="color" value="red" aria-invalid="true"' in text
     assert (await WidgetService(db).get(org.id)).title == "Chat with us"  # nothing saved

@@ -48,3 +48,8 @@ async def test_preview_follows_unsaved_settings(database_url: str, tmp_path: Pat
             await dialog.get_by_role("button", name="Start chat").click()
             await expect(dialog.get_by_text("Enter an e-mail address like name@example.com.")).to_be_visible()
             await page.screenshot(path="/tmp/shot-widget-admin.png", full_page=True)
+            # A fixed language: the widget's own texts switch, what the admin typed stays as typed.
+            await page.locator("#wg-language").select_option("it")
+            await expect(dialog.get_by_role("button", name="Inizia la chat")).to_be_visible()
+            await expect(dialog.get_by_role("button", name="Reset my password")).to_be_visible()
+            await page.screenshot(path="/tmp/shot-widget-admin-it.png", full_page=True)

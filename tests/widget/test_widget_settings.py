@@ -28,6 +28,8 @@ def test_suggestions_from_lines_and_prechat_modes() -> None:
         ("suggestions", ["a", "b", "c", "d", "e"]),
         ("suggestions", ["x" * 81]),
         ("prechat", {"phone": "sometimes"}),
+        ("language", "pl"),
+        ("language", "<script>"),
     ],
 )
 def test_invalid_values_are_refused(field: str, value: object) -> None:
@@ -39,3 +41,9 @@ def test_stored_values_that_no_longer_validate_fall_back_one_by_one() -> None:
     widget = widget_settings_of({"widget": {"color": "#ff0000", "position": "middle", "title": "Help"}})
     assert (widget.color, widget.position, widget.title) == ("#ff0000", "bottom-right", "Help")
     assert widget_settings_of(None) == WidgetSettings()
+
+
+def test_language_is_auto_or_a_widget_language() -> None:
+    assert WidgetSettings().language == "auto"
+    assert WidgetSettings.model_validate({"language": " DE "}).language == "de"
+    assert widget_settings_of({"widget": {"language": "klingon", "title": "Hilfe"}}).language == "auto"

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from answerdesk import __version__
+from answerdesk.languages.names import language_name
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,6 +27,8 @@ def _fmt_dt(value: Any) -> str:
 
 
 templates.env.filters["dt"] = _fmt_dt
+# "de" -> "German": the admin is in English, whatever language the customer writes in.
+templates.env.filters["language_name"] = lambda code: language_name(code or "") or code
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

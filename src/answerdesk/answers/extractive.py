@@ -12,12 +12,11 @@ from answerdesk.answers.headings import section_label
 from answerdesk.answers.passages import Passage, cite, split_faq
 from answerdesk.answers.words import containment, content_words, jaccard
 from answerdesk.knowledge.sentences import split_sentences
+from answerdesk.languages.texts import Text, english, say
 
-EXTRACTIVE_LABEL = "I can't write a full answer right now, but here is what our help centre says:"
-EXTRACTIVE_NOTHING_FOUND = (
-    "I can't write a full answer right now, and I found nothing about this in our help centre. "
-    "A member of our team can help you."
-)
+# The English wording; customers get these in their language (languages/texts.py).
+EXTRACTIVE_LABEL = english(Text.extractive_label)
+EXTRACTIVE_NOTHING_FOUND = english(Text.extractive_nothing)
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _ORDERED_ITEM = re.compile(r"^\s*\d{1,3}[.)]\s+")
@@ -49,14 +48,18 @@ def compose_extractive(
     *,
     max_passages: int = 2,
     max_chars_per_passage: int = 600,
+    language: str | None = None,
 ) -> CitedText:
-    """A labelled answer quoting the best passages (in the given order), each quote followed by its source."""
+    """A labelled answer quoting the best passages (in the given order), each quote followed by its source.
+
+    The label is in ``language`` (the customer's); the quotes are as written.
+    """
     chosen = _distinct(passages, max_passages)
     if not chosen:
-        return CitedText(text=EXTRACTIVE_NOTHING_FOUND, citations=[])
+        return CitedText(text=say(Text.extractive_nothing, language), citations=[])
     asked = content_words(question)
     wants_steps = bool(_HOW_TO.match(question))
-    parts = [EXTRACTIVE_LABEL]
+    parts = [say(Text.extractive_label, language)]
     # The first passage is quoted whatever its words; later ones only when they share some with the question.
     chosen = chosen[:1] + [p for p in chosen[1:] if asked & content_words(_body(p))]
     for passage in chosen:

@@ -7,11 +7,9 @@ from collections import deque
 from functools import lru_cache
 
 from answerdesk.answers.prompt import AUTO_LANGUAGE_RULE, GUARDRAIL_RULES, ORGANIZATION_PLACEHOLDER
+from answerdesk.languages.texts import Text, english
 
-FALLBACK_ON_LEAK = (
-    "Sorry, I can't help with that. I'm happy to answer questions about our services, "
-    "or to connect you with a member of our team."
-)
+FALLBACK_ON_LEAK = english(Text.prompt_leak)  # customers get it in their language (languages/texts.py)
 
 # Letters and digits only: the comparison ignores case, punctuation, Markdown and spacing.
 _PIECE = re.compile(r"([^\W_]+)|[\W_]+")

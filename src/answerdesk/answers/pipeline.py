@@ -16,7 +16,7 @@ import structlog
 from answerdesk.answers.citations import resolve_citations
 from answerdesk.answers.extractive import compose_extractive
 from answerdesk.answers.followup import clean_rewrite, looks_like_followup, standalone_query
-from answerdesk.answers.guard import FALLBACK_ON_LEAK, LeakGuard
+from answerdesk.answers.guard import LeakGuard
 from answerdesk.answers.passages import Citation, Passage, cite, number_passages, split_faq
 from answerdesk.answers.prompt import DEFAULT_SYSTEM_PROMPT, Turn, build_messages, rewrite_messages
 from answerdesk.answers.settings import AiSettings, completion_params
@@ -24,18 +24,16 @@ from answerdesk.answers.suggestions import suggest_followups
 from answerdesk.chat.models import AnswerMode
 from answerdesk.integrations.llm import CompletionParams, LLMError, StreamDone, TokenDelta
 from answerdesk.kit.db import session_scope
+from answerdesk.languages.detect import detect_language
+from answerdesk.languages.texts import Text, english, quoted_in, say
 from answerdesk.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-NO_ANSWER = (
-    "I'm sorry, I couldn't find anything about that in our help centre, and I'd rather not guess. "
-    "Would you like me to connect you with a member of our team?"
-)
-HANDOFF = "Of course. I'll ask a member of our team to join this conversation; they will reply here."
-LLM_DOWN_NO_PASSAGES = (
-    "I'm sorry, I can't answer right now. Would you like me to connect you with a member of our team?"
-)
+# The English wording; customers get these in their language (languages/texts.py).
+NO_ANSWER = english(Text.no_answer)
+HANDOFF = english(Text.handoff)
+LLM_DOWN_NO_PASSAGES = english(Text.cannot_answer)
 REWRITE_MAX_TOKENS = 60
 REWRITE_TIMEOUT_SECONDS = 3.0
 
@@ -50,6 +48,7 @@ class AnswerRequest:
     wants_human: bool = False
     tags: Sequence[str] | None = None
     question_vector: npt.NDArray[np.float32] | None = None  # the question's embedding, if already made
+    language: str | None = None  # the customer's (ISO 639-1): bot texts, answer language, query translation
 
 
 @dataclass
@@ -116,8 +115,9 @@ class AnswerPipeline:
         """
         started = time.perf_counter()
         if request.wants_human:
-            yield TokenDelta(text=HANDOFF)
-            yield self._finish(AnswerResult(text=HANDOFF, mode=AnswerMode.handoff), started)
+            handoff = say(Text.handoff, request.language)
+            yield TokenDelta(text=handoff)
+            yield self._finish(AnswerResult(text=handoff, mode=AnswerMode.handoff), started)
             return
         query = await self._standalone(request)
         retrieve_start = time.perf_counter()
@@ -127,13 +127,14 @@ class AnswerPipeline:
         relevant = [p for p in passages if p.dense_score is not None and p.dense_score >= threshold]
         streamed = False
         if not relevant:
-            result = AnswerResult(text=NO_ANSWER, mode=AnswerMode.no_answer, passages=passages)
+            no_answer = say(Text.no_answer, request.language)
+            result = AnswerResult(text=no_answer, mode=AnswerMode.no_answer, passages=passages)
         else:
             faq = await self._faq_match(passages, query_vector, request.ai.faq_threshold)
             if faq is not None:
                 result = faq
             elif self.llm is None:
-                result = self._extractive(query, relevant, AnswerMode.extractive)
+                result = self._extractive(query, relevant, AnswerMode.extractive, request.language)
             else:
                 # The model sees every retrieved passage (a weak one may still hold the detail asked for).
                 result_holder: list[AnswerResult] = []
@@ -154,21 +155,34 @@ class AnswerPipeline:
     # -- stages -------------------------------------------------------------------------------------
 
     async def _standalone(self, request: AnswerRequest) -> str:
-        if not request.history or not looks_like_followup(request.question):
-            return request.question
-        heuristic = standalone_query(request.question, request.history)
+        """The search query: a follow-up made standalone; with a model, in the help centre's language."""
+        followup = bool(request.history) and looks_like_followup(request.question)
+        heuristic = standalone_query(request.question, request.history) if followup else request.question
         if self.llm is None:
             return heuristic
+        # The embedder reads one language well: a question in another one is translated before the search.
+        target = await self._translation_target(request)
+        if not followup and target is None:
+            return request.question
         params = completion_params(request.ai, self.runtime.settings).model_copy(
             update={"temperature": 0.0, "max_tokens": REWRITE_MAX_TOKENS, "top_p": None}
         )
+        messages = rewrite_messages(request.question, request.history, target_language=target)
         try:
             async with asyncio.timeout(REWRITE_TIMEOUT_SECONDS):
-                done = await self.llm.complete(rewrite_messages(request.question, request.history), params)
+                done = await self.llm.complete(messages, params)
         except (LLMError, TimeoutError) as exc:
-            log.warning("answers.rewrite_failed", error=str(exc))
+            log.warning("answers.rewrite_failed", error=str(exc), translate_to=target)
             return heuristic
         return clean_rewrite(done.text, heuristic)
+
+    async def _translation_target(self, request: AnswerRequest) -> str | None:
+        """The knowledge base's language when the customer writes in another one, else None."""
+        if request.language is None:
+            return None
+        async with session_scope(self.runtime.sessionmaker) as db:
+            knowledge = await self.runtime.knowledge_languages.of(db, request.organization_id)
+        return knowledge if knowledge is not None and knowledge != request.language else None
 
     async def _retrieve(
         self, request: AnswerRequest, query: str
@@ -204,11 +218,20 @@ class AnswerPipeline:
         passage, (_, answer) = candidates[best]
         return AnswerResult(text=f"{answer} [{passage.n}]", mode=AnswerMode.faq, citations=[cite(passage)])
 
-    def _extractive(self, query: str, passages: Sequence[Passage], mode: AnswerMode) -> AnswerResult:
+    def _extractive(
+        self, query: str, passages: Sequence[Passage], mode: AnswerMode, language: str | None
+    ) -> AnswerResult:
         if not passages:
-            return AnswerResult(text=LLM_DOWN_NO_PASSAGES, mode=mode)
-        cited = compose_extractive(query, passages)
-        return AnswerResult(text=cited.text, mode=mode, citations=cited.citations)
+            return AnswerResult(text=say(Text.cannot_answer, language), mode=mode)
+        cited = compose_extractive(query, passages, language=language)
+        text = cited.text
+        if language is not None and cited.citations:
+            # Quotes are never translated: the customer is told which language they are in.
+            quoted = {c.n for c in cited.citations}
+            written_in = detect_language("\n".join(p.text for p in passages if p.n in quoted))
+            if written_in is not None and written_in != language:
+                text = f"{quoted_in(written_in, language)} {text}"
+        return AnswerResult(text=text, mode=mode, citations=cited.citations)
 
     async def _generate(
         self,
@@ -226,7 +249,7 @@ class AnswerPipeline:
             passages=passages,
             history=request.history,
             question=request.question if query == request.question else f"{request.question}\n({query})",
-            language=request.ai.answer_language,
+            language=answer_language(request),
         )
         params: CompletionParams = completion_params(request.ai, self.runtime.settings)
         guard = LeakGuard(system_prompt)
@@ -262,15 +285,16 @@ class AnswerPipeline:
         except LLMError as exc:
             # The customer still gets something true: quoted passages, or the offer of a human.
             log.warning("answers.llm_failed", error=str(exc), model=params.model, streamed=len(parts))
-            fallback = self._extractive(query, relevant, AnswerMode.fallback)
+            fallback = self._extractive(query, relevant, AnswerMode.fallback, request.language)
             fallback.error = f"{type(exc).__name__}: {exc}"
             out.append(fallback)
             return
         if guard.leaked:
             log.warning("answers.prompt_leak_blocked", organization_id=str(request.organization_id))
-            out.append(AnswerResult(text=FALLBACK_ON_LEAK, mode=AnswerMode.fallback, error="prompt leak"))
+            leak = say(Text.prompt_leak, request.language)
+            out.append(AnswerResult(text=leak, mode=AnswerMode.fallback, error="prompt leak"))
         elif not out:  # a stream that ended without its final event is a broken answer, not a short one
-            fallback = self._extractive(query, relevant, AnswerMode.fallback)
+            fallback = self._extractive(query, relevant, AnswerMode.fallback, request.language)
             fallback.error = "stream ended early"
             out.append(fallback)
 
@@ -278,3 +302,10 @@ class AnswerPipeline:
     def _finish(result: AnswerResult, started: float) -> AnswerResult:
         result.latency_ms = round((time.perf_counter() - started) * 1000)
         return result
+
+
+def answer_language(request: AnswerRequest) -> str:
+    """The organization's fixed answer language, else the customer's, else "auto" (the model judges)."""
+    if request.ai.answer_language != "auto" or request.language is None:
+        return request.ai.answer_language
+    return request.language

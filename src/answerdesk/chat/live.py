@@ -22,17 +22,16 @@ from answerdesk.chat.service import NOT_FOUND, ChatService, append_message
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound
 from answerdesk.kit.events import Event
+from answerdesk.languages.texts import Text, english, say
 from answerdesk.runtime import Runtime
 
-JOINED = "{name} joined the chat"
-HANDED_BACK = "You're chatting with our assistant again."
-CLOSED = "This conversation has been closed."
-CLOSED_BY_CUSTOMER = "The customer ended the chat."
-WAITING_ONLINE = "A member of our team will join shortly."
-WAITING_OFFLINE = (
-    "Nobody from our team is online right now. Leave a message here with how we can reach you, "
-    "and we will get back to you as soon as we can."
-)
+# The English wording of the system messages; customers get them in their language (languages/texts.py).
+JOINED = english(Text.joined)
+HANDED_BACK = english(Text.handed_back)
+CLOSED = english(Text.closed)
+CLOSED_BY_CUSTOMER = english(Text.closed_by_customer)
+WAITING_ONLINE = english(Text.waiting_online)
+WAITING_OFFLINE = english(Text.waiting_offline)
 ASSIGNED = "Assigned to {assignee} by {name}."
 CLOSED_CONFLICT = "This conversation is closed."
 # Bot conversations nobody closed stay on the "active" list this long after their last message.
@@ -122,7 +121,7 @@ class LiveChatService:
         conversation.status = ConversationStatus.human
         conversation.assigned_user_id = staff.user_id
         conversation.waiting_since = None
-        self._system(db, conversation, JOINED.format(name=staff.name))
+        self._system(db, conversation, Text.joined, name=staff.name)
         announce.status_changed(db, self.events, conversation, agent=staff.name)
 
     async def hand_back(
@@ -136,7 +135,7 @@ class LiveChatService:
         conversation.status = ConversationStatus.bot
         conversation.assigned_user_id = None
         conversation.waiting_since = None
-        self._system(db, conversation, HANDED_BACK)
+        self._system(db, conversation, Text.handed_back)
         announce.status_changed(db, self.events, conversation)
         await db.flush()
         return conversation
@@ -210,11 +209,11 @@ class LiveChatService:
         self, db: AsyncSession, organization_id: uuid.UUID, conversation_id: uuid.UUID, staff: Staff | None
     ) -> Conversation:
         conversation = await self.locked(db, organization_id, conversation_id)
-        self._close(db, conversation, CLOSED if staff else CLOSED_BY_CUSTOMER)
+        self._close(db, conversation, Text.closed if staff else Text.closed_by_customer)
         await db.flush()
         return conversation
 
-    def _close(self, db: AsyncSession, conversation: Conversation, text: str) -> None:
+    def _close(self, db: AsyncSession, conversation: Conversation, text: Text) -> None:
         if conversation.status == ConversationStatus.closed:
             return
         conversation.status = ConversationStatus.closed
@@ -223,8 +222,10 @@ class LiveChatService:
         self._system(db, conversation, text)
         announce.status_changed(db, self.events, conversation)
 
-    def _system(self, db: AsyncSession, conversation: Conversation, text: str) -> Message:
-        return append_message(db, conversation, Sender.system, text, events=self.events)
+    def _system(self, db: AsyncSession, conversation: Conversation, text: Text, **fields: str) -> Message:
+        """A system message in the customer's language (English until it is known)."""
+        content = say(text, conversation.language, **fields)
+        return append_message(db, conversation, Sender.system, content, events=self.events)
 
     async def staff_seen(
         self, db: AsyncSession, organization_id: uuid.UUID, conversation_id: uuid.UUID, seq: int | None = None
@@ -257,7 +258,7 @@ class LiveChatService:
             now = utcnow()
             conversation.waiting_since = now
             conversation.handoff_at = conversation.handoff_at or now
-            message = self._system(db, conversation, WAITING_ONLINE if online else WAITING_OFFLINE)
+            message = self._system(db, conversation, Text.waiting_online if online else Text.waiting_offline)
             announce.status_changed(db, self.events, conversation)
             await db.flush()
         return HandoffRead(
@@ -288,7 +289,7 @@ class LiveChatService:
         self, db: AsyncSession, principal: Principal, conversation_id: uuid.UUID, token: str | None
     ) -> Conversation:
         conversation = await self.chat.get(db, principal, conversation_id, token, for_update=True)
-        self._close(db, conversation, CLOSED_BY_CUSTOMER)
+        self._close(db, conversation, Text.closed_by_customer)
         await db.flush()
         return conversation
 

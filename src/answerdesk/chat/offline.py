@@ -18,10 +18,11 @@ from answerdesk.chat.schemas import LeaveMessageCreate, LeftMessageRead, Message
 from answerdesk.chat.service import ChatService, append_message
 from answerdesk.kit.db import utcnow
 from answerdesk.kit.errors import Conflict, ValidationFailed
+from answerdesk.languages.texts import Text, english, say
 from answerdesk.runtime import Runtime
 from answerdesk.tickets.service import TicketService
 
-RECEIVED = "Thanks — we've received your message and will reply by e-mail (ticket #{number})"
+RECEIVED = english(Text.message_received)  # customers get it in their language (languages/texts.py)
 CLOSED = "This conversation is closed. Start a new one to leave us a message."
 EMAIL_NEEDED = "Enter your e-mail address, so that we can reply."
 # A double click, or a retry after the reply was lost, sends the same message again: same ticket.
@@ -82,7 +83,11 @@ class LeaveMessageService:
         conversation.customer_email = conversation.customer_email or email
         conversation.customer_name = conversation.customer_name or (name or None)
         confirmation = append_message(
-            db, conversation, Sender.system, RECEIVED.format(number=ticket.tid), events=self.runtime.events
+            db,
+            conversation,
+            Sender.system,
+            say(Text.message_received, conversation.language, number=ticket.tid),
+            events=self.runtime.events,
         )
         confirmation.details = {
             DETAILS_KEY: {"ticket_id": str(ticket.id), "number": ticket.tid, "fingerprint": asked}

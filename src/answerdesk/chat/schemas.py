@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from answerdesk.languages.names import language_code
+
 
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -35,6 +37,16 @@ class ConversationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer: CustomerIn | None = None
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description="The visitor's language (BCP 47, e.g. 'de-DE'), until their messages show it",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return language_code(value) if value else None
 
 
 class ConversationCreated(BaseModel):
@@ -75,6 +87,7 @@ class MessageRead(BaseModel):
     sentiment_score: float | None
     sentiment_label: str | None
     frustrated: bool
+    language: str | None = Field(default=None, description="Customer messages: detected ISO 639-1 code")
     created_at: datetime
 
 
@@ -100,6 +113,9 @@ class ConversationRead(BaseModel):
     rating: int | None
     rating_comment: str | None
     handoff: bool
+    language: str | None = Field(
+        default=None, description="The customer's language (ISO 639-1): detected, else the widget's"
+    )
     created_at: datetime
     updated_at: datetime
     messages: list[MessageRead]
@@ -204,3 +220,4 @@ class LiveConversationRead(BaseModel):
     customer_seen_seq: int
     staff_seen_seq: int
     rating: int | None
+    language: str | None = None

@@ -29,9 +29,10 @@ from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.events import EventBus
 from answerdesk.kit.security import hash_token, new_token, tokens_equal
+from answerdesk.languages.detect import detect_language
 from answerdesk.runtime import Runtime
 from answerdesk.sentiment import SentimentResult
-from answerdesk.tenants.service import OrganizationService
+from answerdesk.tenants.service import OrganizationService, org_language
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +87,8 @@ class ChatService:
                 customer_email=str(customer.email) if customer.email else None,
                 customer_phone=customer.phone,
                 status=ConversationStatus.bot,
+                # The widget's language (the visitor's browser or the site's choice) until they write.
+                language=body.language,
             )
         )
         await db.flush()
@@ -176,15 +179,19 @@ class ChatService:
         # One embedding serves the sentiment model and, when the question needs no rewriting, the search.
         vector = await asyncio.to_thread(embedder.embed, [text])
         sentiment = analyzer.analyze_embedded([text], vector)[0]
+        language = await asyncio.to_thread(detect_language, text)
         conversation = await self.get(db, principal, conversation_id, token, for_update=True)
         if conversation.status == ConversationStatus.closed:
             raise Conflict("This conversation is closed. Start a new one to ask something else.")
         history = await MessageRepository(db).recent(
             conversation.organization_id, conversation.id, HISTORY_MESSAGES
         )
+        # "ok", "thanks" or an order number tell nothing: the conversation keeps the language it had.
+        conversation.language = language or conversation.language
         message = append_message(
             db, conversation, Sender.customer, text, sentiment=sentiment, events=self.runtime.events
         )
+        message.language = language
         org = await OrganizationService(db).get(conversation.organization_id)
         await db.flush()
         answer = None
@@ -197,6 +204,7 @@ class ChatService:
                 ai=ai_settings_of(org.settings),
                 wants_human=sentiment.wants_human,
                 question_vector=vector[0],
+                language=conversation.language or org_language(org.settings),
             )
         return AcceptedMessage(
             conversation_id=conversation.id,
@@ -340,6 +348,7 @@ def conversation_read(conversation: Conversation, messages: Sequence[Message]) -
         rating=conversation.rating,
         rating_comment=conversation.rating_comment,
         handoff=conversation.handoff_at is not None,
+        language=conversation.language,
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
         messages=[MessageRead.model_validate(m) for m in messages],

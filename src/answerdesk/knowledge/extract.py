@@ -24,7 +24,7 @@ from answerdesk.knowledge.formats.html import parse_html
 from answerdesk.knowledge.formats.markdown import parse_markdown
 from answerdesk.knowledge.formats.pdf import parse_pdf
 from answerdesk.knowledge.formats.text import parse_text
-from answerdesk.knowledge.language import guess_language
+from answerdesk.languages.detect import detect_language
 
 __all__ = [
     "CONTENT_TYPES",
@@ -102,7 +102,7 @@ def extract(data: bytes, *, filename: str, content_type: str | None = None) -> E
             hint = " (a scanned PDF needs OCR first)" if source_format == "pdf" else ""
             raise EmptyDocument(f"The file contains no text{hint}")
         doc = ExtractedDocument(title=title or fallback_title, source_format=source_format, sections=sections)
-    return replace(doc, language=guess_language(doc.text))
+    return replace(doc, language=detect_language(doc.text))
 
 
 def detect_format(data: bytes, *, filename: str, content_type: str | None = None) -> SourceFormat:

@@ -1,33 +1,31 @@
-"""A cheap guess of a text's language from its most common function words."""
+"""The language a knowledge base is written in: the one most of an organization's chunks are in.
+
+Each document's language is detected once, at ingestion. The organization's is derived from those when an
+answer needs it and kept per index generation: every change to the knowledge base bumps the generation.
+"""
 
 from __future__ import annotations
 
-import re
+import uuid
 
-_FUNCTION_WORDS = {
-    "en": "the and of to is in that it for you with are on this be your can not have",
-    "de": "der die und das ist nicht sie ich mit den ein eine zu auf für sich auch wird",
-    "fr": "le la les et des est une pour que dans pas vous sur avec qui par sont",
-    "es": "el la los las y que es en una para por con del se su no como más",
-    "it": "il di che la è per una non sono della con gli del le si al",
-    "nl": "de het een en van is dat niet op voor met zijn je ook te u",
-    "pt": "o os da do que não uma para com em se por das dos é são você",
-}
-_STOPWORDS = {lang: frozenset(words.split()) for lang, words in _FUNCTION_WORDS.items()}
-_WORD = re.compile(r"[^\W\d_]+")
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.knowledge.repository import DocumentRepository, IndexStateRepository
 
 
-def guess_language(text: str, *, min_hits: int = 5) -> str | None:
-    """ISO 639-1 code of the likeliest language, or None when the text is too short or ambiguous.
+class KnowledgeLanguages:
+    """Per process: organization -> (index generation, dominant language), renewed on a new generation."""
 
-    Good enough to pick an answer language or flag non-English documents for the English-only
-    embedder; not a classifier for short snippets or languages outside the list.
-    """
-    words = [w.casefold() for w in _WORD.findall(text[:20000])]
-    scores = sorted(
-        ((sum(1 for w in words if w in stop), lang) for lang, stop in _STOPWORDS.items()), reverse=True
-    )
-    (best, lang), (second, _) = scores[0], scores[1]
-    if best < min_hits or best < 1.5 * second:
-        return None
-    return lang
+    def __init__(self) -> None:
+        self._known: dict[uuid.UUID, tuple[int, str | None]] = {}
+
+    async def of(self, db: AsyncSession, organization_id: uuid.UUID) -> str | None:
+        """ISO 639-1 code of the language most chunks are in; None when empty or undetected."""
+        generation = await IndexStateRepository(db).generation(organization_id)
+        known = self._known.get(organization_id)
+        if known is not None and known[0] == generation:
+            return known[1]
+        counts = await DocumentRepository(db).chunks_by_language(organization_id)
+        language = max(counts, key=lambda code: (counts[code], code)) if counts else None
+        self._known[organization_id] = (generation, language)
+        return language

@@ -9,6 +9,7 @@ from answerdesk.knowledge.chunk import Chunk as ChunkDraft
 from answerdesk.knowledge.chunk import chunk_document, dedupe
 from answerdesk.knowledge.document import ExtractedDocument, FaqPair
 from answerdesk.knowledge.extract import extract
+from answerdesk.languages.detect import detect_language
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ def prepare_faq(question: str, answer: str, tags: Sequence[str], budget: ChunkBu
         title=question,
         source_format="faq_json",
         faqs=(FaqPair(question=question, answer=answer, tags=tuple(tags)),),
+        language=detect_language(f"{question}\n{answer}"),
     )
     return Prepared(doc, _chunks(doc, budget))
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.kit.db import utcnow
-from answerdesk.knowledge.models import Chunk, Document, IndexState
+from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, IndexState
 
 # Rows read per slice when reading a whole knowledge base, so other requests run in between.
 STREAM_ROWS = 2000
@@ -109,6 +109,19 @@ class DocumentRepository:
             .group_by(Document.status)
         )
         return {status: int(n) for status, n in rows.all()}
+
+    async def chunks_by_language(self, organization_id: uuid.UUID) -> dict[str, int]:
+        """Chunks of ready documents per detected language (documents of unknown language left out)."""
+        rows = await self.db.execute(
+            sa.select(Document.language, sa.func.sum(Document.chunk_count))
+            .where(
+                Document.organization_id == organization_id,
+                Document.status == DocumentStatus.ready,
+                Document.language.is_not(None),
+            )
+            .group_by(Document.language)
+        )
+        return {str(language): int(n or 0) for language, n in rows.all()}
 
 
 class ChunkRepository:

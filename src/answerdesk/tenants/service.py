@@ -6,10 +6,12 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
+from answerdesk.languages.names import LANGUAGE_NAMES, base_code
 from answerdesk.tenants.models import Organization
 from answerdesk.tenants.repository import OrganizationRepository
 from answerdesk.tenants.schemas import SLUG_RE, OrganizationSettings, OrganizationUpdate
@@ -72,3 +74,11 @@ class OrganizationService:
             org.settings = {**(org.settings or {}), **change.settings.model_dump(mode="json")}
         await self.db.flush()
         return org
+
+
+def org_language(org_settings: dict[str, Any] | None) -> str | None:
+    """The organization's default language code, for customers whose language is unknown (None: not one
+    we can name, so answers follow the customer's words)."""
+    value = (org_settings or {}).get("default_language")
+    code = base_code(value) if isinstance(value, str) else ""
+    return code if code in LANGUAGE_NAMES else None

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from answerdesk.languages.texts import UI_LANGUAGES
+
 SETTINGS_KEY = "widget"
 MAX_SUGGESTIONS = 4
 MAX_SUGGESTION_CHARS = 80
@@ -45,11 +47,24 @@ class WidgetSettings(BaseModel):
     )
     suggestions: list[str] = Field(default_factory=list, max_length=MAX_SUGGESTIONS)
     prechat: PreChatFields = Field(default_factory=PreChatFields)
+    language: str = Field(
+        default="auto",
+        description="The widget's own texts: 'auto' (the visitor's browser) or one of "
+        + ", ".join(UI_LANGUAGES),
+    )
 
     @field_validator("title", "welcome_message", mode="before")
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> Any:
+        value = value.strip().lower() if isinstance(value, str) else value
+        if value != "auto" and value not in UI_LANGUAGES:
+            raise ValueError(f"use 'auto' or one of {', '.join(UI_LANGUAGES)}")
+        return value
 
     @field_validator("avatar_url", mode="before")
     @classmethod

@@ -46,6 +46,7 @@ class LiveRow:
     frustrated: bool
     last_activity: str
     assignee: str | None
+    language: str | None = None
 
 
 def _view(value: str | None) -> str:
@@ -89,6 +90,7 @@ async def _rows(
                 frustrated=c.frustrated,
                 last_activity=time_ago(c.last_message_at, now),
                 assignee=names.get(c.assigned_user_id) if c.assigned_user_id else None,
+                language=c.language,
             )
         )
     return rows

@@ -31,6 +31,18 @@ FIELD_LABELS = {
     "welcome_message": "Welcome message",
     "suggestions": "Starter suggestions",
     "prechat": "Pre-chat form",
+    "language": "Language",
+}
+# The admin stays English; these name the widget's languages in their own words.
+LANGUAGE_CHOICES = {
+    "auto": "Automatic (the visitor's browser)",
+    "en": "English",
+    "de": "Deutsch",
+    "fr": "Français",
+    "es": "Español",
+    "nl": "Nederlands",
+    "it": "Italiano",
+    "pt": "Português",
 }
 PRECHAT_LABELS = {"name": "Name", "email": "E-mail", "phone": "Phone"}
 FormStr = Annotated[str, Form(max_length=2000)]
@@ -80,6 +92,7 @@ async def _page(
         labels=FIELD_LABELS,
         prechat_labels=PRECHAT_LABELS,
         modes=list(FieldMode),
+        languages=LANGUAGE_CHOICES,
     )
 
 
@@ -111,6 +124,7 @@ async def save_widget(
     prechat_name: FormStr = "off",
     prechat_email: FormStr = "off",
     prechat_phone: FormStr = "off",
+    language: FormStr = "auto",
 ) -> Response:
     raw: dict[str, Any] = {
         "position": position,
@@ -120,6 +134,7 @@ async def save_widget(
         "welcome_message": welcome_message,
         "suggestions": suggestions,
         "prechat": {"name": prechat_name, "email": prechat_email, "phone": prechat_phone},
+        "language": language,
     }
     try:
         widget = WidgetSettings.model_validate(raw)

@@ -52,6 +52,14 @@
     time.className = "small muted";
     time.textContent = new Date(m.created_at).toTimeString().slice(0, 5);
     head.append(who, " ", time);
+    const pane = list.closest(".live-conv");
+    if (m.sender === "customer" && m.language && pane && m.language !== pane.dataset.language) {
+      // The customer wrote this one in another language than the conversation's: worth a glance.
+      const lang = document.createElement("span");
+      lang.className = "badge lang";
+      lang.textContent = m.language.toUpperCase();
+      head.append(" ", lang);
+    }
     const body = document.createElement("div");
     body.className = "pg-body pg-text";
     body.textContent = m.content;

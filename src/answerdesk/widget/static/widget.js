@@ -17,12 +17,199 @@
     position: "bottom-right", color: "#2563eb", title: "Chat with us", avatar_url: null,
     welcome_message: "", suggestions: [], prechat: { name: "off", email: "off", phone: "off" },
   };
-  var FIELD_LABELS = { name: "Name", email: "E-mail", phone: "Phone" };
   var FIELD_TYPES = { name: ["text", "name"], email: ["email", "email"], phone: ["tel", "tel"] };
-  var UNAVAILABLE = "Sorry, the chat is not available on this website right now.";
-  var OFFLINE = "You seem to be offline. The chat reconnects when the network is back.";
+  // The widget's own texts. The organization's texts (title, welcome) are shown as typed, except the
+  // English defaults, which are ours too. The language: the organization's choice, else the browser's.
+  var I18N = {
+    en: {
+      title: "Chat with us", welcome: "Hi! Ask me anything about our services.",
+      unavailable: "Sorry, the chat is not available on this website right now.",
+      offline: "You seem to be offline. The chat reconnects when the network is back.", name: "Name",
+      email: "E-mail", phone: "Phone", source: "Source {0}: ", sources: "Sources ({0})", you: "You: ",
+      assistant: "Assistant: ", support: "Support", failed: "Something went wrong ({0}). Please try again.",
+      typing: "Assistant is typing…", staffTyping: "{0} is typing…", here: "{0} is here to help",
+      member: "A team member", waiting: "Waiting for a team member…", reconnecting: "Reconnecting…",
+      preview: "This is a preview: answers appear here once the widget is on your site.",
+      dropped: "The connection dropped while the answer was written.",
+      askHuman: "I would like to talk to a human, please.", messages: "Messages", seen: "Seen",
+      suggestions: "Suggestions", placeholder: "Type your message…", send: "Send", yourMessage: "Your message",
+      human: "Talk to a human", end: "End chat", minimise: "Minimise chat", before: "Before we start",
+      optional: " (optional)", start: "Start chat", sendMessage: "Send message", leave: "Leave us a message",
+      emailRequired: "E-mail is required.", writeFirst: "Write a message first.", message: "Message",
+      notNow: "Not now", required: "{0} is required.",
+      badEmail: "Enter an e-mail address like name@example.com.",
+      badPhone: "Enter a phone number with at least 5 digits.", rateQ: "How was this chat?", star: "1 star",
+      stars: "{0} stars", thanks: "Thank you for your feedback!", sendRating: "Send rating",
+      newChat: "Start a new chat", rate: "Rate this chat", chooseStars: "Choose 1 to 5 stars first.",
+      ended: "The chat has ended", comment: "Comment (optional)", close: "Close chat", open: "Open chat: {0}",
+      unread: " ({0} new)",
+    },
+    de: {
+      title: "Chatten Sie mit uns", welcome: "Hallo! Fragen Sie mich alles zu unseren Leistungen.",
+      unavailable: "Der Chat ist auf dieser Website gerade leider nicht verfügbar.",
+      offline: "Sie scheinen offline zu sein. Der Chat verbindet sich wieder, sobald das Netz zurück ist.",
+      name: "Name", email: "E-Mail", phone: "Telefon", source: "Quelle {0}: ", sources: "Quellen ({0})",
+      you: "Sie: ", assistant: "Assistent: ", support: "Support",
+      failed: "Etwas ist schiefgegangen ({0}). Bitte versuchen Sie es noch einmal.",
+      typing: "Der Assistent schreibt…", staffTyping: "{0} schreibt…", here: "{0} hilft Ihnen weiter",
+      member: "Ein Teammitglied", waiting: "Warten auf ein Teammitglied…",
+      reconnecting: "Verbindung wird wiederhergestellt…",
+      preview: "Das ist eine Vorschau: Antworten erscheinen hier, sobald das Widget auf Ihrer Website ist.",
+      dropped: "Die Verbindung ist abgebrochen, während die Antwort geschrieben wurde.",
+      askHuman: "Ich möchte bitte mit einem Menschen sprechen.", messages: "Nachrichten", seen: "Gelesen",
+      suggestions: "Vorschläge", placeholder: "Nachricht eingeben…", send: "Senden",
+      yourMessage: "Ihre Nachricht", human: "Mit einem Menschen sprechen", end: "Chat beenden",
+      minimise: "Chat minimieren", before: "Bevor wir beginnen", optional: " (optional)", start: "Chat starten",
+      sendMessage: "Nachricht senden", leave: "Hinterlassen Sie uns eine Nachricht",
+      emailRequired: "Die E-Mail-Adresse ist erforderlich.", writeFirst: "Schreiben Sie zuerst eine Nachricht.",
+      message: "Nachricht", notNow: "Nicht jetzt", required: "{0} ist erforderlich.",
+      badEmail: "Geben Sie eine E-Mail-Adresse wie name@example.com ein.",
+      badPhone: "Geben Sie eine Telefonnummer mit mindestens 5 Ziffern ein.", rateQ: "Wie war dieser Chat?",
+      star: "1 Stern", stars: "{0} Sterne", thanks: "Vielen Dank für Ihr Feedback!",
+      sendRating: "Bewertung senden", newChat: "Neuen Chat starten", rate: "Diesen Chat bewerten",
+      chooseStars: "Wählen Sie zuerst 1 bis 5 Sterne.", ended: "Der Chat ist beendet",
+      comment: "Kommentar (optional)", close: "Chat schließen", open: "Chat öffnen: {0}", unread: " ({0} neu)",
+    },
+    fr: {
+      title: "Discutez avec nous", welcome: "Bonjour ! Posez-moi toutes vos questions sur nos services.",
+      unavailable: "Désolé, le chat n'est pas disponible sur ce site pour le moment.",
+      offline: "Vous semblez hors ligne. Le chat se reconnectera dès le retour du réseau.", name: "Nom",
+      email: "E-mail", phone: "Téléphone", source: "Source {0} : ", sources: "Sources ({0})", you: "Vous : ",
+      assistant: "Assistant : ", support: "Support",
+      failed: "Une erreur s'est produite ({0}). Veuillez réessayer.", typing: "L'assistant écrit…",
+      staffTyping: "{0} écrit…", here: "{0} est là pour vous aider", member: "Un membre de l'équipe",
+      waiting: "En attente d'un membre de l'équipe…", reconnecting: "Reconnexion…",
+      preview: "Ceci est un aperçu : les réponses s'afficheront ici une fois le widget installé sur votre site.",
+      dropped: "La connexion a été interrompue pendant la rédaction de la réponse.",
+      askHuman: "Je voudrais parler à une personne, s'il vous plaît.", messages: "Messages", seen: "Vu",
+      suggestions: "Suggestions", placeholder: "Écrivez votre message…", send: "Envoyer",
+      yourMessage: "Votre message", human: "Parler à une personne", end: "Terminer le chat",
+      minimise: "Réduire le chat", before: "Avant de commencer", optional: " (facultatif)",
+      start: "Démarrer le chat", sendMessage: "Envoyer le message", leave: "Laissez-nous un message",
+      emailRequired: "L'adresse e-mail est obligatoire.", writeFirst: "Écrivez d'abord un message.",
+      message: "Message", notNow: "Plus tard", required: "{0} : champ obligatoire.",
+      badEmail: "Saisissez une adresse e-mail comme nom@exemple.com.",
+      badPhone: "Saisissez un numéro de téléphone d'au moins 5 chiffres.",
+      rateQ: "Comment s'est passé ce chat ?", star: "1 étoile", stars: "{0} étoiles",
+      thanks: "Merci pour votre avis !", sendRating: "Envoyer la note", newChat: "Démarrer un nouveau chat",
+      rate: "Évaluer ce chat", chooseStars: "Choisissez d'abord de 1 à 5 étoiles.",
+      ended: "Le chat est terminé", comment: "Commentaire (facultatif)", close: "Fermer le chat",
+      open: "Ouvrir le chat : {0}", unread: " ({0} nouveaux)",
+    },
+    es: {
+      title: "Chatea con nosotros", welcome: "¡Hola! Pregúntame lo que quieras sobre nuestros servicios.",
+      unavailable: "Lo sentimos, el chat no está disponible en este sitio web ahora mismo.",
+      offline: "Parece que no tienes conexión. El chat se volverá a conectar cuando vuelva la red.",
+      name: "Nombre", email: "Correo electrónico", phone: "Teléfono", source: "Fuente {0}: ",
+      sources: "Fuentes ({0})", you: "Tú: ", assistant: "Asistente: ", support: "Soporte",
+      failed: "Algo ha fallado ({0}). Inténtalo de nuevo.", typing: "El asistente está escribiendo…",
+      staffTyping: "{0} está escribiendo…", here: "{0} está aquí para ayudarte",
+      member: "Un miembro del equipo", waiting: "Esperando a un miembro del equipo…",
+      reconnecting: "Reconectando…",
+      preview: "Esto es una vista previa: las respuestas aparecerán aquí cuando el widget esté en tu sitio.",
+      dropped: "La conexión se cortó mientras se escribía la respuesta.",
+      askHuman: "Me gustaría hablar con una persona, por favor.", messages: "Mensajes", seen: "Visto",
+      suggestions: "Sugerencias", placeholder: "Escribe tu mensaje…", send: "Enviar", yourMessage: "Tu mensaje",
+      human: "Hablar con una persona", end: "Finalizar chat", minimise: "Minimizar chat",
+      before: "Antes de empezar", optional: " (opcional)", start: "Iniciar chat", sendMessage: "Enviar mensaje",
+      leave: "Déjanos un mensaje", emailRequired: "El correo electrónico es obligatorio.",
+      writeFirst: "Escribe primero un mensaje.", message: "Mensaje", notNow: "Ahora no",
+      required: "{0}: campo obligatorio.", badEmail: "Introduce un correo electrónico como nombre@ejemplo.com.",
+      badPhone: "Introduce un número de teléfono con al menos 5 dígitos.", rateQ: "¿Qué tal este chat?",
+      star: "1 estrella", stars: "{0} estrellas", thanks: "¡Gracias por tu opinión!",
+      sendRating: "Enviar valoración", newChat: "Iniciar un chat nuevo", rate: "Valora este chat",
+      chooseStars: "Elige primero de 1 a 5 estrellas.", ended: "El chat ha terminado",
+      comment: "Comentario (opcional)", close: "Cerrar chat", open: "Abrir chat: {0}", unread: " ({0} nuevos)",
+    },
+    nl: {
+      title: "Chat met ons", welcome: "Hallo! Stel me gerust een vraag over onze diensten.",
+      unavailable: "Sorry, de chat is op deze website nu niet beschikbaar.",
+      offline: "U lijkt offline te zijn. De chat maakt opnieuw verbinding zodra het netwerk terug is.",
+      name: "Naam", email: "E-mail", phone: "Telefoon", source: "Bron {0}: ", sources: "Bronnen ({0})",
+      you: "U: ", assistant: "Assistent: ", support: "Support",
+      failed: "Er ging iets mis ({0}). Probeer het opnieuw.", typing: "De assistent typt…",
+      staffTyping: "{0} typt…", here: "{0} helpt u verder", member: "Een teamlid",
+      waiting: "Wachten op een teamlid…", reconnecting: "Opnieuw verbinden…",
+      preview: "Dit is een voorbeeld: antwoorden verschijnen hier zodra de widget op uw website staat.",
+      dropped: "De verbinding werd verbroken terwijl het antwoord werd geschreven.",
+      askHuman: "Ik wil graag met een medewerker praten.", messages: "Berichten", seen: "Gelezen",
+      suggestions: "Suggesties", placeholder: "Typ uw bericht…", send: "Versturen", yourMessage: "Uw bericht",
+      human: "Praat met een medewerker", end: "Chat beëindigen", minimise: "Chat minimaliseren",
+      before: "Voordat we beginnen", optional: " (optioneel)", start: "Chat starten",
+      sendMessage: "Bericht versturen", leave: "Laat een bericht achter",
+      emailRequired: "E-mailadres is verplicht.", writeFirst: "Schrijf eerst een bericht.", message: "Bericht",
+      notNow: "Niet nu", required: "{0} is verplicht.",
+      badEmail: "Vul een e-mailadres in zoals naam@voorbeeld.nl.",
+      badPhone: "Vul een telefoonnummer in met minstens 5 cijfers.", rateQ: "Hoe was deze chat?",
+      star: "1 ster", stars: "{0} sterren", thanks: "Bedankt voor uw feedback!",
+      sendRating: "Beoordeling versturen", newChat: "Nieuwe chat starten", rate: "Beoordeel deze chat",
+      chooseStars: "Kies eerst 1 tot 5 sterren.", ended: "De chat is beëindigd",
+      comment: "Opmerking (optioneel)", close: "Chat sluiten", open: "Chat openen: {0}", unread: " ({0} nieuw)",
+    },
+    it: {
+      title: "Chatta con noi", welcome: "Ciao! Chiedimi qualsiasi cosa sui nostri servizi.",
+      unavailable: "Spiacenti, al momento la chat non è disponibile su questo sito.",
+      offline: "Sembra che tu sia offline. La chat si riconnetterà quando tornerà la rete.", name: "Nome",
+      email: "E-mail", phone: "Telefono", source: "Fonte {0}: ", sources: "Fonti ({0})", you: "Tu: ",
+      assistant: "Assistente: ", support: "Assistenza", failed: "Qualcosa è andato storto ({0}). Riprova.",
+      typing: "L'assistente sta scrivendo…", staffTyping: "{0} sta scrivendo…", here: "{0} è qui per aiutarti",
+      member: "Un membro del team", waiting: "In attesa di un membro del team…", reconnecting: "Riconnessione…",
+      preview: "Questa è un'anteprima: le risposte appariranno qui quando il widget sarà sul tuo sito.",
+      dropped: "La connessione si è interrotta mentre veniva scritta la risposta.",
+      askHuman: "Vorrei parlare con una persona, per favore.", messages: "Messaggi", seen: "Visto",
+      suggestions: "Suggerimenti", placeholder: "Scrivi il tuo messaggio…", send: "Invia",
+      yourMessage: "Il tuo messaggio", human: "Parla con una persona", end: "Termina chat",
+      minimise: "Riduci chat", before: "Prima di iniziare", optional: " (facoltativo)", start: "Inizia la chat",
+      sendMessage: "Invia messaggio", leave: "Lasciaci un messaggio",
+      emailRequired: "L'indirizzo e-mail è obbligatorio.", writeFirst: "Scrivi prima un messaggio.",
+      message: "Messaggio", notNow: "Non ora", required: "{0}: campo obbligatorio.",
+      badEmail: "Inserisci un indirizzo e-mail come nome@esempio.it.",
+      badPhone: "Inserisci un numero di telefono con almeno 5 cifre.", rateQ: "Com'è andata questa chat?",
+      star: "1 stella", stars: "{0} stelle", thanks: "Grazie per il tuo feedback!",
+      sendRating: "Invia valutazione", newChat: "Inizia una nuova chat", rate: "Valuta questa chat",
+      chooseStars: "Scegli prima da 1 a 5 stelle.", ended: "La chat è terminata",
+      comment: "Commento (facoltativo)", close: "Chiudi chat", open: "Apri chat: {0}", unread: " ({0} nuovi)",
+    },
+    pt: {
+      title: "Fale conosco", welcome: "Olá! Pergunte-me o que quiser sobre os nossos serviços.",
+      unavailable: "Desculpe, o chat não está disponível neste site no momento.",
+      offline: "Parece que você está offline. O chat volta a se conectar quando a rede voltar.", name: "Nome",
+      email: "E-mail", phone: "Telefone", source: "Fonte {0}: ", sources: "Fontes ({0})", you: "Você: ",
+      assistant: "Assistente: ", support: "Suporte", failed: "Algo deu errado ({0}). Tente novamente.",
+      typing: "O assistente está digitando…", staffTyping: "{0} está digitando…",
+      here: "{0} está aqui para ajudar", member: "Um membro da equipe",
+      waiting: "Aguardando um membro da equipe…", reconnecting: "Reconectando…",
+      preview: "Esta é uma pré-visualização: as respostas aparecem aqui quando o widget estiver no seu site.",
+      dropped: "A conexão caiu enquanto a resposta era escrita.",
+      askHuman: "Gostaria de falar com uma pessoa, por favor.", messages: "Mensagens", seen: "Visto",
+      suggestions: "Sugestões", placeholder: "Digite sua mensagem…", send: "Enviar",
+      yourMessage: "Sua mensagem", human: "Falar com uma pessoa", end: "Encerrar chat",
+      minimise: "Minimizar chat", before: "Antes de começar", optional: " (opcional)", start: "Iniciar chat",
+      sendMessage: "Enviar mensagem", leave: "Deixe uma mensagem", emailRequired: "O e-mail é obrigatório.",
+      writeFirst: "Escreva uma mensagem primeiro.", message: "Mensagem", notNow: "Agora não",
+      required: "{0} é obrigatório.", badEmail: "Digite um e-mail como nome@exemplo.com.",
+      badPhone: "Digite um telefone com pelo menos 5 dígitos.", rateQ: "Como foi este chat?", star: "1 estrela",
+      stars: "{0} estrelas", thanks: "Obrigado pela sua avaliação!", sendRating: "Enviar avaliação",
+      newChat: "Iniciar um novo chat", rate: "Avalie este chat",
+      chooseStars: "Escolha primeiro de 1 a 5 estrelas.", ended: "O chat terminou",
+      comment: "Comentário (opcional)", close: "Fechar chat", open: "Abrir chat: {0}", unread: " ({0} novas)",
+    },
+  };
+  var LANG = "en", T = I18N.en;
+  function t(key, arg) { return (T[key] || I18N.en[key]).replace("{0}", arg); }
+  function pickLanguage(setting) {
+    var wanted = setting && setting !== "auto" ? [setting] : [].concat(navigator.languages || [], navigator.language || []);
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i]).toLowerCase().split("-")[0];
+      if (I18N[code]) return code;
+    }
+    return "en";
+  }
+  function setLanguage(setting) { LANG = pickLanguage(setting); T = I18N[LANG]; }
+  function ours(text, key) { return !text || text === I18N.en[key] ? t(key) : text; }
 
   var cfg = Object.assign({}, DEFAULTS, PREVIEW || {});
+  setLanguage(cfg.language);
   var conv = PREVIEW ? null : load();
   var lastSeq = 0, status = "bot", agentName = "", unread = 0, busy = false, unavailable = "";
   var rendered = {}, pending = [], streaming = null, ended = false;
@@ -195,7 +382,7 @@
   function citeButton(n, ctx) {
     var c = ctx && ctx.cites[n];
     if (!c) return null;
-    var label = "Source " + n + ": " + c.title + (c.section ? " — " + c.section : "");
+    var label = t("source", n) + c.title + (c.section ? " — " + c.section : "");
     var url = webUrl(c.source);
     if (url) return h("a", { class: "cite", href: url, target: "_blank", rel: "noopener noreferrer", "aria-label": label, title: label }, "[" + n + "]");
     return h("button", { type: "button", class: "cite", "aria-label": label, title: label, onclick: function () { showSource(ctx, n); } }, "[" + n + "]");
@@ -217,7 +404,7 @@
       ol.append(h("li", { "data-n": c.n, tabindex: "-1", dir: "auto" },
         url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, name) : name));
     });
-    ctx.details = h("details", { class: "sources" }, h("summary", null, "Sources (" + list.length + ")"), ol);
+    ctx.details = h("details", { class: "sources" }, h("summary", null, t("sources", list.length)), ol);
     return ctx.details;
   }
 
@@ -225,14 +412,14 @@
   function messageEl(m) {
     var el = h("div", { class: "msg " + m.sender, "data-seq": m.seq });
     if (m.sender === "system") { el.append(h("span", { dir: "auto" }, m.content)); return el; }
-    if (m.sender === "customer") { el.append(h("span", { class: "sr" }, "You: "), h("span", { dir: "auto" }, m.content)); return el; }
+    if (m.sender === "customer") { el.append(h("span", { class: "sr" }, t("you")), h("span", { dir: "auto" }, m.content)); return el; }
     if (m.sender === "staff") {
-      el.append(h("span", { class: "who" }, agentName || "Support"), h("span", { dir: "auto" }, m.content));
+      el.append(h("span", { class: "who" }, agentName || t("support")), h("span", { dir: "auto" }, m.content));
       return el;
     }
     var ctx = { cites: {}, details: null };
     (m.citations || []).forEach(function (c) { ctx.cites[c.n] = c; });
-    el.append(h("span", { class: "sr" }, "Assistant: "));
+    el.append(h("span", { class: "sr" }, t("assistant")));
     var box = (m.citations || []).length ? sources(m.citations, ctx) : null;
     add(el, markdown(m.content, ctx));
     if (box) el.append(box);
@@ -280,11 +467,11 @@
       if (r.ok) return r;
       return r.json().catch(function () { return {}; }).then(function (j) {
         var e = (j && j.error) || {};
-        throw new ChatError(e.message || "Something went wrong (" + r.status + "). Please try again.", r.status, e.code);
+        throw new ChatError(e.message || t("failed", r.status), r.status, e.code);
       });
     }, function () {
       // A refused origin looks like a network failure: browsers hide the 403 from pages it does not allow.
-      throw new ChatError(navigator.onLine === false ? OFFLINE : UNAVAILABLE, 0, "network");
+      throw new ChatError(t(navigator.onLine === false ? "offline" : "unavailable"), 0, "network");
     });
   }
 
@@ -330,22 +517,23 @@
   var ui = {};
 
   function build() {
-    var title = cfg.title || DEFAULTS.title;
+    var title = ours(cfg.title, "title");
     ui.launcher = h("button", { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "ad-panel", onclick: toggle },
       svg("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"), ui.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" }));
-    ui.welcome = cfg.welcome_message ? h("div", { class: "msg bot" }, h("span", { class: "sr" }, "Assistant: "), markdown(cfg.welcome_message, null)) : null;
-    ui.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Messages", tabindex: "0" }, ui.welcome);
-    ui.seen = h("div", { class: "seen" }, "Seen");
-    ui.typingText = h("span", null, "Assistant is typing…");
+    var welcome = cfg.welcome_message && ours(cfg.welcome_message, "welcome");
+    ui.welcome = welcome ? h("div", { class: "msg bot" }, h("span", { class: "sr" }, t("assistant")), markdown(welcome, null)) : null;
+    ui.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("messages"), tabindex: "0" }, ui.welcome);
+    ui.seen = h("div", { class: "seen" }, t("seen"));
+    ui.typingText = h("span", null, t("typing"));
     ui.typing = h("div", { class: "typing", hidden: true }, h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")), ui.typingText);
-    ui.chips = h("div", { class: "chips", role: "group", "aria-label": "Suggestions" });
+    ui.chips = h("div", { class: "chips", role: "group", "aria-label": t("suggestions") });
     ui.error = h("div", { class: "err", role: "alert", hidden: true });
-    ui.input = h("textarea", { id: "ad-input", rows: "1", dir: "auto", placeholder: "Type your message…", maxlength: "4000", oninput: onInput, onkeydown: onComposerKey });
-    ui.send = h("button", { class: "send", type: "submit" }, "Send");
+    ui.input = h("textarea", { id: "ad-input", rows: "1", dir: "auto", placeholder: t("placeholder"), maxlength: "4000", oninput: onInput, onkeydown: onComposerKey });
+    ui.send = h("button", { class: "send", type: "submit" }, t("send"));
     ui.compose = h("form", { class: "compose", onsubmit: function (e) { e.preventDefault(); send(ui.input.value); } },
-      h("label", { class: "sr", for: "ad-input" }, "Your message"), ui.input, ui.send);
-    ui.human = h("button", { type: "button", onclick: talkToHuman }, "Talk to a human");
-    ui.end = h("button", { type: "button", onclick: function () { endChat(true); } }, "End chat");
+      h("label", { class: "sr", for: "ad-input" }, t("yourMessage")), ui.input, ui.send);
+    ui.human = h("button", { type: "button", onclick: talkToHuman }, t("human"));
+    ui.end = h("button", { type: "button", onclick: function () { endChat(true); } }, t("end"));
     ui.bar = h("div", { class: "bar" }, ui.human, ui.end);
     ui.sub = h("p", { class: "sub", dir: "auto" });
     ui.prechat = prechatForm();
@@ -355,10 +543,10 @@
       h("header", null,
         webUrl(cfg.avatar_url) ? h("img", { src: webUrl(cfg.avatar_url), alt: "", referrerpolicy: "no-referrer" }) : null,
         h("div", { class: "ttl" }, h("h2", { dir: "auto" }, title), ui.sub),
-        h("button", { class: "hb", type: "button", "aria-label": "Minimise chat", onclick: close }, "–")),
+        h("button", { class: "hb", type: "button", "aria-label": t("minimise"), onclick: close }, "–")),
       ui.bar, ui.log, ui.typing, ui.chips, ui.error, ui.prechat, ui.leave, ui.rating, ui.compose);
     var fg = contrast(cfg.color);
-    ui.wrap = h("div", { class: "w" + (cfg.position === "bottom-left" ? " left" : ""), style: "--c:" + safeColor(cfg.color) + ";--fg:" + fg }, ui.launcher, ui.panel);
+    ui.wrap = h("div", { class: "w" + (cfg.position === "bottom-left" ? " left" : ""), lang: LANG, style: "--c:" + safeColor(cfg.color) + ";--fg:" + fg }, ui.launcher, ui.panel);
     root.replaceChildren(h("style", null, CSS), ui.wrap);
     setLauncherLabel();
     syncBar();
@@ -382,7 +570,7 @@
 
   function prechatForm() {
     var inputs = {};
-    var form = h("form", { class: "card", hidden: true, novalidate: true, "aria-label": "Before we start", onsubmit: function (e) {
+    var form = h("form", { class: "card", hidden: true, novalidate: true, "aria-label": t("before"), onsubmit: function (e) {
       e.preventDefault();
       var customer = {}, firstBad = null;
       Object.keys(inputs).forEach(function (name) {
@@ -399,17 +587,17 @@
         showPrechat(false);
         ui.input.focus();
       }, showError);
-    } }, h("h3", null, "Before we start"));
+    } }, h("h3", null, t("before")));
     ["name", "email", "phone"].forEach(function (name) {
       var modeFor = (cfg.prechat || {})[name];
       if (modeFor !== "optional" && modeFor !== "required") return;
-      var id = "ad-f-" + name, t = FIELD_TYPES[name];
-      var input = h("input", { id: id, name: name, type: t[0], autocomplete: t[1], dir: "auto", required: modeFor === "required", "aria-describedby": id + "-e", maxlength: name === "phone" ? "40" : "200" });
+      var id = "ad-f-" + name, kind = FIELD_TYPES[name];
+      var input = h("input", { id: id, name: name, type: kind[0], autocomplete: kind[1], dir: "auto", required: modeFor === "required", "aria-describedby": id + "-e", maxlength: name === "phone" ? "40" : "200" });
       var error = h("p", { class: "ferr", id: id + "-e", hidden: true });
       inputs[name] = { input: input, error: error };
-      form.append(h("label", { for: id }, FIELD_LABELS[name], modeFor === "optional" ? h("span", { class: "opt" }, " (optional)") : null), input, error);
+      form.append(h("label", { for: id }, t(name), modeFor === "optional" ? h("span", { class: "opt" }, t("optional")) : null), input, error);
     });
-    form.append(h("button", { class: "primary", type: "submit" }, "Start chat"));
+    form.append(h("button", { class: "primary", type: "submit" }, t("start")));
     return form;
   }
 
@@ -423,13 +611,13 @@
       f[name] = { input: el, error: err };
       return [h("label", { for: id }, label), el, err];
     }
-    var submit = h("button", { class: "primary", type: "submit" }, "Send message");
-    var form = h("form", { class: "card", hidden: true, novalidate: true, "aria-label": "Leave us a message", onsubmit: function (e) {
+    var submit = h("button", { class: "primary", type: "submit" }, t("sendMessage"));
+    var form = h("form", { class: "card", hidden: true, novalidate: true, "aria-label": t("leave"), onsubmit: function (e) {
       e.preventDefault();
       if (sending) return;
       var firstBad = null, body = {};
       ["message", "email"].forEach(function (name) {
-        var v = f[name].input.value.trim(), problem = !v ? (name === "email" ? "E-mail is required." : "Write a message first.") : name === "email" ? fieldProblem("email", v) : "";
+        var v = f[name].input.value.trim(), problem = !v ? t(name === "email" ? "emailRequired" : "writeFirst") : name === "email" ? fieldProblem("email", v) : "";
         f[name].error.textContent = problem;
         f[name].error.hidden = !problem;
         if (problem) f[name].input.setAttribute("aria-invalid", "true"); else f[name].input.removeAttribute("aria-invalid");
@@ -447,12 +635,12 @@
         addMessage(j.message);
         ui.input.focus();
       }, function (err) { busyLeave(false); showError(err); });
-    } }, h("h3", null, "Leave us a message"),
-      field("message", "Message", h("textarea", { rows: "3", dir: "auto", maxlength: "4000", onkeydown: function (e) {
+    } }, h("h3", null, t("leave")),
+      field("message", t("message"), h("textarea", { rows: "3", dir: "auto", maxlength: "4000", onkeydown: function (e) {
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
       } })),
-      field("email", "E-mail", h("input", { type: "email", autocomplete: "email", maxlength: "320" })),
-      h("div", { class: "row" }, submit, h("button", { class: "link", type: "button", onclick: function () { showLeave(false); ui.input.focus(); } }, "Not now")));
+      field("email", t("email"), h("input", { type: "email", autocomplete: "email", maxlength: "320" })),
+      h("div", { class: "row" }, submit, h("button", { class: "link", type: "button", onclick: function () { showLeave(false); ui.input.focus(); } }, t("notNow"))));
     function busyLeave(on) {
       sending = on;
       submit.disabled = on;
@@ -470,29 +658,29 @@
   }
 
   function fieldProblem(name, v, required) {
-    if (!v) return required ? FIELD_LABELS[name] + " is required." : "";
-    if (name === "email" && !/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(v)) return "Enter an e-mail address like name@example.com.";
-    if (name === "phone" && (!/^[0-9+\-(). /]+$/.test(v) || v.replace(/\D/g, "").length < 5)) return "Enter a phone number with at least 5 digits.";
+    if (!v) return required ? t("required", t(name)) : "";
+    if (name === "email" && !/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(v)) return t("badEmail");
+    if (name === "phone" && (!/^[0-9+\-(). /]+$/.test(v) || v.replace(/\D/g, "").length < 5)) return t("badPhone");
     return "";
   }
 
   function ratingForm() {
     var stars = [], chosen = 0;
-    var box = h("fieldset", { class: "stars" }, h("legend", null, "How was this chat?"));
+    var box = h("fieldset", { class: "stars" }, h("legend", null, t("rateQ")));
     for (var i = 1; i <= 5; i++) (function (n) {
       var input = h("input", { type: "radio", name: "ad-rating", value: n, id: "ad-r" + n, onchange: function () { chosen = n; paint(); } });
-      var label = h("label", { for: "ad-r" + n }, input, h("span", { "aria-hidden": "true" }, "★"), h("span", { class: "sr" }, n + (n === 1 ? " star" : " stars")));
+      var label = h("label", { for: "ad-r" + n }, input, h("span", { "aria-hidden": "true" }, "★"), h("span", { class: "sr" }, n === 1 ? t("star") : t("stars", n)));
       stars.push(label);
       box.append(label);
     })(i);
     function paint() { stars.forEach(function (l, i) { l.classList.toggle("on", i < chosen); }); }
     var comment = h("textarea", { id: "ad-comment", rows: "2", dir: "auto", maxlength: "2000" });
-    var thanks = h("p", { hidden: true, role: "status" }, "Thank you for your feedback!");
-    var submit = h("button", { class: "primary", type: "submit" }, "Send rating");
-    var again = h("button", { class: "link", type: "button", onclick: newChat }, "Start a new chat");
-    var form = h("form", { class: "card", hidden: true, "aria-label": "Rate this chat", onsubmit: function (e) {
+    var thanks = h("p", { hidden: true, role: "status" }, t("thanks"));
+    var submit = h("button", { class: "primary", type: "submit" }, t("sendRating"));
+    var again = h("button", { class: "link", type: "button", onclick: newChat }, t("newChat"));
+    var form = h("form", { class: "card", hidden: true, "aria-label": t("rate"), onsubmit: function (e) {
       e.preventDefault();
-      if (!chosen) { showError("Choose 1 to 5 stars first."); return; }
+      if (!chosen) { showError(t("chooseStars")); return; }
       submit.disabled = true;
       closing.then(function () {
         return api("POST", "/conversations/" + conv.id + "/rating", { rating: chosen, comment: comment.value.trim() || null });
@@ -501,13 +689,13 @@
         thanks.hidden = false; showError("");
         again.focus();
       }, function (err) { submit.disabled = false; showError(err); });
-    } }, h("h3", null, "The chat has ended"), box, h("label", { for: "ad-comment" }, "Comment (optional)"), comment, thanks, h("div", { class: "row" }, submit, again));
+    } }, h("h3", null, t("ended")), box, h("label", { for: "ad-comment" }, t("comment")), comment, thanks, h("div", { class: "row" }, submit, again));
     return form;
   }
 
   function setLauncherLabel() {
     var open = !ui.panel.hidden;
-    ui.launcher.setAttribute("aria-label", (open ? "Close chat" : "Open chat: " + (cfg.title || DEFAULTS.title)) + (unread && !open ? " (" + unread + " new)" : ""));
+    ui.launcher.setAttribute("aria-label", (open ? t("close") : t("open", ours(cfg.title, "title"))) + (unread && !open ? t("unread", unread) : ""));
     ui.launcher.setAttribute("aria-expanded", String(open));
     ui.badge.hidden = !unread || open;
     ui.badge.textContent = String(unread);
@@ -562,7 +750,7 @@
   }
 
   function showError(err) {
-    var text = typeof err === "string" ? err : (err && err.message) || UNAVAILABLE;
+    var text = typeof err === "string" ? err : (err && err.message) || t("unavailable");
     ui.error.textContent = text;
     ui.error.hidden = !text;
   }
@@ -570,7 +758,7 @@
   function showTyping(on, text, ms) {
     clearTimeout(typingTimer);
     ui.typing.hidden = !on;
-    ui.typingText.textContent = text || "Assistant is typing…";
+    ui.typingText.textContent = text || t("typing");
     if (on && ms) typingTimer = setTimeout(function () { ui.typing.hidden = true; }, ms);
   }
 
@@ -601,7 +789,7 @@
   function setStatus(value, name) {
     if (name) agentName = name;
     if (value) status = value;
-    ui.sub.textContent = status === "human" ? (agentName || "A team member") + " is here to help" : waiting ? "Waiting for a team member…" : "";
+    ui.sub.textContent = status === "human" ? t("here", agentName || t("member")) : waiting ? t("waiting") : "";
     syncBar();
     if (status === "closed") endChat(false);
   }
@@ -614,7 +802,8 @@
   // ---- conversation ------------------------------------------------------------------------------------
   function startConversation(body) {
     if (PREVIEW) { conv = null; return Promise.resolve(); }
-    return api("POST", "/conversations", body || {}).then(json).then(function (c) {
+    // The widget's language tells the server which language to greet in until the visitor writes.
+    return api("POST", "/conversations", Object.assign({ language: LANG }, body)).then(json).then(function (c) {
       conv = { id: c.id, token: c.token, open: true };
       save();
       syncBar();
@@ -634,7 +823,7 @@
     ui.chips.replaceChildren();
     ui.input.value = "";
     onInput();
-    var mine = { text: text, el: h("div", { class: "msg customer" }, h("span", { class: "sr" }, "You: "), h("span", { dir: "auto" }, text)) };
+    var mine = { text: text, el: h("div", { class: "msg customer" }, h("span", { class: "sr" }, t("you")), h("span", { dir: "auto" }, text)) };
     pending.push(mine);
     ui.log.append(mine.el);
     scrollDown();
@@ -642,7 +831,7 @@
     if (PREVIEW) {
       pending = [];
       setTimeout(function () {
-        ui.log.append(h("div", { class: "msg bot" }, "This is a preview: answers appear here once the widget is on your site."));
+        ui.log.append(h("div", { class: "msg bot" }, t("preview")));
         showTyping(false); setBusy(false); scrollDown();
       }, 400);
       return;
@@ -676,7 +865,7 @@
         }
       });
     }).then(function () {
-      if (!finished) throw new ChatError("The connection dropped while the answer was written.", 0, "network");
+      if (!finished) throw new ChatError(t("dropped"), 0, "network");
     }).catch(function (err) {
       if (!accepted) {
         pending.splice(pending.indexOf(mine), 1);
@@ -717,7 +906,7 @@
     }, function (err) {
       setBusy(false);
       // Until the server knows handoffs, asking in words makes the bot offer a person.
-      if (err.status === 404 || err.status === 405) send("I would like to talk to a human, please.");
+      if (err.status === 404 || err.status === 405) send(t("askHuman"));
       else showError(err);
     });
   }
@@ -774,7 +963,7 @@
       markSeen();
     } else if (e.type === "typing" && (e.who || e.side) === "staff") {
       if (e.typing === false) showTyping(false);
-      else showTyping(true, (e.name || agentName || "Support") + " is typing…", 6000);
+      else showTyping(true, t("staffTyping", e.name || agentName || t("support")), 6000);
     } else if (e.type === "seen" && (e.by || e.side) === "staff") {
       var el = rendered[e.seq];
       if (el && el.classList.contains("customer")) el.after(ui.seen);
@@ -801,7 +990,7 @@
 
   function connected(on) {
     ui.sub.toggleAttribute("data-offline", !on);
-    if (!on) ui.sub.textContent = "Reconnecting…";
+    if (!on) ui.sub.textContent = t("reconnecting");
     else setStatus();
   }
 
@@ -893,20 +1082,22 @@
       showChips(cfg.suggestions);
       return;
     }
-    var wasOpen = conv && conv.open;
-    api("GET", "/widget/config").then(json).then(function (c) { cfg = Object.assign({}, DEFAULTS, c); }, function (err) {
-      unavailable = err.message || UNAVAILABLE;
+    var wasOpen = conv && conv.open, hadFocus = false;
+    api("GET", "/widget/config").then(json).then(function (c) { cfg = Object.assign({}, DEFAULTS, c); setLanguage(cfg.language); }, function (err) {
+      unavailable = err.message || t("unavailable");
       if (window.console) console.warn("Answerdesk widget: " + unavailable + " If you run this site, check that " + location.origin + " is an allowed origin of the public key.");
     }).then(function () {
-      // The visitor may have opened the launcher while the settings were loading: keep it open.
+      // The visitor may have opened the launcher while the settings were loading: keep it open, and
+      // keep the keyboard focus in it (redrawing in the site's language replaces every element).
       if (!ui.panel.hidden) wasOpen = true;
+      hadFocus = !!root.activeElement;
       build();
       setBusy(false);
       if (unavailable) { ui.input.disabled = true; return; }
       showPrechat(prechatNeeded());
       if (conv) return resume();
       showChips(cfg.suggestions);
-    }).then(function () { if (wasOpen) open(false); });
+    }).then(function () { if (wasOpen) open(hadFocus); });
   }
 
   window.AnswerdeskWidget = {
