@@ -70,11 +70,12 @@ async def test_list_shows_each_conversation_newest_activity_first(
     client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
 ) -> None:
     org = await admin_of(client, db, Role.staff)  # staff read chats too
+    now = datetime.now(UTC)  # not the module's NOW: "5 min ago" must hold however long the run has been
     empty = await client.get(PAGE)
     assert (
         empty.status_code == 200 and "<h1>Chats</h1>" in empty.text and "No conversations yet" in empty.text
     )
-    await conversation(runtime, org, ["Hi"], last_message_at=NOW - timedelta(days=2))
+    await conversation(runtime, org, ["Hi"], last_message_at=now - timedelta(days=2))
     await conversation(
         runtime,
         org,
@@ -83,12 +84,12 @@ async def test_list_shows_each_conversation_newest_activity_first(
         email="ada@example.com",
         sentiment="negative",
         frustrated=True,
-        handoff_at=NOW,
+        handoff_at=now,
         rating=2,
-        last_message_at=NOW - timedelta(minutes=5),
+        last_message_at=now - timedelta(minutes=5),
     )
     await conversation(
-        runtime, org, ["Thanks"], channel=Channel.api, email="bob@example.com", last_message_at=NOW
+        runtime, org, ["Thanks"], channel=Channel.api, email="bob@example.com", last_message_at=now
     )
     page = await client.get(PAGE)
     assert customers(page.text) == ["bob@example.com", "Ada Lovelace", "Anonymous visitor"]
