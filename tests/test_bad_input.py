@@ -1,0 +1,73 @@
+"""Oversized and malformed input that once caused 500s is a 4xx with the error shape."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.auth.models import Scope
+from answerdesk.kit.bounds import SQL_INT_MAX, clamp_seq
+from tests.factories import bearer, make_key, make_org
+
+HUGE = 10**30
+
+
+async def _key(db: AsyncSession) -> dict[str, str]:
+    org = await make_org(db)
+    return bearer(await make_key(db, org, scopes=[s.value for s in Scope]))
+
+
+def _is_error(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    error: dict[str, object] = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    return error
+
+
+async def test_huge_after_on_a_conversation_is_a_422(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    headers = await _key(db)
+    conversation = (await client.post("/api/v1/conversations", headers=headers, json={})).json()
+    url = f"/api/v1/conversations/{conversation['id']}"
+    response = await client.get(url, params={"after": HUGE}, headers=headers)
+    assert _is_error(response, 422)["code"] == "validation_error"
+    assert (await client.get(url, params={"after": 2_147_483_647}, headers=headers)).status_code == 200
+
+
+async def test_huge_offset_on_tickets_is_a_422(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    headers = await _key(db)
+    response = await client.get("/api/v1/tickets", params={"offset": HUGE}, headers=headers)
+    assert _is_error(response, 422)["code"] == "validation_error"
+
+
+async def test_long_or_many_tags_on_an_upload_are_a_422(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    headers = await _key(db)
+    for tags in ("x" * 60, " ".join(f"t{i}" for i in range(30))):
+        response = await client.post(
+            "/api/v1/knowledge/documents",
+            headers=headers,
+            files={"file": ("a.txt", b"Some text about hosting.")},
+            data={"tags": tags},
+        )
+        error = _is_error(response, 422)
+        assert error["code"] == "validation_error"
+        assert str(error["message"]).startswith("tags: ")
+
+
+async def test_search_tags_are_bounded_and_cleaned(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    headers = await _key(db)
+    long_tag = await client.post(
+        "/api/v1/knowledge/search", headers=headers, json={"query": "dns", "tags": ["x" * 300]}
+    )
+    _is_error(long_tag, 422)
+    many = await client.post(
+        "/api/v1/knowledge/search", headers=headers, json={"query": "dns", "tags": ["a"] * 500}
+    )
+    _is_error(many, 422)
+
+
+def test_a_last_event_id_is_used_only_when_it_is_a_sequence_number() -> None:
+    # "²" is a digit to str.isdigit() but not to int(); 20 nines overflow both databases.
+    assert clamp_seq("42") == 42
+    assert clamp_seq(str(SQL_INT_MAX)) == SQL_INT_MAX
+    for bad in (None, "", "²", "9" * 20, str(SQL_INT_MAX + 1), "-1", "1e3", " 1"):
+        assert clamp_seq(bad) is None, bad
