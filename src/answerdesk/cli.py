@@ -60,6 +60,7 @@ def with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     async def main() -> T:
         runtime = Runtime.build(get_settings())
         try:
+            await _require_schema(runtime)
             return await work(runtime)
         finally:
             await runtime.close()
@@ -68,6 +69,21 @@ def with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except AppError as exc:
         raise fail(exc.message) from None
+
+
+async def _require_schema(runtime: Runtime) -> None:
+    """A never-migrated (or outdated) database gets one line saying what to run, not an SQL traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from answerdesk.kit.migrate import current_revision, schema_problem
+
+    try:
+        async with runtime.engine.connect() as conn:
+            problem = schema_problem(await conn.run_sync(current_revision))
+    except (DBAPIError, OSError) as exc:
+        raise fail(f"cannot reach the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    if problem is not None:
+        raise fail(problem)
 
 
 def in_session(work: Callable[[AsyncSession, Runtime], Awaitable[T]]) -> T:
