@@ -30,7 +30,9 @@ def test_org_create_on_a_never_migrated_database_says_to_migrate(env: pytest.Mon
     for args in (["org", "create", "Blue Hosting"], ["org", "list"], ["kb", "list", "--org", "x"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 1, result.output
-        assert result.stderr.strip() == "error: the database has no tables yet: run `answerdesk migrate` first"
+        assert (
+            result.stderr.strip() == "error: the database has no tables yet: run `answerdesk migrate` first"
+        )
         assert result.exception is None or isinstance(result.exception, SystemExit)
 
     assert runner.invoke(app, ["migrate"]).exit_code == 0

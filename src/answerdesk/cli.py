@@ -81,7 +81,8 @@ async def _require_schema(runtime: Runtime) -> None:
         async with runtime.engine.connect() as conn:
             problem = schema_problem(await conn.run_sync(current_revision))
     except (DBAPIError, OSError) as exc:
-        raise fail(f"cannot reach the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise fail(f"cannot reach the database: {exc.__class__.__name__}: {first_line}") from None
     if problem is not None:
         raise fail(problem)
 

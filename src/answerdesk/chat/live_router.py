@@ -41,6 +41,7 @@ from answerdesk.chat.schemas import (
 )
 from answerdesk.chat.service import ChatService
 from answerdesk.chat.sse import live_stream
+from answerdesk.kit import metrics
 from answerdesk.kit.bounds import MAX_TOKEN_CHARS, SQL_INT_MAX, clamp_seq
 from answerdesk.kit.db import session_scope
 from answerdesk.kit.errors import AppError, Forbidden, NotFound, TooManyRequests
@@ -192,7 +193,9 @@ async def conversation_events(
     if resumed is not None:
         after = max(after, resumed)
     return StreamingResponse(
-        live_stream(_service(runtime).customer_stream(conversation, after)),
+        live_stream(
+            metrics.track_connection("customer_sse", _service(runtime).customer_stream(conversation, after))
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -231,7 +234,12 @@ async def conversation_socket(
     service = _service(runtime)
     sender = asyncio.create_task(_send_events(websocket, service, conversation, after))
     receiver = asyncio.create_task(_receive(websocket, service, principal, conversation, token, ip))
-    done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    connections = metrics.LIVE_CONNECTIONS.labels("customer_websocket")
+    connections.inc()
+    try:
+        done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        connections.dec()
     for task in pending:
         task.cancel()
         with contextlib.suppress(BaseException):

@@ -44,5 +44,5 @@ def schema_problem(current: str | None) -> str | None:
         return "the database has no tables yet: run `answerdesk migrate` first"
     head = head_revision()
     if current != head:
-        return f"the database is at migration {current}, this version expects {head}: run `answerdesk migrate`"
+        return f"the database is at migration {current}, this version needs {head}: run `answerdesk migrate`"
     return None
