@@ -120,11 +120,13 @@ def serve(
 @app.command()
 def worker(burst: Annotated[bool, typer.Option(help="Exit once the queue is empty")] = False) -> None:
     """Run background jobs from Redis (needs ANSWERDESK_REDIS_URL); run one or more next to `serve`."""
+    from answerdesk.kit.error_reporting import configure_error_reporting
     from answerdesk.kit.jobs.worker import WorkerOptions, WorkerSetupError, run_worker
     from answerdesk.kit.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    configure_error_reporting(settings)
     options = WorkerOptions(
         concurrency=settings.job_concurrency, timeout_seconds=settings.job_timeout_seconds
     )

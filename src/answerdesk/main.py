@@ -17,6 +17,7 @@ from answerdesk.chat.router import router as chat_router
 from answerdesk.config import Settings, get_settings
 from answerdesk.health import router as health_router
 from answerdesk.kit import metrics
+from answerdesk.kit.error_reporting import configure_error_reporting
 from answerdesk.kit.logging import configure_logging
 from answerdesk.kit.web import BodySizeLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from answerdesk.knowledge.recovery import requeue_unfinished_ingestions
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     metrics.check_multiprocess(settings.prometheus_multiproc_dir)
+    configure_error_reporting(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from answerdesk.kit import metrics
+from answerdesk.kit.error_reporting import report_exception
 from answerdesk.kit.jobs.base import JobContext, RetryableJobError, log
 from answerdesk.kit.jobs.registry import TaskSpec
 
@@ -82,6 +83,7 @@ async def _attempt(
                 log().warning("job.retrying", **fields, error=error, retry_in=delay, seconds=seconds)
                 return Outcome(error=exc, retry_in=delay)
             log().error("job.failed", **fields, error=error, seconds=seconds, exc_info=exc)
+            report_exception(exc)
             return Outcome(error=exc)
     log().info("job.succeeded", **fields, seconds=round(time.monotonic() - started, 3))
     return Outcome()
