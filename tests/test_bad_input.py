@@ -71,3 +71,16 @@ def test_a_last_event_id_is_used_only_when_it_is_a_sequence_number() -> None:
     assert clamp_seq(str(SQL_INT_MAX)) == SQL_INT_MAX
     for bad in (None, "", "²", "9" * 20, str(SQL_INT_MAX + 1), "-1", "1e3", " 1"):
         assert clamp_seq(bad) is None, bad
+
+
+async def test_a_nul_character_is_never_a_server_error(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    # PostgreSQL cannot store U+0000 in text; SQLite can. Either way: never a 500.
+    headers = await _key(db)
+    faq = await client.post(
+        "/api/v1/knowledge/faqs", headers=headers, json={"question": "What\x00 is DNS?", "answer": "Names."}
+    )
+    listed = await client.get("/api/v1/knowledge/documents", params={"q": "a\x00b"}, headers=headers)
+    for response in (faq, listed):
+        assert response.status_code < 500, response.text
+    if db.bind.dialect.name == "postgresql":
+        assert _is_error(faq, 422)["message"] == "Text may not contain NUL characters (\\u0000)."

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, mapped_column
 
-from answerdesk.kit.errors import AppError
+from answerdesk.kit.errors import AppError, ValidationFailed
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -104,18 +104,32 @@ _DISCONNECTS = frozenset(
 )
 
 
+# Text PostgreSQL cannot store (a NUL character): bad input, whichever field carried it.
+_UNSTORABLE_TEXT = frozenset({"CharacterNotInRepertoireError", "UntranslatableCharacterError"})
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The error, what SQLAlchemy wraps and what the driver wraps."""
+    found: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(found) < 5:
+        found.append(seen)
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return found
+
+
 def is_disconnect(exc: BaseException) -> bool:
     """True when the database could not be reached (as opposed to a query that failed)."""
-    seen: BaseException | None = exc
-    for _ in range(5):  # the error, what SQLAlchemy wraps, what the driver wraps
-        if seen is None:
-            return False
-        if isinstance(seen, OSError) or type(seen).__name__ in _DISCONNECTS:
-            return True
-        if isinstance(seen, sa.exc.DBAPIError) and seen.connection_invalidated:
-            return True
-        seen = getattr(seen, "orig", None) or seen.__cause__
-    return False
+    return any(
+        isinstance(e, OSError)
+        or type(e).__name__ in _DISCONNECTS
+        or (isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated)
+        for e in _chain(exc)
+    )
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    return any(type(e).__name__ in _UNSTORABLE_TEXT for e in _chain(exc))
 
 
 @asynccontextmanager
@@ -138,6 +152,8 @@ async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterato
                 raise DatabaseUnavailable(
                     "The database is unavailable for a moment; try again shortly."
                 ) from exc
+            if isinstance(exc, Exception) and is_unstorable_text(exc):
+                raise ValidationFailed("Text may not contain NUL characters (\\u0000).") from exc
             raise
 
 

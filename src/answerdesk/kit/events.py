@@ -300,7 +300,7 @@ class RedisEventBus:
         while not self._closed:
             await asyncio.sleep(self._outage.retry_seconds)
             try:
-                await self._redis.ping()  # type: ignore[misc]
+                await self._redis.ping()
             except REDIS_DOWN as exc:
                 self._outage.failed(exc)
                 continue
