@@ -52,7 +52,7 @@ async def main(requests: int) -> None:
         ):
             without_metrics(plain_app)
             plain_app.middleware_stack = plain_app.build_middleware_stack()
-            for app, on in ((with_app, True), (plain_app, False)):
+            for app in (with_app, plain_app):
                 app.state.bench_client = httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://bench"
                 )
