@@ -84,3 +84,28 @@ async def test_a_nul_character_is_never_a_server_error(client: httpx.AsyncClient
         assert response.status_code < 500, response.text
     if db.bind.dialect.name == "postgresql":
         assert _is_error(faq, 422)["message"] == "Text may not contain NUL characters (\\u0000)."
+
+
+async def test_a_url_longer_than_the_column_is_a_422(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    headers = await _key(db)
+    url = "https://example.com/" + "a" * 2000
+    response = await client.post("/api/v1/knowledge/urls", headers=headers, json={"url": url})
+    assert _is_error(response, 422)["code"] == "validation_error"
+
+
+async def test_an_upload_with_a_long_name_or_content_type_is_never_a_server_error(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    headers = await _key(db)
+    long_name = await client.post(
+        "/api/v1/knowledge/documents", headers=headers, files={"file": ("a" * 400 + ".txt", b"Some text.")}
+    )
+    assert _is_error(long_name, 422)["code"] == "filename_too_long"
+    odd_type = await client.post(
+        "/api/v1/knowledge/documents",
+        headers=headers,
+        files={"file": ("notes.txt", b"Some text.", "text/plain; x=" + "y" * 300)},
+    )
+    assert odd_type.status_code == 202, odd_type.text
+    document = await client.get(f"/api/v1/knowledge/documents/{odd_type.json()['id']}", headers=headers)
+    assert document.json()["content_type"] == "text/plain"

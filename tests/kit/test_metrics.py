@@ -8,11 +8,11 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import connect
@@ -130,10 +130,9 @@ async def test_a_metrics_token_requires_the_bearer(database_url: str, tmp_path: 
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> tuple[FastAPI, str]:  # type: ignore[misc]
-    application = create_app(make_settings(database_url, tmp_path / "server"))
-    with serve(application) as base:
-        yield application, base
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    with serve(create_app(make_settings(database_url, tmp_path / "server"))) as base:
+        yield base
 
 
 async def _gauge(http: httpx.AsyncClient, kind: str) -> float:
@@ -147,11 +146,9 @@ async def _wait_for_gauge(http: httpx.AsyncClient, kind: str, expected: float) -
         await asyncio.sleep(0.05)
 
 
-async def test_live_connections_are_counted_while_open(server: tuple[FastAPI, str], db: AsyncSession) -> None:
-    application, base = server
-    runtime: Runtime = application.state.runtime
-    async with runtime.sessionmaker() as session:
-        org = await live_org(session)
+async def test_live_connections_are_counted_while_open(server: str, db: AsyncSession) -> None:
+    base = server
+    org = await live_org(db)  # through this loop's own engine: the server's pool lives in its thread
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         started = await http.post(API, headers=customer_headers(org))
         cid, token = started.json()["id"], started.json()["token"]
@@ -170,7 +167,8 @@ def test_several_processes_share_one_view(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys
-        from pathlib import Path
+        from collections.abc import Iterator
+from pathlib import Path
         from answerdesk.kit import metrics
         metrics.ANSWERS.labels("llm").inc()
         metrics.LIVE_CONNECTIONS.labels("customer_sse").inc()

@@ -83,10 +83,20 @@ class FaqUpdate(FaqCreate):
     pass
 
 
+MAX_URL_CHARS = 2000  # the document's url column
+
+
 class UrlImport(Tagged):
     url: HttpUrl
     sitemap: bool = Field(default=False, description="Treat the URL as a sitemap.xml and import its pages")
     max_pages: int = Field(default=20, ge=1, le=500)
+
+    @field_validator("url")
+    @classmethod
+    def _short_enough(cls, value: HttpUrl) -> HttpUrl:
+        if len(str(value)) > MAX_URL_CHARS:
+            raise ValueError(f"URL longer than {MAX_URL_CHARS} characters")
+        return value
 
 
 class SearchRequest(BaseModel):
