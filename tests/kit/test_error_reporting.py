@@ -60,6 +60,8 @@ async def test_an_unhandled_error_arrives_without_personal_data(
         )
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
+    rid = response.headers["x-request-id"]
+    assert response.json()["error"]["message"] == f"Internal error (request id {rid})."
     sentry_sdk.flush(timeout=5)
 
     event = sentry.wait_for_events(1)[0]
