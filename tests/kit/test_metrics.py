@@ -167,8 +167,7 @@ def test_several_processes_share_one_view(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys
-        from collections.abc import Iterator
-from pathlib import Path
+        from pathlib import Path
         from answerdesk.kit import metrics
         metrics.ANSWERS.labels("llm").inc()
         metrics.LIVE_CONNECTIONS.labels("customer_sse").inc()
