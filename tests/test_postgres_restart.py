@@ -1,6 +1,6 @@
 """A PostgreSQL restart is survived without restarting Answerdesk: pooled connections that died are replaced.
 
-A private cluster (initdb/pg_ctl in a temporary directory, a port of this suite's range), never the shared one.
+A private cluster (initdb, pg_ctl; a temporary directory, a port of this suite's range), never the shared one.
 """
 
 from __future__ import annotations
