@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import tempfile
 import time
@@ -40,6 +41,7 @@ async def per_request_us(client: httpx.AsyncClient, path: str, n: int) -> float:
 
 
 async def main(requests: int) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     with tempfile.TemporaryDirectory(prefix="answerdesk-bench-") as tmp:
         root = Path(tmp)
         url = f"sqlite+aiosqlite:///{root / 'bench.db'}"
