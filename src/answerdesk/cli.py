@@ -60,6 +60,7 @@ def with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     async def main() -> T:
         runtime = Runtime.build(get_settings())
         try:
+            await _require_schema(runtime)
             return await work(runtime)
         finally:
             await runtime.close()
@@ -68,6 +69,22 @@ def with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except AppError as exc:
         raise fail(exc.message) from None
+
+
+async def _require_schema(runtime: Runtime) -> None:
+    """A never-migrated (or outdated) database gets one line saying what to run, not an SQL traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from answerdesk.kit.migrate import current_revision, schema_problem
+
+    try:
+        async with runtime.engine.connect() as conn:
+            problem = schema_problem(await conn.run_sync(current_revision))
+    except (DBAPIError, OSError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise fail(f"cannot reach the database: {exc.__class__.__name__}: {first_line}") from None
+    if problem is not None:
+        raise fail(problem)
 
 
 def in_session(work: Callable[[AsyncSession, Runtime], Awaitable[T]]) -> T:
@@ -103,11 +120,13 @@ def serve(
 @app.command()
 def worker(burst: Annotated[bool, typer.Option(help="Exit once the queue is empty")] = False) -> None:
     """Run background jobs from Redis (needs ANSWERDESK_REDIS_URL); run one or more next to `serve`."""
+    from answerdesk.kit.error_reporting import configure_error_reporting
     from answerdesk.kit.jobs.worker import WorkerOptions, WorkerSetupError, run_worker
     from answerdesk.kit.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    configure_error_reporting(settings)
     options = WorkerOptions(
         concurrency=settings.job_concurrency, timeout_seconds=settings.job_timeout_seconds
     )

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     smtp_from: str | None = Field(default=None, description="Default: the SMTP username")
     smtp_timeout_seconds: float = Field(default=20.0, gt=0)
 
+    # Observability. A token makes /metrics require "Authorization: Bearer <token>"; a DSN turns on Sentry.
+    metrics_token: SecretStr | None = None
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+    # Several worker processes: prometheus_client keeps their values here (it reads this variable itself).
+    prometheus_multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
+
     @field_validator(
         "chat_start_limit_per_ip",
         "chat_message_limit_per_ip",

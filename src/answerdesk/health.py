@@ -1,14 +1,16 @@
-"""Liveness and readiness probes (public: they reveal nothing about tenants)."""
+"""Liveness and readiness probes, and Prometheus metrics (public unless METRICS_TOKEN is set)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 
 from answerdesk.auth.deps import RuntimeDep
-from answerdesk.kit.errors import error_body
+from answerdesk.kit import metrics
+from answerdesk.kit.errors import Unauthorized, error_body
 from answerdesk.kit.migrate import is_at_head
+from answerdesk.kit.security import tokens_equal
 
 router = APIRouter(tags=["health"])
 
@@ -31,3 +33,15 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
             error_body("unavailable", "Database migrations are not at head; run 'answerdesk migrate'."), 503
         )
     return JSONResponse({"status": "ready", "database": "ok", "migrations": "head"})
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def prometheus_metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus exposition format. With ANSWERDESK_METRICS_TOKEN set: `Authorization: Bearer <token>`."""
+    expected = runtime.settings.metrics_token
+    if expected is not None and expected.get_secret_value():
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not tokens_equal(given.strip(), expected.get_secret_value()):
+            raise Unauthorized("Metrics need 'Authorization: Bearer <metrics token>'.")
+    body, content_type = metrics.render(runtime.settings.prometheus_multiproc_dir)
+    return Response(body, media_type=content_type)

@@ -16,6 +16,8 @@ from answerdesk.chat.live_router import router as live_chat_router
 from answerdesk.chat.router import router as chat_router
 from answerdesk.config import Settings, get_settings
 from answerdesk.health import router as health_router
+from answerdesk.kit import metrics
+from answerdesk.kit.error_reporting import configure_error_reporting
 from answerdesk.kit.logging import configure_logging
 from answerdesk.kit.web import BodySizeLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from answerdesk.knowledge.recovery import requeue_unfinished_ingestions
@@ -34,6 +36,8 @@ MAX_FILES_PER_UPLOAD = 10
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    metrics.check_multiprocess(settings.prometheus_multiproc_dir)
+    configure_error_reporting(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await runtime.close()
+            metrics.process_exited(settings.prometheus_multiproc_dir)
 
     app = FastAPI(
         title="Answerdesk",
@@ -78,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         html_paths=is_admin_path,
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outside the size limit and request ids, so a 413 is counted too.
+    app.add_middleware(metrics.MetricsMiddleware)
     # Outermost, so that every answer of the public API (a 413 or 429 too) is readable by the page.
     app.add_middleware(PublicApiCorsMiddleware)
     return app

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from answerdesk.auth.deps import AdminPrincipal, DbSession, RuntimeDep
 from answerdesk.auth.schemas import (
@@ -142,6 +143,8 @@ async def revoke_api_key(
 
 
 @router.get("/audit-log", response_model=list[AuditLogRead])
-async def audit_log(principal: AdminPrincipal, db: DbSession, limit: int = 100) -> list[AuditLogRead]:
-    rows = await AuditService(db).list(principal.organization_id, limit=max(1, min(limit, 500)))
+async def audit_log(
+    principal: AdminPrincipal, db: DbSession, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[AuditLogRead]:
+    rows = await AuditService(db).list(principal.organization_id, limit=limit)
     return [AuditLogRead.model_validate(r) for r in rows]

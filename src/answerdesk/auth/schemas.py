@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -56,8 +56,10 @@ class PasswordReset(BaseModel):
 class ApiKeyCreate(BaseModel):
     name: str = Field(default="", max_length=200)
     kind: ApiKeyKind = ApiKeyKind.secret
-    scopes: list[Scope] | None = Field(default=None, description="Secret keys only; default all")
-    allowed_origins: list[str] = Field(default_factory=list, max_length=50)
+    scopes: list[Scope] | None = Field(
+        default=None, max_length=20, description="Secret keys only; default all"
+    )
+    allowed_origins: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list, max_length=50)
 
     @field_validator("allowed_origins")
     @classmethod

@@ -1,19 +1,25 @@
-"""Where admin login sessions live: the database by default, Redis when configured."""
+"""Where admin login sessions live: the database by default, Redis when configured (503 while it is down)."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Protocol, cast
 
 import sqlalchemy as sa
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from answerdesk.auth.models import AuthSession
+from answerdesk.kit.errors import AppError
+from answerdesk.kit.outage import REDIS_DOWN
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,25 @@ class DatabaseSessionStore:
             await db.execute(sa.delete(AuthSession).where(AuthSession.expires_at < now))
 
 
+class SessionsUnavailable(AppError):
+    status_code = 503
+    code = "unavailable"
+
+
+@contextmanager
+def _redis_errors() -> Iterator[None]:
+    """Fail closed while Redis is down: a session that cannot be checked (or revoked) is not trusted, and a
+    login is not kept anywhere else. Staff see a 503 and sign in again once Redis is back; API keys, the
+    widget and chat do not use sessions and keep working."""
+    try:
+        yield
+    except REDIS_DOWN as exc:
+        log.warning("sessions.redis_unavailable", error=f"{type(exc).__name__}: {exc}")
+        raise SessionsUnavailable(
+            "Staff sign-in is unavailable for a moment (the session store is unreachable); try again shortly."
+        ) from None
+
+
 class RedisSessionStore:
     """Sessions as JSON with a TTL; a set per user lets a password reset end them all."""
 
@@ -86,6 +111,22 @@ class RedisSessionStore:
         self._redis = redis
 
     async def save(self, data: SessionData) -> None:
+        with _redis_errors():
+            await self._save(data)
+
+    async def get(self, session_id: str) -> SessionData | None:
+        with _redis_errors():
+            return await self._get(session_id)
+
+    async def delete(self, session_id: str) -> None:
+        with _redis_errors():
+            await self._delete(session_id)
+
+    async def delete_for_user(self, user_id: uuid.UUID, *, except_id: str | None = None) -> None:
+        with _redis_errors():
+            await self._delete_for_user(user_id, except_id=except_id)
+
+    async def _save(self, data: SessionData) -> None:
         ttl = max(1, int((data.expires_at - data.last_seen_at).total_seconds()))
         payload = json.dumps(
             {
@@ -98,7 +139,7 @@ class RedisSessionStore:
             pipe.sadd(f"{self.prefix}user:{data.user_id}", data.id)
             await pipe.execute()
 
-    async def get(self, session_id: str) -> SessionData | None:
+    async def _get(self, session_id: str) -> SessionData | None:
         raw = await self._redis.get(self.prefix + session_id)
         if raw is None:
             return None
@@ -115,13 +156,13 @@ class RedisSessionStore:
             user_agent=d["user_agent"],
         )
 
-    async def delete(self, session_id: str) -> None:
-        data = await self.get(session_id)
+    async def _delete(self, session_id: str) -> None:
+        data = await self._get(session_id)
         await self._redis.delete(self.prefix + session_id)
         if data is not None:
             await cast(Awaitable[int], self._redis.srem(f"{self.prefix}user:{data.user_id}", session_id))
 
-    async def delete_for_user(self, user_id: uuid.UUID, *, except_id: str | None = None) -> None:
+    async def _delete_for_user(self, user_id: uuid.UUID, *, except_id: str | None = None) -> None:
         key = f"{self.prefix}user:{user_id}"
         ids = [
             i.decode() if isinstance(i, bytes) else str(i)

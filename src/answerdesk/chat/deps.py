@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request
 from answerdesk.auth.deps import RuntimeDep, require_scope
 from answerdesk.auth.models import Scope
 from answerdesk.auth.service import Principal
+from answerdesk.kit.bounds import MAX_TOKEN_CHARS
 from answerdesk.kit.errors import Forbidden, TooManyRequests
 from answerdesk.kit.web import client_ip
 from answerdesk.runtime import Runtime
@@ -20,6 +21,7 @@ ConversationToken = Annotated[
     str | None,
     Header(
         alias="X-Conversation-Token",
+        max_length=MAX_TOKEN_CHARS,
         description="The token returned when the conversation started; required with a public key",
     ),
 ]

@@ -41,6 +41,8 @@ from answerdesk.chat.schemas import (
 )
 from answerdesk.chat.service import ChatService
 from answerdesk.chat.sse import live_stream
+from answerdesk.kit import metrics
+from answerdesk.kit.bounds import MAX_TOKEN_CHARS, SQL_INT_MAX, clamp_seq
 from answerdesk.kit.db import session_scope
 from answerdesk.kit.errors import AppError, Forbidden, NotFound, TooManyRequests
 from answerdesk.runtime import Runtime
@@ -179,16 +181,21 @@ async def conversation_events(
     db: DbSession,
     runtime: RuntimeDep,
     token: ConversationToken = None,
-    after: Annotated[int, Query(ge=0, description="Replay messages with a higher seq first")] = 0,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    after: Annotated[
+        int, Query(ge=0, le=SQL_INT_MAX, description="Replay messages with a higher seq first")
+    ] = 0,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: the messages after `after`, the status, then live `message`, `typing`, `seen` and
     `status` events; a `: ping` comment every ~15 s. The fallback for clients without WebSocket."""
     conversation = await ChatService(runtime).get(db, principal, conversation_id, token)
-    if last_event_id and last_event_id.isdigit():
-        after = max(after, int(last_event_id))
+    resumed = clamp_seq(last_event_id)
+    if resumed is not None:
+        after = max(after, resumed)
     return StreamingResponse(
-        live_stream(_service(runtime).customer_stream(conversation, after)),
+        live_stream(
+            metrics.track_connection("customer_sse", _service(runtime).customer_stream(conversation, after))
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -198,9 +205,9 @@ async def conversation_events(
 async def conversation_socket(
     websocket: WebSocket,
     conversation_id: uuid.UUID,
-    key: str = "",
-    token: str = "",
-    after: Annotated[int, Query(ge=0)] = 0,
+    key: Annotated[str, Query(max_length=MAX_TOKEN_CHARS)] = "",
+    token: Annotated[str, Query(max_length=MAX_TOKEN_CHARS)] = "",
+    after: Annotated[int, Query(ge=0, le=SQL_INT_MAX)] = 0,
 ) -> None:
     """The customer's live channel. Query: `key` (public key), `token` (the conversation's), `after` (last
     seq the client has). A key that is unknown or used from an origin it does not allow is refused at the
@@ -227,7 +234,12 @@ async def conversation_socket(
     service = _service(runtime)
     sender = asyncio.create_task(_send_events(websocket, service, conversation, after))
     receiver = asyncio.create_task(_receive(websocket, service, principal, conversation, token, ip))
-    done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    connections = metrics.LIVE_CONNECTIONS.labels("customer_websocket")
+    connections.inc()
+    try:
+        done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        connections.dec()
     for task in pending:
         task.cancel()
         with contextlib.suppress(BaseException):

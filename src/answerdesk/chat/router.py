@@ -19,6 +19,7 @@ from answerdesk.chat.schemas import (
 )
 from answerdesk.chat.service import ChatService, channel_for
 from answerdesk.chat.sse import reply_stream
+from answerdesk.kit.bounds import SQL_INT_MAX
 from answerdesk.kit.web import request_id_var
 
 router = APIRouter(prefix="/conversations", tags=["chat"])
@@ -46,7 +47,7 @@ async def get_conversation(
     db: DbSession,
     runtime: RuntimeDep,
     token: ConversationToken = None,
-    after: Annotated[int, Query(ge=0, description="Only messages with a higher seq")] = 0,
+    after: Annotated[int, Query(ge=0, le=SQL_INT_MAX, description="Only messages with a higher seq")] = 0,
 ) -> ConversationRead:
     service = ChatService(runtime)
     conversation = await service.get(db, principal, conversation_id, token)

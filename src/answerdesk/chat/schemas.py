@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from answerdesk.kit.bounds import MAX_REQUEST_TEXT, SQL_INT_MAX
 from answerdesk.languages.names import language_code
 
 
@@ -57,7 +58,8 @@ class ConversationCreated(BaseModel):
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: str
+    # The configured max_message_chars is checked by the service; this only bounds the request.
+    content: str = Field(max_length=MAX_REQUEST_TEXT)
 
 
 class CitationRead(BaseModel):
@@ -145,7 +147,7 @@ class RatingRead(BaseModel):
 class SeenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=SQL_INT_MAX)
 
 
 class TypingCreate(BaseModel):
@@ -170,7 +172,7 @@ class LeaveMessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # The configured max_message_chars is checked by the service; this only bounds the request.
-    message: str = Field(max_length=100_000)
+    message: str = Field(max_length=MAX_REQUEST_TEXT)
     name: str | None = Field(default=None, max_length=200)
     email: EmailStr | None = Field(default=None, description="Required unless the conversation has one")
 
@@ -196,7 +198,7 @@ class AssignCreate(BaseModel):
 class NoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: str
+    content: str = Field(max_length=MAX_REQUEST_TEXT)
 
 
 class LiveConversationRead(BaseModel):

@@ -25,6 +25,7 @@ from answerdesk.chat.schemas import (
     ReplyRead,
 )
 from answerdesk.integrations.llm import TokenDelta
+from answerdesk.kit import metrics
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.events import EventBus
@@ -261,6 +262,7 @@ class ChatService:
             citations=len(result.citations),
             handoff=handoff,
         )
+        metrics.answered(result.mode, result.latency_ms)
         yield Reply(
             ReplyRead(
                 message=read,

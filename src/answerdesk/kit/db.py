@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, mapped_column
 
+from answerdesk.kit.errors import AppError, ValidationFailed
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -91,15 +93,67 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+class DatabaseUnavailable(AppError):
+    status_code = 503
+    code = "unavailable"
+
+
+# Connection-level failures of asyncpg (a restart, a stop, a server still starting up).
+_DISCONNECTS = frozenset(
+    {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError", "ConnectionFailureError"}
+)
+
+
+# Text PostgreSQL cannot store (a NUL character): bad input, whichever field carried it.
+_UNSTORABLE_TEXT = frozenset({"CharacterNotInRepertoireError", "UntranslatableCharacterError"})
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The error, what SQLAlchemy wraps and what the driver wraps."""
+    found: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(found) < 5:
+        found.append(seen)
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return found
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True when the database could not be reached (as opposed to a query that failed)."""
+    return any(
+        isinstance(e, OSError)
+        or type(e).__name__ in _DISCONNECTS
+        or (isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated)
+        for e in _chain(exc)
+    )
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    return any(type(e).__name__ in _UNSTORABLE_TEXT for e in _chain(exc))
+
+
 @asynccontextmanager
 async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: committed once at the end, rolled back on error."""
+    """One unit of work: committed once at the end, rolled back on error.
+
+    A database that cannot be reached is a DatabaseUnavailable (503) rather than a driver error; the pool
+    replaces dead connections (pre-ping), so the next unit of work after a restart succeeds."""
     async with maker() as session:
         try:
             yield session
             await session.commit()
-        except BaseException:
-            await session.rollback()
+        except BaseException as exc:
+            try:
+                await session.rollback()
+            except Exception as rollback_error:
+                if not is_disconnect(rollback_error):
+                    raise
+            if isinstance(exc, Exception) and is_disconnect(exc):
+                raise DatabaseUnavailable(
+                    "The database is unavailable for a moment; try again shortly."
+                ) from exc
+            if isinstance(exc, Exception) and is_unstorable_text(exc):
+                raise ValidationFailed("Text may not contain NUL characters (\\u0000).") from exc
             raise
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from answerdesk.kit.outage import REDIS_DOWN, RedisOutage
+
 log = structlog.get_logger(__name__)
 
 Event = dict[str, Any]
@@ -137,7 +139,12 @@ class InProcessEventBus:
 
 class RedisEventBus:
     """Redis pub/sub shared by every process. One pub/sub connection per process, fanned out locally, and one
-    publisher task, so events of this process reach Redis in the order they were published."""
+    publisher task, so events of this process reach Redis in the order they were published.
+
+    While Redis is unreachable the bus degrades to this process only, with one logged warning: subscribers
+    end (their clients reconnect and replay from the database), new ones listen locally, and events reach
+    the subscribers of this process. When Redis answers again, the local subscribers end once more, so their
+    clients reconnect through Redis and replay what other processes published meanwhile."""
 
     def __init__(self, redis: Redis, prefix: str = REDIS_PREFIX) -> None:
         self._redis = redis
@@ -152,6 +159,12 @@ class RedisEventBus:
         self._confirmations: dict[str, deque[asyncio.Future[None]]] = {}
         self._ready: dict[str, asyncio.Future[None]] = {}
         self._closed = False
+        self._outage = RedisOutage("events")
+        self._recovery: asyncio.Task[None] | None = None
+
+    @property
+    def degraded(self) -> bool:
+        return self._outage.down
 
     async def publish(self, channel: str, event: Event) -> None:
         self.publish_nowait(channel, event)
@@ -167,13 +180,19 @@ class RedisEventBus:
         if self._outbox is None:
             self._outbox = asyncio.Queue()
             self._publisher = asyncio.create_task(self._publish_loop(self._outbox), name="events-publisher")
-        self._outbox.put_nowait((self._prefix + channel, data))
+        self._outbox.put_nowait((channel, data))
 
     async def _publish_loop(self, outbox: asyncio.Queue[tuple[str, str]]) -> None:
         while True:
             channel, data = await outbox.get()
             try:
-                await self._redis.publish(channel, data)
+                if self._outage.down:
+                    self._hub.dispatch(channel, json.loads(data))
+                else:
+                    await self._redis.publish(self._prefix + channel, data)
+            except REDIS_DOWN as exc:
+                self._degrade(exc)
+                self._hub.dispatch(channel, json.loads(data))
             except Exception as exc:  # a lost event is recovered by the client's replay on reconnect
                 log.error("events.publish_failed", channel=channel, error=str(exc))
             finally:
@@ -186,12 +205,21 @@ class RedisEventBus:
             # Registered before any await, so a second subscriber arriving meanwhile waits for the same one.
             ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._ready[channel] = ready
-            self._confirmations.setdefault(channel, deque()).append(ready)
-            try:
-                await self._send("subscribe", channel)
-            except Exception as exc:
-                if not ready.done():
-                    ready.set_exception(exc)
+            if self._outage.down:
+                ready.set_result(None)  # this process only, until Redis is back
+            else:
+                self._confirmations.setdefault(channel, deque()).append(ready)
+                try:
+                    await self._send("subscribe", channel)
+                except REDIS_DOWN as exc:
+                    self._hub.remove(channel, sub)
+                    self._degrade(exc)
+                    if ready.done() and not ready.cancelled():
+                        ready.exception()  # retrieved: this subscriber goes on locally instead
+                    sub = self._listen_locally(channel)
+                except Exception as exc:
+                    if not ready.done():
+                        ready.set_exception(exc)
         try:
             # Wait for Redis to confirm, so nothing published after this returns can be missed.
             pending = self._ready.get(channel)
@@ -200,7 +228,8 @@ class RedisEventBus:
             await asyncio.wait_for(asyncio.shield(pending), timeout=10)
             yield sub
         finally:
-            if self._hub.remove(channel, sub):
+            # While Redis is down there is nothing to unsubscribe from.
+            if self._hub.remove(channel, sub) and not self._outage.down:
                 self._ready.pop(channel, None)
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._send("unsubscribe", channel))
@@ -239,10 +268,48 @@ class RedisEventBus:
                             future.set_result(None)
         except asyncio.CancelledError:
             raise
+        except REDIS_DOWN as exc:
+            self._degrade(exc)
         except Exception as exc:
             # Subscribers end, so their clients reconnect and replay what they missed from the database.
             log.error("events.reader_failed", error=str(exc))
             self._fail(exc)
+
+    def _listen_locally(self, channel: str) -> Subscription:
+        sub = Subscription()
+        self._hub.add(channel, sub)
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ready.set_result(None)
+        previous = self._ready.get(channel)
+        if previous is not None and not previous.done():
+            previous.set_result(None)  # others waiting for Redis's confirmation go on locally too
+        self._ready[channel] = ready
+        return sub
+
+    def _degrade(self, exc: BaseException) -> None:
+        first = not self._outage.down
+        self._outage.failed(exc)
+        if not first or self._closed:
+            return
+        # Their Redis subscriptions are gone: subscribers end, reconnect, replay, and listen locally.
+        self._fail(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.get_running_loop().create_task(self._recover(), name="events-recovery")
+
+    async def _recover(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self._outage.retry_seconds)
+            try:
+                await self._redis.ping()
+            except REDIS_DOWN as exc:
+                self._outage.failed(exc)
+                continue
+            self._outage.succeeded()
+            # Local-only subscribers end, so their clients reconnect through Redis and replay the gap.
+            self._hub.close_all()
+            self._hub = _Hub()
+            self._ready.clear()
+            return
 
     def _fail(self, exc: Exception) -> None:
         self._hub.close_all()
@@ -263,7 +330,7 @@ class RedisEventBus:
             # Deliver what committed requests published before the process goes.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox.join(), timeout=2)
-        for task in (self._publisher, self._reader):
+        for task in (self._publisher, self._reader, self._recovery):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(BaseException):

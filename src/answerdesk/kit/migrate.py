@@ -28,6 +28,21 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
+def current_revision(connection: Connection) -> str | None:
+    """The database's migration; None when it was never migrated (no tables yet)."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
 def is_at_head(connection: Connection) -> bool:
-    current = MigrationContext.configure(connection).get_current_revision()
+    current = current_revision(connection)
     return current is not None and current == head_revision()
+
+
+def schema_problem(current: str | None) -> str | None:
+    """What to tell an operator whose database is not at the migration this version expects."""
+    if current is None:
+        return "the database has no tables yet: run `answerdesk migrate` first"
+    head = head_revision()
+    if current != head:
+        return f"the database is at migration {current}, this version needs {head}: run `answerdesk migrate`"
+    return None

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from answerdesk.kit.errors import AppError, TooManyRequests, ValidationFailed, error_body
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+REQUEST_ID_SCOPE_KEY = "answerdesk.request_id"
 log = structlog.get_logger(__name__)
 
 _STATUS_CODES = {
@@ -100,9 +101,13 @@ def install_error_handlers(
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
+        # This runs outside RequestIdMiddleware (its context is gone by now); the id stays in the scope.
+        rid = request.scope.get(REQUEST_ID_SCOPE_KEY) or request_id_var.get()
+        log.exception("unhandled_error", path=request.url.path, request_id=rid)
         return JSONResponse(
-            error_body("internal_error", f"Internal error (request id {request_id_var.get()})."), 500
+            error_body("internal_error", f"Internal error (request id {rid})."),
+            500,
+            headers={"X-Request-ID": rid},
         )
 
 
@@ -203,6 +208,7 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
         rid = incoming if incoming.isprintable() and incoming else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        scope[REQUEST_ID_SCOPE_KEY] = rid
         structlog.contextvars.bind_contextvars(request_id=rid)
 
         async def send_with_id(message: Message) -> None:

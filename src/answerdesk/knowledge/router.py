@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 from answerdesk.auth.deps import CurrentPrincipal, DbSession, RuntimeDep, require_scope
 from answerdesk.auth.models import Scope
 from answerdesk.auth.service import Principal
-from answerdesk.kit.errors import Forbidden
+from answerdesk.kit.bounds import MAX_TOKEN_CHARS
+from answerdesk.kit.errors import Forbidden, ValidationFailed
 from answerdesk.knowledge.queueing import queue_crawl, queue_ingest
 from answerdesk.knowledge.schemas import (
     DocumentAccepted,
@@ -38,6 +39,10 @@ async def upload_document(
     title: Annotated[str | None, Form(max_length=300)] = None,
     tags: Annotated[str | None, Form(max_length=1000)] = None,
 ) -> DocumentAccepted:
+    try:
+        tag_list = parse_tags(tags)
+    except ValueError as exc:
+        raise ValidationFailed(f"tags: {exc}", details=[{"loc": ["body", "tags"], "msg": str(exc)}]) from None
     data = await file.read()
     doc = await KnowledgeService.of(db, runtime).upload(
         principal.organization_id,
@@ -45,7 +50,7 @@ async def upload_document(
         data=data,
         content_type=file.content_type,
         title=title,
-        tags=parse_tags(tags),
+        tags=tag_list,
     )
     queue_ingest(db, runtime, doc)
     return DocumentAccepted(id=doc.id, status=doc.status)
@@ -96,7 +101,7 @@ async def list_documents(
     status_filter: Annotated[
         str | None, Query(alias="status", pattern="^(queued|processing|ready|failed)$")
     ] = None,
-    tag: str | None = None,
+    tag: Annotated[str | None, Query(max_length=MAX_TOKEN_CHARS)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[DocumentRead]:
     docs = await KnowledgeService.of(db, runtime).list(

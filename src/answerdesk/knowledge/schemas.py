@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from answerdesk.kit.bounds import MAX_LIST_ITEMS
 
 
 def _clean_tags(values: list[str]) -> list[str]:
@@ -58,8 +61,12 @@ class DocumentAccepted(BaseModel):
     status: str
 
 
+# Bounds of the raw request; the cleaning below then holds tags to 50 characters and 20 of them.
+RawTags = list[Annotated[str, Field(max_length=200)]]
+
+
 class Tagged(BaseModel):
-    tags: list[str] = Field(default_factory=list)
+    tags: RawTags = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
     @field_validator("tags")
     @classmethod
@@ -76,16 +83,31 @@ class FaqUpdate(FaqCreate):
     pass
 
 
+MAX_URL_CHARS = 2000  # the document's url column
+
+
 class UrlImport(Tagged):
     url: HttpUrl
     sitemap: bool = Field(default=False, description="Treat the URL as a sitemap.xml and import its pages")
     max_pages: int = Field(default=20, ge=1, le=500)
 
+    @field_validator("url")
+    @classmethod
+    def _short_enough(cls, value: HttpUrl) -> HttpUrl:
+        if len(str(value)) > MAX_URL_CHARS:
+            raise ValueError(f"URL longer than {MAX_URL_CHARS} characters")
+        return value
+
 
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=2000)
     k: int = Field(default=5, ge=1, le=50)
-    tags: list[str] | None = None
+    tags: RawTags | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _clean_tags(values)
 
 
 class SearchResult(BaseModel):

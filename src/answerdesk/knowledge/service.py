@@ -38,6 +38,11 @@ def _size(n: int) -> str:
     return f"{n / 1_048_576:.1f} MB" if n >= 10 * 1_048_576 else f"{n} bytes"
 
 
+# The document's filename and content_type columns.
+MAX_FILENAME_CHARS = 300
+MAX_CONTENT_TYPE_CHARS = 200
+
+
 class KnowledgeService:
     """Owns the document lifecycle; the heavy work (extract, chunk, embed) runs in the ingest job."""
 
@@ -72,6 +77,11 @@ class KnowledgeService:
             )
         if not data.strip():
             raise ValidationFailed(f"{filename} is empty.", code="empty_document")
+        if len(filename) > MAX_FILENAME_CHARS:
+            raise ValidationFailed(
+                f"The file name is longer than {MAX_FILENAME_CHARS} characters; rename the file.",
+                code="filename_too_long",
+            )
         suffix = PurePosixPath(filename).suffix.lower()
         if suffix not in SUPPORTED_EXTENSIONS:
             raise UnsupportedFileType(
@@ -91,7 +101,9 @@ class KnowledgeService:
             )
         elif title:
             doc.title = title.strip()
-        doc.content_type = content_type or mimetypes.guess_type(filename)[0]
+        # What the client declares is a hint: an implausible one is replaced by the guess from the name.
+        declared = content_type if content_type and len(content_type) <= MAX_CONTENT_TYPE_CHARS else None
+        doc.content_type = declared or mimetypes.guess_type(filename)[0]
         doc.size_bytes = len(data)
         doc.tags = list(tags)
         doc.storage_key = storage_key(organization_id, doc.id, filename)

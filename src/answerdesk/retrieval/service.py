@@ -19,6 +19,7 @@ import numpy.typing as npt
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from answerdesk.kit import metrics
 from answerdesk.kit.db import create_sessionmaker
 from answerdesk.knowledge.embedding import MODEL_NAME, Embedder
 from answerdesk.knowledge.repository import ChunkHit, ChunkRepository, ChunkRow, IndexStateRepository
@@ -256,6 +257,7 @@ class Retriever:
             if full:
                 self._full_wanted.add(organization_id)
             raise
+        metrics.INDEX_REFRESHES.labels(how).inc()
         if self._before_swap is not None:
             await self._before_swap(organization_id, index.generation)
         self._publish(organization_id, index)

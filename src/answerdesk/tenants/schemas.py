@@ -19,7 +19,7 @@ class OrganizationSettings(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     support_email: EmailStr | None = None
-    timezone: str = "UTC"
+    timezone: str = Field(default="UTC", max_length=64)
     default_language: str = Field(default="en", min_length=2, max_length=8)
     brand_color: str = Field(default="#2563eb", pattern=r"^#[0-9a-fA-F]{6}$")
 

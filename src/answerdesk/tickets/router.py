@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from answerdesk.auth.deps import DbSession, RuntimeDep, require_scope
 from answerdesk.auth.models import Scope
 from answerdesk.auth.service import Principal
+from answerdesk.kit.bounds import SQL_INT_MAX
 from answerdesk.kit.errors import Forbidden
 from answerdesk.kit.web import client_ip
 from answerdesk.tickets.categories import MIN_SIMILARITY, Category, CategoryService
@@ -75,7 +76,7 @@ async def list_tickets(
     search: Annotated[str | None, Query(max_length=200)] = None,
     awaiting: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_INT_MAX)] = 0,
 ) -> TicketPage:
     """The review queue, most urgent first: priority, frustration, then the longest wait."""
     where = TicketFilter(status_, department, category, priority, assignee, source, search, awaiting)

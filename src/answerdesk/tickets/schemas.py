@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from answerdesk.kit.bounds import MAX_LIST_ITEMS, MAX_REQUEST_TEXT, LongText, ShortText, SqlInt
 from answerdesk.kit.timezones import canonical_timezone
 from answerdesk.tickets.models import NativeStatus, Priority
 
@@ -27,8 +28,8 @@ class WhmcsConnectionUpdate(BaseModel):
     legacy_username: str | None = Field(default=None, max_length=200)
     legacy_password: str | None = Field(default=None, max_length=500, repr=False)
     default_admin_username: str | None = Field(default=None, max_length=200)
-    admin_usernames: dict[str, str] | None = None
-    watched_department_ids: list[int] | None = None
+    admin_usernames: dict[ShortText, ShortText] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    watched_department_ids: list[SqlInt] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
     ticket_status: SyncStatus | None = None
     poll_interval_minutes: int | None = Field(default=None, ge=1, le=1440)
     # The WHMCS server's zone (IANA name, e.g. "Europe/Berlin"): WHMCS dates carry no zone.
@@ -37,7 +38,7 @@ class WhmcsConnectionUpdate(BaseModel):
     enabled: bool | None = None
     auto_update_ticket: bool | None = None
     save_approved_as_faq: bool | None = None
-    auto_send: dict[str, float] | None = None
+    auto_send: dict[ShortText, float] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
 
     @field_validator("timezone")
     @classmethod
@@ -299,10 +300,11 @@ class TicketCategoryUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
-    description: str = ""
-    keywords: list[str] = []
-    examples: list[str] = []
+    # Generous request bounds only: the service's own limits come with messages that point at the field.
+    name: str = Field(max_length=1000)
+    description: str = Field(default="", max_length=MAX_REQUEST_TEXT)
+    keywords: list[LongText] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    examples: list[LongText] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
 
 class TicketCategoriesUpdate(BaseModel):
@@ -310,4 +312,4 @@ class TicketCategoriesUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    categories: list[TicketCategoryUpdate]
+    categories: list[TicketCategoryUpdate] = Field(max_length=MAX_LIST_ITEMS)

@@ -22,6 +22,7 @@ from answerdesk.chat.models import Conversation, ConversationStatus, Sender
 from answerdesk.chat.schemas import MessageRead
 from answerdesk.chat.service import ChatService
 from answerdesk.chat.sse import live_stream
+from answerdesk.kit import metrics
 from answerdesk.kit.errors import AppError, NotFound
 from answerdesk.runtime import Runtime
 
@@ -174,7 +175,7 @@ async def live_events(request: Request, ctx: Admin, runtime: RuntimeDep) -> Stre
     member = f"{ctx.user_id}:{uuid.uuid4().hex[:8]}"
     stream = LiveChatService(runtime).staff_stream(ctx.organization.id, member)
     return StreamingResponse(
-        live_stream(stream),
+        live_stream(metrics.track_connection("staff_sse", stream)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -39,6 +39,7 @@ from answerdesk.integrations.llm.wire import (
     parse_chunk,
     parse_completion,
 )
+from answerdesk.kit import metrics
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 APP_TITLE = "Answerdesk"
@@ -246,7 +247,9 @@ class OpenAICompatibleProvider:
         except StopAsyncIteration:
             return None
         except (openai.APIError, TimeoutError, json.JSONDecodeError) as exc:
-            raise self._translate(exc, model, self._timeout, "next chunk") from exc
+            error = self._translate(exc, model, self._timeout, "next chunk")
+            metrics.LLM_ERRORS.labels(type(error).__name__).inc()  # after the first token: no retry counts it
+            raise error from exc
         return parse_chunk(_chunk_data(raw_chunk), model=model)
 
     # -- resilience ---------------------------------------------------------------------------
@@ -273,6 +276,7 @@ class OpenAICompatibleProvider:
             try:
                 return await attempt(model)
             except LLMError as exc:
+                metrics.LLM_ERRORS.labels(type(exc).__name__).inc()
                 if not exc.retryable or retry >= policy.max_retries:
                     raise
                 delay = backoff_delay(policy, retry, exc.retry_after)
@@ -362,7 +366,7 @@ def _completion(
     finish_reason: str | None,
     first_token_ms: float | None = None,
 ) -> Completion:
-    return Completion(
+    completion = Completion(
         text=text,
         model=answered_model or requested_model,
         prompt_tokens=usage.prompt_tokens if usage else estimate_prompt_tokens(messages),
@@ -372,6 +376,8 @@ def _completion(
         finish_reason=finish_reason,
         first_token_ms=first_token_ms,
     )
+    metrics.llm_completed(completion.latency_ms, completion.prompt_tokens, completion.completion_tokens)
+    return completion
 
 
 def _to_wire(messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:

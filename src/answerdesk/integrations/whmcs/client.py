@@ -42,6 +42,7 @@ from answerdesk.integrations.whmcs.schemas import (
     WhmcsTicketPage,
     WhmcsTicketSummary,
 )
+from answerdesk.kit import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -412,6 +413,17 @@ class WhmcsClient:
 
         ``read_only`` defaults to whether ``action`` is a known read; only reads are retried.
         """
+        try:
+            result = await self._call(action, params, read_only)
+        except WhmcsError as exc:
+            metrics.WHMCS_CALLS.labels(action, type(exc).__name__).inc()
+            raise
+        metrics.WHMCS_CALLS.labels(action, "ok").inc()
+        return result
+
+    async def _call(
+        self, action: str, params: Mapping[str, ParamValue] | None, read_only: bool | None
+    ) -> dict[str, Any]:
         read = is_read_action(action) if read_only is None else read_only
         fields = {**encode_params(params or {}), "action": action, "responsetype": "json", **self._auth}
         attempts = 1 + (self.max_read_retries if read else 0)

@@ -9,6 +9,7 @@ from typing import Any
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 
+from answerdesk.kit import metrics
 from answerdesk.kit.jobs.base import QueueClosedError, check_job_kwargs, log
 
 DEFAULT_QUEUE_NAME = "answerdesk:jobs"
@@ -93,6 +94,7 @@ class ArqQueue:
             # arq returns None only when a job with this id exists, so job_id is set here.
             log().debug("job.duplicate", job_id=job_id, task=name)
             return str(job_id)
+        metrics.JOBS_ENQUEUED.labels(name).inc()
         log().debug("job.enqueued", job_id=job.job_id, task=name, defer_seconds=defer_seconds)
         return job.job_id
 

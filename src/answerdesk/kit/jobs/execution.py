@@ -9,6 +9,8 @@ from typing import Any
 
 import structlog
 
+from answerdesk.kit import metrics
+from answerdesk.kit.error_reporting import report_exception
 from answerdesk.kit.jobs.base import JobContext, RetryableJobError, log
 from answerdesk.kit.jobs.registry import TaskSpec
 
@@ -44,6 +46,26 @@ async def execute(
     timeout = spec.timeout_seconds if spec.timeout_seconds is not None else timeout_seconds
     fields = {"job_id": ctx.job_id, "task": ctx.name, "attempt": ctx.attempt}
     started = time.monotonic()
+    running = metrics.JOBS_RUNNING.labels(ctx.name)
+    running.inc()
+    try:
+        outcome = await _attempt(spec, ctx, kwargs, timeout, retry_base_seconds, fields, started)
+    finally:
+        running.dec()
+    status = "succeeded" if outcome.error is None else "retried" if outcome.retry_in is not None else "failed"
+    metrics.JOBS_FINISHED.labels(ctx.name, status).inc()
+    return outcome
+
+
+async def _attempt(
+    spec: TaskSpec,
+    ctx: JobContext,
+    kwargs: dict[str, Any],
+    timeout: float | None,  # noqa: ASYNC109 - the task's own limit, applied with asyncio.timeout below
+    retry_base_seconds: float,
+    fields: dict[str, Any],
+    started: float,
+) -> Outcome:
     # Bound so that whatever the task logs carries the job id too.
     with structlog.contextvars.bound_contextvars(job_id=ctx.job_id, task=ctx.name):
         try:
@@ -61,6 +83,7 @@ async def execute(
                 log().warning("job.retrying", **fields, error=error, retry_in=delay, seconds=seconds)
                 return Outcome(error=exc, retry_in=delay)
             log().error("job.failed", **fields, error=error, seconds=seconds, exc_info=exc)
+            report_exception(exc)
             return Outcome(error=exc)
     log().info("job.succeeded", **fields, seconds=round(time.monotonic() - started, 3))
     return Outcome()

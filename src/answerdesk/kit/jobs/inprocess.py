@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from answerdesk.kit import metrics
 from answerdesk.kit.jobs.base import JobContext, QueueClosedError, check_job_kwargs, log
 from answerdesk.kit.jobs.execution import execute
 from answerdesk.kit.jobs.registry import Schedule, TaskRegistry
@@ -154,6 +155,7 @@ class InProcessQueue:
         self._active[job_id] = job
         self._idle.clear()
         self._schedule(job, defer_seconds)
+        metrics.JOBS_ENQUEUED.labels(name).inc()
         log().debug("job.enqueued", job_id=job_id, task=name, defer_seconds=defer_seconds)
         return job_id
 
