@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import httpx2
 import openai
 import structlog
-from openai.types.chat import ChatCompletionMessageParam
 
 from answerdesk.integrations.llm.errors import (
     LLMBadResponse,
@@ -50,7 +49,6 @@ PLACEHOLDER_API_KEY = "no-key"
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-V = TypeVar("V")
 
 
 def is_openrouter(base_url: str) -> bool:
@@ -143,15 +141,9 @@ class OpenAICompatibleProvider:
         async def attempt(model: str) -> Completion:
             try:
                 async with asyncio.timeout(self._timeout):
-                    raw = await self._client.chat.completions.with_raw_response.create(
-                        model=model,
-                        messages=_to_wire(messages),
-                        temperature=_given(params.temperature),
-                        max_tokens=_given(params.max_tokens),
-                        top_p=_given(params.top_p),
-                    )
-                    body = await raw.http_response.aread()
-            except (openai.APIError, TimeoutError) as exc:
+                    response = await self._post(_request_body(model, messages, params, stream=False))
+                    body = await response.aread()
+            except (openai.APIError, TimeoutError, httpx2.TransportError) as exc:
                 raise self._translate(exc, model, self._timeout) from exc
             wire = parse_completion(body, model=model)
             choice = wire.choices[0]
@@ -167,6 +159,17 @@ class OpenAICompatibleProvider:
             )
 
         return await self._with_fallback(params, attempt)
+
+    async def _post(self, body: dict[str, object]) -> httpx2.Response:
+        """POST /chat/completions through the SDK's own client (auth, headers, timeouts, status errors as
+        ``openai.APIStatusError``), returning the raw response; a stream's body is still unread.
+
+        Not ``chat.completions.create``: on a chat answer its typed-parameter transform and the objects it
+        builds per streamed chunk cost more CPU than the rest of our request (bench/chat_concurrency.py).
+        """
+        return await self._client.post(
+            "/chat/completions", cast_to=httpx2.Response, body=body, stream=body.get("stream") is True
+        )
 
     # -- streaming ----------------------------------------------------------------------------
 
@@ -204,22 +207,13 @@ class OpenAICompatibleProvider:
         """Send the request and read up to the first token, all within ``first_token_timeout``.
 
         The SDK sends the request (auth, headers, timeouts, status errors); the body is read as raw SSE with
-        one ``json.loads`` per chunk: the SDK's per-chunk objects cost more CPU than the rest of the answer.
+        one ``json.loads`` per chunk (see ``_post``).
         """
         state = _StreamState(requested_model=model, started=started)
         body: _StreamBody | None = None
         try:
             async with asyncio.timeout(self._first_token_timeout):
-                response = await self._client.chat.completions.with_streaming_response.create(
-                    model=model,
-                    messages=_to_wire(messages),
-                    stream=True,
-                    stream_options={"include_usage": True},
-                    temperature=_given(params.temperature),
-                    max_tokens=_given(params.max_tokens),
-                    top_p=_given(params.top_p),
-                ).__aenter__()  # closed by _StreamBody.close (all the context manager's exit does)
-                body = _StreamBody(response.http_response)
+                body = _StreamBody(await self._post(_request_body(model, messages, params, stream=True)))
                 while True:
                     chunk = await body.next_chunk(model)
                     if chunk is None:
@@ -401,18 +395,22 @@ def _completion(
     )
 
 
-def _to_wire(messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
-    return [_message(m) for m in messages]
-
-
-def _message(m: ChatMessage) -> ChatCompletionMessageParam:
-    if m.role == "system":
-        return {"role": "system", "content": m.content}
-    if m.role == "user":
-        return {"role": "user", "content": m.content}
-    return {"role": "assistant", "content": m.content}
-
-
-def _given(value: V | None) -> V | openai.Omit:
+def _request_body(
+    model: str, messages: Sequence[ChatMessage], params: CompletionParams, *, stream: bool
+) -> dict[str, object]:
+    body: dict[str, object] = {
+        "model": model,
+        "messages": [{"role": m.role, "content": m.content} for m in messages],
+    }
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
     # None means "server default": leave the field out rather than send null.
-    return openai.omit if value is None else value
+    for name, value in (
+        ("temperature", params.temperature),
+        ("max_tokens", params.max_tokens),
+        ("top_p", params.top_p),
+    ):
+        if value is not None:
+            body[name] = value
+    return body
