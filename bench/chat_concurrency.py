@@ -248,13 +248,19 @@ def profiled(proc: subprocess.Popen[bytes], path: Path | None) -> Iterator[None]
         spy.wait(timeout=60)
 
 
-# Frames worth naming in the profile summary; the rest is folded into its nearest named caller.
-PROFILE_TOP = 30
+PROFILE_TOP = 25
+
+
+def _frame_name(frame: str) -> str:
+    """``func (path/file.py:12)`` -> ``func (path/file.py)``."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.split(':')[0]})" if where else name
 
 
 def profile_summary(path: Path) -> None:
-    """Inclusive share of the server's busy samples per function (each counted once per stack)."""
-    inclusive: Counter[str] = Counter()
+    """Where the server's samples went: each sample is charged to the deepest Answerdesk function on its
+    stack (with everything it called), else to the library frame nearest the thread's start."""
+    own: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -263,12 +269,16 @@ def profile_summary(path: Path) -> None:
         frames = stack.split(";")  # py-spy leaves idle threads (the loop waiting in epoll) out
         count = int(count_text)
         total += count
-        for name in {
-            f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0] + ")" for f in frames if " (" in f
-        }:
-            inclusive[name] += count
-    print(f"\nprofile {path.name}: {total} busy samples; inclusive share of the busy samples:")
-    for name, count in inclusive.most_common(PROFILE_TOP):
+        ours = [f for f in frames if "answerdesk/" in f and "answerdesk/cli.py" not in f]
+        if ours:
+            own[_frame_name(ours[-1])] += count
+        else:
+            deeper = [f for f in frames if " (" in f and "<frozen" not in f and "threading.py" not in f]
+            own["(outside Answerdesk) " + (_frame_name(deeper[-1]) if deeper else "?")] += count
+    print(
+        f"\nprofile {path.name}: {total} samples holding the GIL; charged to the deepest Answerdesk function:"
+    )
+    for name, count in own.most_common(PROFILE_TOP):
         print(f"  {100 * count / max(total, 1):5.1f}%  {name}")
 
 
