@@ -160,17 +160,27 @@ def _client(base: str, key: str, connections: int) -> httpx.AsyncClient:
     )
 
 
-async def burst(base: str, key: str, clients: int, spread_ms: float = 0.0) -> tuple[list[Outcome], float]:
-    """Start every conversation, then send all questions at once (or evenly over ``spread_ms``)."""
-    async with _client(base, key, clients) as client:
-        started = await asyncio.gather(*(start_conversation(client) for _ in range(clients)))
+async def open_conversations(base: str, key: str, count: int) -> list[uuid.UUID]:
+    """Starts ``count`` conversations (before the timed part of a round)."""
+    async with _client(base, key, count) as client:
+        started = await asyncio.gather(*(start_conversation(client) for _ in range(count)))
+    failed = [c for c in started if isinstance(c, str)]
+    if failed:
+        raise RuntimeError(f"could not start {len(failed)} conversations: {failed[:3]}")
+    return [c for c in started if isinstance(c, uuid.UUID)]
+
+
+async def burst(
+    base: str, key: str, conversations: list[uuid.UUID], spread_ms: float = 0.0
+) -> tuple[list[Outcome], float]:
+    """One question in each conversation, all at once (or evenly over ``spread_ms``)."""
+    count = len(conversations)
+    async with _client(base, key, count) as client:
         t0 = time.perf_counter()
         outcomes = await asyncio.gather(
             *(
-                ask(client, c, QUESTIONS[i % len(QUESTIONS)], spread_ms / 1000 * i / clients)
-                if isinstance(c, uuid.UUID)
-                else asyncio.sleep(0, Outcome(error=c))
-                for i, c in enumerate(started)
+                ask(client, c, QUESTIONS[i % len(QUESTIONS)], spread_ms / 1000 * i / count)
+                for i, c in enumerate(conversations)
             )
         )
         return list(outcomes), (time.perf_counter() - t0) * 1000
@@ -180,24 +190,24 @@ async def burst(base: str, key: str, clients: int, spread_ms: float = 0.0) -> tu
 SUSTAINED_REUSE_SECONDS = 5.0
 
 
-async def sustained(base: str, key: str, rate: float, duration: float) -> tuple[list[Outcome], float]:
-    """``rate`` messages a second for ``duration`` seconds, each sent on time (open loop)."""
+def sustained_pool(rate: float, duration: float) -> int:
+    return max(1, min(round(rate * duration), round(rate * SUSTAINED_REUSE_SECONDS)))
+
+
+async def sustained(
+    base: str, key: str, conversations: list[uuid.UUID], rate: float, duration: float
+) -> tuple[list[Outcome], float]:
+    """``rate`` messages a second for ``duration`` seconds, each sent on time (open loop), in turn over
+    the conversations."""
     count = round(rate * duration)
-    pool = max(1, min(count, round(rate * SUSTAINED_REUSE_SECONDS)))
     async with _client(base, key, round(rate * 10)) as client:
-        started = await asyncio.gather(*(start_conversation(client) for _ in range(pool)))
-        conversations = [c for c in started if isinstance(c, uuid.UUID)]
-        if len(conversations) < pool:
-            raise RuntimeError(
-                f"could not start the conversations: {[c for c in started if isinstance(c, str)]}"
-            )
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         tasks = []
         for i in range(count):
             await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
-            question = QUESTIONS[i % len(QUESTIONS)]
-            tasks.append(asyncio.create_task(ask(client, conversations[i % pool], question, 0.0)))
+            conversation = conversations[i % len(conversations)]
+            tasks.append(asyncio.create_task(ask(client, conversation, QUESTIONS[i % len(QUESTIONS)], 0.0)))
         outcomes = await asyncio.gather(*tasks)
         return list(outcomes), (loop.time() - t0) * 1000
 
@@ -351,7 +361,7 @@ class Plan:
 async def warm_up(base: str, key: str, workers: int) -> None:
     """Index build, model loads and connection pools in every worker; not measured."""
     for _ in range(3):
-        outcomes, _ = await burst(base, key, 10 * workers)
+        outcomes, _ = await burst(base, key, await open_conversations(base, key, 10 * workers))
         if any(o.error for o in outcomes):
             raise RuntimeError(f"warm-up failed: {[o.error for o in outcomes if o.error]}")
 
@@ -385,12 +395,16 @@ def measure(kind: str, workers: int, plan: Plan) -> None:
                         if plan.profile_dir
                         else None
                     )
+                    count = sustained_pool(plan.rate, plan.duration) if plan.rate else plan.clients
+                    conversations = asyncio.run(open_conversations(base, key, count))
                     cpu_before = server_cpu_seconds(proc)
                     with profiled(proc, profile):
                         if plan.rate:
-                            outcomes, wall_ms = asyncio.run(sustained(base, key, plan.rate, plan.duration))
+                            outcomes, wall_ms = asyncio.run(
+                                sustained(base, key, conversations, plan.rate, plan.duration)
+                            )
                         else:
-                            outcomes, wall_ms = asyncio.run(burst(base, key, plan.clients, plan.spread_ms))
+                            outcomes, wall_ms = asyncio.run(burst(base, key, conversations, plan.spread_ms))
                     cpu = server_cpu_seconds(proc) - cpu_before
                     ids = [o.message_id for o in outcomes if o.message_id is not None]
                     label = (
