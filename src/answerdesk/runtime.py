@@ -42,6 +42,7 @@ class Runtime:
     # None without an API key: answers are then extractive (quoted passages), never invented.
     llm: LLMProvider | None = field(default=None, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _embedder: Embedder | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -89,12 +90,15 @@ class Runtime:
 
     async def embedder(self) -> Embedder:
         """The embedding model, loaded once per process on first use (the first start exports ONNX)."""
+        if self._embedder is not None:  # every chat message asks: no lock, no thread hop once loaded
+            return self._embedder
         async with self._embedder_lock:
             kind, cache = (
                 self.settings.embedder,
                 self.settings.model_cache_dir or self.settings.data_dir / "models",
             )
-            return await asyncio.to_thread(_shared_embedder, kind, cache)
+            self._embedder = await asyncio.to_thread(_shared_embedder, kind, cache)
+            return self._embedder
 
     async def sentiment(self) -> SentimentAnalyzer:
         """The sentiment classifier over the same embedding model, loaded once per process."""
