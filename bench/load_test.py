@@ -94,8 +94,13 @@ def run_locust(base: str, key: str, args: argparse.Namespace, out: Path) -> None
         "--loglevel",
         "WARNING",
     ]
-    # Locust exits 1 when any request failed: the failures are printed, not raised.
-    subprocess.run(command, env=env, check=False, timeout=args.run_time + 120)
+    # Locust exits 1 when any request failed: the failures are printed from its CSV, not raised.
+    with (out / "locust.log").open("w") as log:
+        done = subprocess.run(
+            command, env=env, check=False, timeout=args.run_time + 120, stdout=log, stderr=subprocess.STDOUT
+        )
+    if not (out / "locust_stats.csv").exists():
+        raise RuntimeError(f"locust exited {done.returncode}: {(out / 'locust.log').read_text()[-2000:]}")
 
 
 def print_stats(out: Path, args: argparse.Namespace, workers: int, kind: str) -> None:

@@ -7,10 +7,10 @@ and a new one arrives. Requests carry a public key and an allowed Origin, as a b
 
 Environment: ANSWERDESK_BENCH_PUBLIC_KEY (a public key of the organization), ANSWERDESK_BENCH_ORIGIN (one
 of its allowed origins), optional ANSWERDESK_BENCH_THINK_SECONDS (think time range, default "2-6").
-Besides each request, two figures per streamed answer are reported as their own rows: "first token"
-(time to the first `token` event) and "whole answer" (to the `done` event). bench/load_test.py starts the
-server, the fake LLM and a headless, time-bounded locust run, and prints the figures; to point it at a
-server you started yourself (e.g. `make run`):
+The "message (stream)" row times the response headers only; two more rows per streamed answer give what a
+visitor sees: "first token" (time to the first `token` event) and "whole answer" (to the `done` event).
+bench/load_test.py starts the server, the fake LLM and a headless, time-bounded locust run, and prints the
+figures; to point it at a server you started yourself (e.g. `make run`):
 `locust -f bench/locustfile.py --headless -u 50 -r 5 --run-time 60s --host http://127.0.0.1:8000`.
 """
 
