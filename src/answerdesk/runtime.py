@@ -20,6 +20,7 @@ from answerdesk.kit.jobs import JobQueue, build_queue
 from answerdesk.kit.presence import Presence
 from answerdesk.kit.ratelimit import RateLimiter
 from answerdesk.knowledge.embedding import Embedder, load_embedder
+from answerdesk.knowledge.embedding.batching import EmbeddingBatcher
 from answerdesk.retrieval.service import Retriever
 from answerdesk.sentiment import SentimentAnalyzer, load_analyzer
 
@@ -43,6 +44,7 @@ class Runtime:
     llm: LLMProvider | None = field(default=None, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _embedder: Embedder | None = field(default=None, repr=False)
+    _query_batcher: EmbeddingBatcher | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -99,6 +101,12 @@ class Runtime:
             )
             self._embedder = await asyncio.to_thread(_shared_embedder, kind, cache)
             return self._embedder
+
+    async def query_embeddings(self) -> EmbeddingBatcher:
+        """Single texts embedded for concurrent requests (chat messages), batched under load."""
+        if self._query_batcher is None:
+            self._query_batcher = EmbeddingBatcher((await self.embedder()).embed)
+        return self._query_batcher
 
     async def sentiment(self) -> SentimentAnalyzer:
         """The sentiment classifier over the same embedding model, loaded once per process."""
