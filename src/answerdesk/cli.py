@@ -46,6 +46,9 @@ def _quiet_logs(
 
 
 WORKER_HEALTHCHECK_SECONDS = 60
+# uvicorn closes an idle keep-alive connection after 5 s; a widget visitor (or a proxy) reusing it a moment
+# later races the close and gets a reset (bench/load_test.py saw it). Longer than common proxies' 60 s.
+KEEP_ALIVE_SECONDS = 75
 DEMO_ORG_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example.com"
 
@@ -105,6 +108,7 @@ def serve(
             port=bind_port,
             proxy_headers=False,
             log_level=settings.log_level.lower(),
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         return
     if not settings.redis_url:
@@ -132,6 +136,7 @@ def serve(
         port=bind_port,
         proxy_headers=False,
         log_level=settings.log_level.lower(),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
