@@ -330,7 +330,7 @@ def report(
     modes = Counter(o.mode for o in outcomes if o.mode is not None)
     verdict = "met" if ttft.p95 < target and not errors else "MISSED"
     print(f"\n{label}: {len(outcomes)} messages, wall {wall_ms:.0f} ms, modes {dict(modes)}")
-    print(f"{'ms':<34}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'n':>6}")
+    print(f"{'ms':<34}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}{'n':>6}")
     rows = [("TTFT (client)", ttft), ("total per message (client)", total)]
     for name, title in (
         ("llm_first_token", "  LLM first token (server's client)"),
@@ -339,7 +339,7 @@ def report(
     ):
         rows.append((title, Percentiles.of([s[name] for s in stored])))
     for name, p in rows:
-        print(f"{name:<34}{p.p50:8.1f}{p.p95:8.1f}{p.p99:8.1f}{p.max:8.1f}{p.n:6d}")
+        print(f"{name:<34}{p.p50:9.1f}{p.p95:9.1f}{p.p99:9.1f}{p.max:9.1f}{p.n:6d}")
     print(f"server CPU: {cpu_s:.1f} s, {1000 * cpu_s / max(len(outcomes), 1):.1f} ms per message")
     print(f"errors: {sum(errors.values())} {dict(errors) if errors else ''}")
     print(f"TTFT p95 {ttft.p95:.0f} ms, target < {target:.0f} ms and no errors: {verdict}")
