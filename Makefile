@@ -65,6 +65,7 @@ bench: deps
 	PYTHONPATH=. $(BIN)/python bench/sentiment_eval.py
 	PYTHONPATH=. $(BIN)/python bench/answer_overhead.py
 	PYTHONPATH=. $(BIN)/python bench/chat_concurrency.py
+	PYTHONPATH=. $(BIN)/python bench/load_test.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules $(VENDOR)

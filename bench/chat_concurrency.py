@@ -1,16 +1,23 @@
-"""100 concurrent streaming chat messages against a 300 ms LLM: time to first token, errors, answer modes.
+"""Streaming chat messages against a 300 ms LLM: time to first token, errors, CPU per message, answer modes.
 
-Target: TTFT p95 < 500 ms and zero errors. One `answerdesk serve` process (as `make run` starts it) holds
-the Northwind Hosting demo knowledge base; its LLM is the loopback fake (tests/fakes/openai_server.py,
-run standalone in its own process with --ttft-ms 300). Each round, every client first starts its own
-conversation; then all of them send one in-scope, non-FAQ question at the same moment with
-`Accept: text/event-stream`. TTFT is from sending the message to the first `token` event; an error is a
-non-200, an `error` event or a stream without `done`. The `done` message's mode is counted (all should
-be "llm"). Before each burst an untimed GET refreshes the API key's last_used_at (the SQLite lock-up in
-bench/kb_fixture.py, KEY_REFRESH_SECONDS). The server-side split (stored first_token_ms of the LLM
-call, retrieval_ms, pipeline latency_ms) is read from the database afterwards. Run:
+Targets: a burst of 100 messages at once, TTFT p95 < 1.0 s; a sustained 40 messages/s, TTFT p95 < 500 ms;
+no errors. `answerdesk serve` (one process, or `--workers N` through Redis) holds the Northwind Hosting demo
+knowledge base; its LLM is the loopback fake (tests/fakes/openai_server.py, run standalone in its own
+process with --ttft-ms 300). Burst mode (the default): every client first starts its own conversation,
+then all send one in-scope, non-FAQ question at the same moment with `Accept: text/event-stream`.
+Sustained mode (`--rate R --duration S`): R messages a second for S seconds, open loop (a message is sent
+on time whether or not earlier ones were answered), over a pool of conversations (each gets a message
+every few seconds, so later ones carry history). TTFT is from sending the message to the first `token`
+event; an error is a non-200, an `error` event or a stream without `done`. CPU per message is the server
+processes' user+system CPU over the round divided by the messages (the client shares the machine). The
+`done` message's mode is counted (all should be "llm"). Before each round an untimed GET refreshes the API
+key's last_used_at (the SQLite lock-up in bench/kb_fixture.py, KEY_REFRESH_SECONDS). The server-side split
+(stored first_token_ms of the LLM call, retrieval_ms, pipeline latency_ms) is read from the database
+afterwards. `--profile DIR` records each round with py-spy (the `bench` extra) and prints where the
+server's samples went. Run:
 `PYTHONPATH=. .venv/bin/python bench/chat_concurrency.py [--database sqlite|postgres|both]
-[--clients 100] [--rounds 2] [--ttft-ms 300] [--spread-ms 0] [--model-cache DIR]`.
+[--clients 100] [--rounds 2] [--rate 40 --duration 30] [--workers 1 2] [--redis-url redis://...]
+[--ttft-ms 300] [--spread-ms 0] [--profile DIR] [--model-cache DIR]`.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import sqlalchemy as sa
 from bench.kb_fixture import (
     DATABASES,
@@ -39,7 +49,7 @@ from bench.kb_fixture import (
     machine,
     refresh_key,
     seed_demo,
-    serve,
+    serve_process,
     server_errors,
 )
 from tests.live import free_port
@@ -48,7 +58,8 @@ from answerdesk.chat.models import Message
 from answerdesk.kit.db import create_engine, create_sessionmaker
 from answerdesk.kit.logging import configure_logging
 
-TARGET_TTFT_P95_MS = 500.0
+TARGET_BURST_TTFT_P95_MS = 1000.0
+TARGET_SUSTAINED_TTFT_P95_MS = 500.0
 # In scope for the demo knowledge base, no FAQ entry asks the same (bench/data/answer_threshold_cases.json).
 QUESTIONS = (
     "my website says 403 forbidden after i uploaded my files",
@@ -142,23 +153,143 @@ async def ask(client: httpx.AsyncClient, conversation: uuid.UUID, question: str,
     return outcome
 
 
-async def burst(base: str, key: str, clients: int, spread_ms: float = 0.0) -> tuple[list[Outcome], float]:
-    """Start every conversation, then send all questions at once (or evenly over ``spread_ms``)."""
-    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
-    async with httpx.AsyncClient(
+def _client(base: str, key: str, connections: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections + 10, max_keepalive_connections=connections + 10)
+    return httpx.AsyncClient(
         base_url=base, timeout=120, limits=limits, headers={"Authorization": f"Bearer {key}"}
-    ) as client:
-        started = await asyncio.gather(*(start_conversation(client) for _ in range(clients)))
+    )
+
+
+async def open_conversations(base: str, key: str, count: int) -> list[uuid.UUID]:
+    """Starts ``count`` conversations (before the timed part of a round)."""
+    async with _client(base, key, count) as client:
+        started = await asyncio.gather(*(start_conversation(client) for _ in range(count)))
+    failed = [c for c in started if isinstance(c, str)]
+    if failed:
+        raise RuntimeError(f"could not start {len(failed)} conversations: {failed[:3]}")
+    return [c for c in started if isinstance(c, uuid.UUID)]
+
+
+async def burst(
+    base: str, key: str, conversations: list[uuid.UUID], spread_ms: float = 0.0
+) -> tuple[list[Outcome], float]:
+    """One question in each conversation, all at once (or evenly over ``spread_ms``)."""
+    count = len(conversations)
+    async with _client(base, key, count) as client:
         t0 = time.perf_counter()
         outcomes = await asyncio.gather(
             *(
-                ask(client, c, QUESTIONS[i % len(QUESTIONS)], spread_ms / 1000 * i / clients)
-                if isinstance(c, uuid.UUID)
-                else asyncio.sleep(0, Outcome(error=c))
-                for i, c in enumerate(started)
+                ask(client, c, QUESTIONS[i % len(QUESTIONS)], spread_ms / 1000 * i / count)
+                for i, c in enumerate(conversations)
             )
         )
         return list(outcomes), (time.perf_counter() - t0) * 1000
+
+
+# Each conversation of the sustained pool gets a message every this many seconds.
+SUSTAINED_REUSE_SECONDS = 5.0
+
+
+def sustained_pool(rate: float, duration: float) -> int:
+    return max(1, min(round(rate * duration), round(rate * SUSTAINED_REUSE_SECONDS)))
+
+
+async def sustained(
+    base: str, key: str, conversations: list[uuid.UUID], rate: float, duration: float
+) -> tuple[list[Outcome], float]:
+    """``rate`` messages a second for ``duration`` seconds, each sent on time (open loop), in turn over
+    the conversations."""
+    count = round(rate * duration)
+    async with _client(base, key, round(rate * 10)) as client:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        tasks = []
+        for i in range(count):
+            await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
+            conversation = conversations[i % len(conversations)]
+            tasks.append(asyncio.create_task(ask(client, conversation, QUESTIONS[i % len(QUESTIONS)], 0.0)))
+        outcomes = await asyncio.gather(*tasks)
+        return list(outcomes), (loop.time() - t0) * 1000
+
+
+def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+    """User+system CPU of the server process and its workers so far."""
+    total = 0.0
+    root = psutil.Process(proc.pid)
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+@contextmanager
+def profiled(proc: subprocess.Popen[bytes], path: Path | None) -> Iterator[None]:
+    """py-spy samples the server (and its workers) while the block runs; raw folded stacks go to ``path``."""
+    if path is None:
+        yield
+        return
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(proc.pid),
+            "--subprocesses",
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--output",
+            str(path),
+            "--nonblocking",
+            "--gil",  # only samples holding the GIL: the Python CPU (ONNX and SQLite run without it)
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attaches before the round starts
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
+PROFILE_TOP = 25
+
+
+def _frame_name(frame: str) -> str:
+    """``func (path/file.py:12)`` -> ``func (path/file.py)``."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.split(':')[0]})" if where else name
+
+
+def profile_summary(path: Path) -> None:
+    """Where the server's samples went: each sample is charged to the deepest Answerdesk function on its
+    stack (with everything it called), else to the library frame nearest the thread's start."""
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        frames = stack.split(";")  # py-spy leaves idle threads (the loop waiting in epoll) out
+        count = int(count_text)
+        total += count
+        ours = [f for f in frames if "answerdesk/" in f and "answerdesk/cli.py" not in f]
+        if ours:
+            own[_frame_name(ours[-1])] += count
+        else:
+            deeper = [f for f in frames if " (" in f and "<frozen" not in f and "threading.py" not in f]
+            own["(outside Answerdesk) " + (_frame_name(deeper[-1]) if deeper else "?")] += count
+    print(
+        f"\nprofile {path.name}: {total} samples holding the GIL; charged to the deepest Answerdesk function:"
+    )
+    for name, count in own.most_common(PROFILE_TOP):
+        print(f"  {100 * count / max(total, 1):5.1f}%  {name}")
 
 
 async def stored_timings(url: str, ids: Sequence[uuid.UUID]) -> list[dict[str, float]]:
@@ -186,57 +317,109 @@ async def stored_timings(url: str, ids: Sequence[uuid.UUID]) -> list[dict[str, f
 
 
 def report(
-    kind: str, round_no: int, outcomes: list[Outcome], wall_ms: float, stored: list[dict[str, float]]
+    label: str,
+    outcomes: list[Outcome],
+    wall_ms: float,
+    stored: list[dict[str, float]],
+    cpu_s: float,
+    target: float,
 ) -> None:
     ttft = Percentiles.of([o.ttft_ms for o in outcomes if o.ttft_ms is not None])
     total = Percentiles.of([o.total_ms for o in outcomes if o.error is None])
     errors = Counter(o.error for o in outcomes if o.error is not None)
     modes = Counter(o.mode for o in outcomes if o.mode is not None)
-    verdict = "met" if ttft.p95 < TARGET_TTFT_P95_MS and not errors else "MISSED"
-    print(f"\n{kind}, round {round_no}: {len(outcomes)} clients, wall {wall_ms:.0f} ms, modes {dict(modes)}")
-    print(f"{'ms':<34}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'n':>6}")
+    verdict = "met" if ttft.p95 < target and not errors else "MISSED"
+    print(f"\n{label}: {len(outcomes)} messages, wall {wall_ms:.0f} ms, modes {dict(modes)}")
+    print(f"{'ms':<34}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}{'n':>6}")
     rows = [("TTFT (client)", ttft), ("total per message (client)", total)]
-    for name, label in (
+    for name, title in (
         ("llm_first_token", "  LLM first token (server's client)"),
         ("retrieval", "  retrieval (stored)"),
         ("pipeline", "  pipeline (stored latency_ms)"),
     ):
-        rows.append((label, Percentiles.of([s[name] for s in stored])))
+        rows.append((title, Percentiles.of([s[name] for s in stored])))
     for name, p in rows:
-        print(f"{name:<34}{p.p50:8.1f}{p.p95:8.1f}{p.p99:8.1f}{p.max:8.1f}{p.n:6d}")
+        print(f"{name:<34}{p.p50:9.1f}{p.p95:9.1f}{p.p99:9.1f}{p.max:9.1f}{p.n:6d}")
+    print(f"server CPU: {cpu_s:.1f} s, {1000 * cpu_s / max(len(outcomes), 1):.1f} ms per message")
     print(f"errors: {sum(errors.values())} {dict(errors) if errors else ''}")
-    print(f"TTFT p95 {ttft.p95:.0f} ms, target < {TARGET_TTFT_P95_MS:.0f} ms and no errors: {verdict}")
+    print(f"TTFT p95 {ttft.p95:.0f} ms, target < {target:.0f} ms and no errors: {verdict}")
 
 
-def measure(kind: str, clients: int, rounds: int, ttft_ms: int, spread_ms: float, model_cache: Path) -> None:
+@dataclass(frozen=True)
+class Plan:
+    clients: int
+    rounds: int
+    ttft_ms: int
+    spread_ms: float
+    rate: float  # 0: burst mode
+    duration: float
+    redis_url: str | None
+    profile_dir: Path | None
+    model_cache: Path
+
+
+async def warm_up(base: str, key: str, workers: int) -> None:
+    """Index build, model loads and connection pools in every worker; not measured."""
+    for _ in range(3):
+        outcomes, _ = await burst(base, key, await open_conversations(base, key, 10 * workers))
+        if any(o.error for o in outcomes):
+            raise RuntimeError(f"warm-up failed: {[o.error for o in outcomes if o.error]}")
+
+
+def measure(kind: str, workers: int, plan: Plan) -> None:
     with bench_database(kind) as db:
         started = time.perf_counter()
-        _, key, chunks = asyncio.run(seed_demo(db, model_cache))
+        _, key, chunks = asyncio.run(seed_demo(db, plan.model_cache))
         print(
-            f"\n{kind}: demo knowledge base {chunks} chunks, seeded in {time.perf_counter() - started:.1f} s"
+            f"\n{kind}, {workers} worker(s): demo knowledge base {chunks} chunks, "
+            f"seeded in {time.perf_counter() - started:.1f} s"
         )
-        with fake_llm(ttft_ms) as llm_url:
+        with fake_llm(plan.ttft_ms) as llm_url:
             env = {
                 "ANSWERDESK_LLM_BASE_URL": llm_url,
                 "ANSWERDESK_LLM_API_KEY": "bench",
                 "ANSWERDESK_LLM_MODEL": "bench-model",
+                "ANSWERDESK_REDIS_URL": plan.redis_url or "",
             }
             with (
-                serve(db, model_cache, env) as base,
+                serve_process(db, plan.model_cache, env, workers=workers) as (base, proc),
                 httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as sync,
             ):
-                # Warm-up: index build, model loads, connection pools; sequential, not measured.
-                warm: list[Outcome] = []
-                for _ in QUESTIONS:
-                    refresh_key(sync)
-                    warm += asyncio.run(burst(base, key, 1))[0]
-                if any(o.error for o in warm):
-                    raise RuntimeError(f"warm-up failed: {[o.error for o in warm if o.error]}")
-                for round_no in range(1, rounds + 1):
-                    refresh_key(sync)  # no request of the burst may be the one that writes last_used_at
-                    outcomes, wall_ms = asyncio.run(burst(base, key, clients, spread_ms))
+                refresh_key(sync)
+                asyncio.run(warm_up(base, key, workers))
+                for round_no in range(1, plan.rounds + 1):
+                    refresh_key(sync)  # no request of the round may be the one that writes last_used_at
+                    mode = f"rate{plan.rate:g}" if plan.rate else f"burst{plan.clients}"
+                    profile = (
+                        plan.profile_dir / f"{kind}-w{workers}-{mode}-r{round_no}.txt"
+                        if plan.profile_dir
+                        else None
+                    )
+                    count = sustained_pool(plan.rate, plan.duration) if plan.rate else plan.clients
+                    conversations = asyncio.run(open_conversations(base, key, count))
+                    cpu_before = server_cpu_seconds(proc)
+                    with profiled(proc, profile):
+                        if plan.rate:
+                            outcomes, wall_ms = asyncio.run(
+                                sustained(base, key, conversations, plan.rate, plan.duration)
+                            )
+                        else:
+                            outcomes, wall_ms = asyncio.run(burst(base, key, conversations, plan.spread_ms))
+                    cpu = server_cpu_seconds(proc) - cpu_before
                     ids = [o.message_id for o in outcomes if o.message_id is not None]
-                    report(kind, round_no, outcomes, wall_ms, asyncio.run(stored_timings(db.url, ids)))
+                    label = (
+                        f"{kind}, {workers} worker(s), "
+                        + (
+                            f"{plan.rate:g} messages/s for {plan.duration:g} s"
+                            if plan.rate
+                            else f"burst of {plan.clients}"
+                        )
+                        + f", round {round_no}, load average {os.getloadavg()[0]:.2f}"
+                    )
+                    target = TARGET_SUSTAINED_TTFT_P95_MS if plan.rate else TARGET_BURST_TTFT_P95_MS
+                    report(label, outcomes, wall_ms, asyncio.run(stored_timings(db.url, ids)), cpu, target)
+                    if profile is not None and profile.exists():
+                        profile_summary(profile)
         # A traceback is often logged twice (our handler, then uvicorn): these count log lines, not requests.
         for error, count in server_errors(db).most_common():
             print(f"server log, {count}x: {error}")
@@ -247,23 +430,51 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--database", choices=[*DATABASES, "both"], default="both")
-    parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=2, help="bursts per database, on the same server")
+    parser.add_argument("--clients", type=int, default=100, help="burst mode: messages sent at once")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per database, on the same server")
+    parser.add_argument("--rate", type=float, default=0.0, help="sustained mode: messages a second")
+    parser.add_argument("--duration", type=float, default=30.0, help="sustained mode: seconds")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="`serve --workers`, one run each")
+    parser.add_argument(
+        "--redis-url", default=None, help="ANSWERDESK_REDIS_URL for the server (needed with several workers)"
+    )
     parser.add_argument("--ttft-ms", type=int, default=300, help="the fake LLM's time to first token")
     parser.add_argument(
         "--spread-ms", type=float, default=0.0, help="send the messages evenly over this window, not at once"
     )
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy each round into this folder")
     parser.add_argument("--model-cache", type=Path, default=DEFAULT_MODEL_CACHE)
     args = parser.parse_args()
+    if any(w > 1 for w in args.workers) and not args.redis_url:
+        parser.error("several workers share live events and limits through Redis: give --redis-url")
     configure_logging("WARNING")  # the demo seeding logs every document at INFO
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    plan = Plan(
+        clients=args.clients,
+        rounds=args.rounds,
+        ttft_ms=args.ttft_ms,
+        spread_ms=args.spread_ms,
+        rate=args.rate,
+        duration=args.duration,
+        redis_url=args.redis_url,
+        profile_dir=args.profile,
+        model_cache=args.model_cache.resolve(),
+    )
     kinds = DATABASES if args.database == "both" else (args.database,)
+    sending = (
+        f"{args.rate:g} messages/s for {args.duration:g} s"
+        if args.rate
+        else f"bursts of {args.clients} "
+        + (f"spread over {args.spread_ms:.0f} ms" if args.spread_ms else "at once")
+    )
     print(
-        f"machine: {machine()}; server: one `answerdesk serve` process (one uvicorn worker); "
-        f"fake LLM: own process, ttft {args.ttft_ms} ms; messages sent "
-        + (f"evenly over {args.spread_ms:.0f} ms" if args.spread_ms else "at once")
+        f"machine: {machine()}; server: `answerdesk serve --workers {' / '.join(map(str, args.workers))}`"
+        f"{' with Redis' if args.redis_url else ''}; fake LLM: own process, ttft {args.ttft_ms} ms; {sending}"
     )
     for kind in kinds:
-        measure(kind, args.clients, args.rounds, args.ttft_ms, args.spread_ms, args.model_cache.resolve())
+        for workers in args.workers:
+            measure(kind, workers, plan)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ __all__ = [
     "seed_demo",
     "seed_synthetic",
     "serve",
+    "serve_process",
     "server_errors",
 ]
 
@@ -123,6 +124,15 @@ async def seed_demo(db: BenchDatabase, model_cache: Path) -> tuple[uuid.UUID, st
 @contextmanager
 def serve(db: BenchDatabase, model_cache: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """`answerdesk serve` in its own process (a client in the same process would share its GIL)."""
+    with serve_process(db, model_cache, env) as (base, _):
+        yield base
+
+
+@contextmanager
+def serve_process(
+    db: BenchDatabase, model_cache: Path, env: Mapping[str, str] | None = None, *, workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like `serve`, with ``--workers``; also yields the process (the parent of the workers when N > 1)."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -134,8 +144,9 @@ def serve(db: BenchDatabase, model_cache: Path, env: Mapping[str, str] | None = 
         **(env or {}),
     }
     log = (db.data_dir / SERVER_LOG).open("ab")
+    command = [sys.executable, "-m", "answerdesk.cli", "serve", "--port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "answerdesk.cli", "serve", "--port", str(port)],
+        [*command, "--workers", str(workers)] if workers != 1 else command,
         env=full_env,
         stdout=subprocess.DEVNULL,
         stderr=log,
@@ -143,7 +154,7 @@ def serve(db: BenchDatabase, model_cache: Path, env: Mapping[str, str] | None = 
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(base, proc)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)

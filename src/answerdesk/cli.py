@@ -45,6 +45,10 @@ def _quiet_logs(
     configure_logging("INFO" if verbose else "WARNING")
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+# uvicorn closes an idle keep-alive connection after 5 s; a widget visitor (or a proxy) reusing it a moment
+# later races the close and gets a reset (bench/load_test.py saw it). Longer than common proxies' 60 s.
+KEEP_ALIVE_SECONDS = 75
 DEMO_ORG_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example.com"
 
@@ -101,19 +105,55 @@ def in_session(work: Callable[[AsyncSession, Runtime], Awaitable[T]]) -> T:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes sharing the port (default: ANSWERDESK_WORKERS); >1 needs Redis"),
+    ] = None,
 ) -> None:
     """Serve the API, the admin panel and the widget."""
     import uvicorn
 
-    from answerdesk.main import create_app
-
     settings = get_settings()
+    processes = workers or settings.workers
+    bind_host, bind_port = host or settings.host, port or settings.port
+    if processes == 1:
+        from answerdesk.main import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=bind_host,
+            port=bind_port,
+            proxy_headers=False,
+            log_level=settings.log_level.lower(),
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+        return
+    if not settings.redis_url:
+        # Each process would keep its own event bus, rate limits and job runner: a customer's message
+        # handled by one would never reach staff connected to another, and limits would multiply.
+        raise fail(
+            f"--workers {processes} needs ANSWERDESK_REDIS_URL: without Redis, live chat events, rate limits "
+            "and background jobs stay inside each process. Set it, or serve with one worker."
+        )
+    if settings.is_sqlite:
+        typer.echo(
+            "warning: several workers on SQLite take turns to write (one writer at a time); "
+            "use PostgreSQL for more than light traffic",
+            err=True,
+        )
+    # Each worker process builds its own app (and Runtime) from the same environment.
     uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        "answerdesk.main:create_app",
+        factory=True,
+        workers=processes,
+        # A new worker answers the supervisor's pings only once it has imported this CLI and the app: on a
+        # busy machine that takes longer than uvicorn's 5 s, and it would kill and respawn workers forever.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        host=bind_host,
+        port=bind_port,
         proxy_headers=False,
         log_level=settings.log_level.lower(),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
+    # `answerdesk serve` processes; more than one needs REDIS_URL (events, limits, sessions, jobs are shared).
+    workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"
     log_json: bool = False
 

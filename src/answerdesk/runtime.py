@@ -20,6 +20,7 @@ from answerdesk.kit.jobs import JobQueue, build_queue
 from answerdesk.kit.presence import Presence
 from answerdesk.kit.ratelimit import RateLimiter
 from answerdesk.knowledge.embedding import Embedder, load_embedder
+from answerdesk.knowledge.embedding.batching import EmbeddingBatcher
 from answerdesk.knowledge.language import KnowledgeLanguages
 from answerdesk.retrieval.service import Retriever
 from answerdesk.sentiment import SentimentAnalyzer, load_analyzer
@@ -45,6 +46,8 @@ class Runtime:
     # Each organization's knowledge base language per index generation: questions are translated to it.
     knowledge_languages: KnowledgeLanguages = field(default_factory=KnowledgeLanguages, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _embedder: Embedder | None = field(default=None, repr=False)
+    _query_batcher: EmbeddingBatcher | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -95,12 +98,21 @@ class Runtime:
 
     async def embedder(self) -> Embedder:
         """The embedding model, loaded once per process on first use (the first start exports ONNX)."""
+        if self._embedder is not None:  # every chat message asks: no lock, no thread hop once loaded
+            return self._embedder
         async with self._embedder_lock:
             kind, cache = (
                 self.settings.embedder,
                 self.settings.model_cache_dir or self.settings.data_dir / "models",
             )
-            return await asyncio.to_thread(_shared_embedder, kind, cache)
+            self._embedder = await asyncio.to_thread(_shared_embedder, kind, cache)
+            return self._embedder
+
+    async def query_embeddings(self) -> EmbeddingBatcher:
+        """Single texts embedded for concurrent requests (chat messages), batched under load."""
+        if self._query_batcher is None:
+            self._query_batcher = EmbeddingBatcher((await self.embedder()).embed)
+        return self._query_batcher
 
     async def sentiment(self) -> SentimentAnalyzer:
         """The sentiment classifier over the same embedding model, loaded once per process."""

@@ -40,6 +40,16 @@ class ConversationRepository:
         stmt = sa.select(Conversation).where(
             Conversation.organization_id == organization_id, Conversation.id == conversation_id
         )
+        if for_update and self.db.get_bind().dialect.name == "sqlite":
+            # SQLite has no row locks and reads outside a transaction: a no-op write first takes the
+            # database's write lock, so the read below sees the last commit and no other session or worker
+            # process can append in between (two appends would otherwise take the same seq).
+            await self.db.execute(
+                sa.update(Conversation)
+                .where(Conversation.organization_id == organization_id, Conversation.id == conversation_id)
+                .values(message_count=Conversation.message_count, updated_at=Conversation.updated_at)
+                .execution_options(synchronize_session=False)
+            )
         # The row lock serialises appends to one conversation on PostgreSQL, so seq numbers never clash.
         return await self.db.scalar(stmt.with_for_update() if for_update else stmt)
 

@@ -175,10 +175,10 @@ class ChatService:
         """Stores the customer's message in the caller's session; commit it before answering, so it is never
         lost whatever happens to the answer, and no connection is held while the answer is written."""
         text = self.check_content(content)
-        embedder = await self.runtime.embedder()
         analyzer = await self.runtime.sentiment()
-        # One embedding serves the sentiment model and, when the question needs no rewriting, the search.
-        vector = await asyncio.to_thread(embedder.embed, [text])
+        # One embedding serves the sentiment model and, when the question needs no rewriting, the search;
+        # concurrent messages share model calls.
+        vector = (await (await self.runtime.query_embeddings()).embed(text))[None, :]
         sentiment = analyzer.analyze_embedded([text], vector)[0]
         language = await asyncio.to_thread(detect_language, text)
         conversation = await self.get(db, principal, conversation_id, token, for_update=True)

@@ -11,9 +11,9 @@ from types import TracebackType
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+import httpx2
 import openai
 import structlog
-from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 from answerdesk.integrations.llm.errors import (
     LLMBadResponse,
@@ -31,6 +31,7 @@ from answerdesk.integrations.llm.schemas import (
     StreamEvent,
     TokenDelta,
 )
+from answerdesk.integrations.llm.sse import event_data
 from answerdesk.integrations.llm.wire import (
     WireChunk,
     WireUsage,
@@ -49,7 +50,6 @@ PLACEHOLDER_API_KEY = "no-key"
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-V = TypeVar("V")
 
 
 def is_openrouter(base_url: str) -> bool:
@@ -142,15 +142,9 @@ class OpenAICompatibleProvider:
         async def attempt(model: str) -> Completion:
             try:
                 async with asyncio.timeout(self._timeout):
-                    raw = await self._client.chat.completions.with_raw_response.create(
-                        model=model,
-                        messages=_to_wire(messages),
-                        temperature=_given(params.temperature),
-                        max_tokens=_given(params.max_tokens),
-                        top_p=_given(params.top_p),
-                    )
-                    body = await raw.http_response.aread()
-            except (openai.APIError, TimeoutError) as exc:
+                    response = await self._post(_request_body(model, messages, params, stream=False))
+                    body = await response.aread()
+            except (openai.APIError, TimeoutError, httpx2.TransportError) as exc:
                 raise self._translate(exc, model, self._timeout) from exc
             wire = parse_completion(body, model=model)
             choice = wire.choices[0]
@@ -167,6 +161,17 @@ class OpenAICompatibleProvider:
 
         return await self._with_fallback(params, attempt)
 
+    async def _post(self, body: dict[str, object]) -> httpx2.Response:
+        """POST /chat/completions through the SDK's own client (auth, headers, timeouts, status errors as
+        ``openai.APIStatusError``), returning the raw response; a stream's body is still unread.
+
+        Not ``chat.completions.create``: on a chat answer its typed-parameter transform and the objects it
+        builds per streamed chunk cost more CPU than the rest of our request (bench/chat_concurrency.py).
+        """
+        return await self._client.post(
+            "/chat/completions", cast_to=httpx2.Response, body=body, stream=body.get("stream") is True
+        )
+
     # -- streaming ----------------------------------------------------------------------------
 
     async def stream(
@@ -181,76 +186,64 @@ class OpenAICompatibleProvider:
         opened = await self._with_fallback(
             params, lambda model: self._open_stream(model, messages, params, started)
         )
-        state, sdk_stream = opened.state, opened.stream
+        state, body = opened.state, opened.body
         deadline = asyncio.get_running_loop().time() + self._stream_timeout
         try:
             if opened.first_text:
                 yield TokenDelta(text=opened.first_text)
             while not opened.ended:
-                chunk = await self._next_chunk(sdk_stream, state.requested_model, deadline)
+                chunk = await self._next_chunk(body, state.requested_model, deadline)
                 if chunk is None:
                     break
                 text = state.apply(chunk)
                 if text:
                     yield TokenDelta(text=text)
         finally:
-            await _close_quietly(sdk_stream)
+            await body.close()
         yield StreamDone(completion=state.completion(messages))
 
     async def _open_stream(
         self, model: str, messages: Sequence[ChatMessage], params: CompletionParams, started: float
     ) -> _OpenStream:
-        """Send the request and read up to the first token, all within ``first_token_timeout``."""
+        """Send the request and read up to the first token, all within ``first_token_timeout``.
+
+        The SDK sends the request (auth, headers, timeouts, status errors); the body is read as raw SSE with
+        one ``json.loads`` per chunk (see ``_post``).
+        """
         state = _StreamState(requested_model=model, started=started)
-        sdk_stream: openai.AsyncStream[ChatCompletionChunk] | None = None
+        body: _StreamBody | None = None
         try:
             async with asyncio.timeout(self._first_token_timeout):
-                sdk_stream = await self._client.chat.completions.create(
-                    model=model,
-                    messages=_to_wire(messages),
-                    stream=True,
-                    stream_options={"include_usage": True},
-                    temperature=_given(params.temperature),
-                    max_tokens=_given(params.max_tokens),
-                    top_p=_given(params.top_p),
-                )
+                body = _StreamBody(await self._post(_request_body(model, messages, params, stream=True)))
                 while True:
-                    try:
-                        raw_chunk = await anext(sdk_stream)
-                    except StopAsyncIteration:
+                    chunk = await body.next_chunk(model)
+                    if chunk is None:
                         # No text and no finish reason: not a chat completion stream (e.g. an HTML page).
                         if state.finish_reason is None:
-                            raise LLMBadResponse(
-                                f"{model}: the stream ended without any answer", model=model
-                            ) from None
-                        return _OpenStream(sdk_stream, state, first_text="", ended=True)
-                    text = state.apply(parse_chunk(_chunk_data(raw_chunk), model=model))
+                            raise LLMBadResponse(f"{model}: the stream ended without any answer", model=model)
+                        return _OpenStream(body, state, first_text="", ended=True)
+                    text = state.apply(chunk)
                     if text:
-                        return _OpenStream(sdk_stream, state, first_text=text, ended=False)
+                        return _OpenStream(body, state, first_text=text, ended=False)
         except BaseException as exc:
-            if sdk_stream is not None:
-                await _close_quietly(sdk_stream)
-            if isinstance(exc, openai.APIError | TimeoutError | json.JSONDecodeError):
+            if body is not None:
+                await body.close()
+            if isinstance(exc, _TRANSLATED):
                 raise self._translate(exc, model, self._first_token_timeout, "first token") from exc
             raise
 
-    async def _next_chunk(
-        self, sdk_stream: openai.AsyncStream[ChatCompletionChunk], model: str, deadline: float
-    ) -> WireChunk | None:
+    async def _next_chunk(self, body: _StreamBody, model: str, deadline: float) -> WireChunk | None:
         """The next chunk, or None at the end of the stream."""
         loop = asyncio.get_running_loop()
         # Bounded per read, never across a yield: the consumer's own pace must not count.
         limit = min(deadline, loop.time() + self._timeout)
         try:
             async with asyncio.timeout_at(limit):
-                raw_chunk = await anext(sdk_stream)
-        except StopAsyncIteration:
-            return None
-        except (openai.APIError, TimeoutError, json.JSONDecodeError) as exc:
+                return await body.next_chunk(model)
+        except _TRANSLATED as exc:
             error = self._translate(exc, model, self._timeout, "next chunk")
             metrics.LLM_ERRORS.labels(type(error).__name__).inc()  # after the first token: no retry counts it
             raise error from exc
-        return parse_chunk(_chunk_data(raw_chunk), model=model)
 
     # -- resilience ---------------------------------------------------------------------------
 
@@ -291,7 +284,7 @@ class OpenAICompatibleProvider:
     def _translate(
         self, exc: BaseException, model: str, limit: float, waiting_for: str = "answer"
     ) -> LLMError:
-        if isinstance(exc, TimeoutError | openai.APITimeoutError):
+        if isinstance(exc, TimeoutError | openai.APITimeoutError | httpx2.TimeoutException):
             return LLMTimeout(f"{model}: no {waiting_for} within {limit:g}s", model=model)
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
@@ -302,6 +295,8 @@ class OpenAICompatibleProvider:
             return LLMRejected(message, model=model, status_code=status)
         if isinstance(exc, openai.APIConnectionError):
             return LLMUnavailable(f"{model}: cannot reach {self.base_url}: {exc.message}", model=model)
+        if isinstance(exc, httpx2.TransportError):  # the stream broke after the headers
+            return LLMUnavailable(f"{model}: the stream from {self.base_url} broke: {exc}", model=model)
         if isinstance(exc, json.JSONDecodeError):
             return LLMBadResponse(f"{model}: stream sent invalid JSON: {exc.msg}", model=model)
         # An error event inside the stream (OpenRouter reports upstream failures this way).
@@ -347,9 +342,35 @@ class _StreamState:
         )
 
 
+# What sending a request or reading its stream can raise that becomes an LLMError.
+_TRANSLATED = (openai.APIError, TimeoutError, json.JSONDecodeError, httpx2.TransportError)
+
+
+class _StreamBody:
+    """The chunks of a streamed response body, read as raw SSE."""
+
+    def __init__(self, response: httpx2.Response) -> None:
+        self._response = response
+        self._events = event_data(response.aiter_lines())
+
+    async def next_chunk(self, model: str) -> WireChunk | None:
+        try:
+            payload = await anext(self._events)
+        except StopAsyncIteration:
+            return None
+        return parse_chunk(json.loads(payload), model=model)
+
+    async def close(self) -> None:
+        try:
+            await self._events.aclose()
+            await self._response.aclose()
+        except Exception as exc:  # closing a broken connection must not hide the real outcome
+            log.debug("llm.stream_close_failed", error=str(exc))
+
+
 @dataclass
 class _OpenStream:
-    stream: openai.AsyncStream[ChatCompletionChunk]
+    body: _StreamBody
     state: _StreamState
     first_text: str
     ended: bool
@@ -380,30 +401,22 @@ def _completion(
     return completion
 
 
-def _to_wire(messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
-    return [_message(m) for m in messages]
-
-
-def _message(m: ChatMessage) -> ChatCompletionMessageParam:
-    if m.role == "system":
-        return {"role": "system", "content": m.content}
-    if m.role == "user":
-        return {"role": "user", "content": m.content}
-    return {"role": "assistant", "content": m.content}
-
-
-def _given(value: V | None) -> V | openai.Omit:
+def _request_body(
+    model: str, messages: Sequence[ChatMessage], params: CompletionParams, *, stream: bool
+) -> dict[str, object]:
+    body: dict[str, object] = {
+        "model": model,
+        "messages": [{"role": m.role, "content": m.content} for m in messages],
+    }
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
     # None means "server default": leave the field out rather than send null.
-    return openai.omit if value is None else value
-
-
-def _chunk_data(chunk: object) -> object:
-    # The SDK builds chunks without validation; we validate the plain data ourselves.
-    return chunk.to_dict(warnings=False) if isinstance(chunk, openai.BaseModel) else chunk
-
-
-async def _close_quietly(sdk_stream: openai.AsyncStream[ChatCompletionChunk]) -> None:
-    try:
-        await sdk_stream.close()
-    except Exception as exc:  # closing a broken connection must not hide the real outcome
-        log.debug("llm.stream_close_failed", error=str(exc))
+    for name, value in (
+        ("temperature", params.temperature),
+        ("max_tokens", params.max_tokens),
+        ("top_p", params.top_p),
+    ):
+        if value is not None:
+            body[name] = value
+    return body
