@@ -22,7 +22,6 @@ from answerdesk.auth.service import ApiKeyService
 from answerdesk.cli import app
 from answerdesk.config import get_settings
 from answerdesk.kit.db import session_scope
-from answerdesk.kit.logging import configure_logging
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.service import OrganizationService
 from tests.conftest import MODEL_CACHE, REDIS_TEST_URL, TEST_SECRET, make_settings
@@ -41,8 +40,6 @@ def test_several_workers_without_redis_are_refused(
         result = CliRunner().invoke(app, ["serve", "--port", str(free_port())])
     finally:
         get_settings.cache_clear()
-        # The CLI pointed the logs at the runner's stderr, closed now: later tests must not write there.
-        configure_logging("INFO")
 
     assert result.exit_code == 1
     assert "--workers 3 needs ANSWERDESK_REDIS_URL" in result.stderr

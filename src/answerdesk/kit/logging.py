@@ -8,6 +8,10 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -19,8 +23,9 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        # stderr, so command output (e.g. `kb search --json`) stays clean on stdout.
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # stderr, so command output (e.g. `kb search --json`) stays clean on stdout; looked up per logger,
+        # not once, so a stream swapped and closed since (a CLI test runner's) is never written to.
+        logger_factory=_stderr_logger,
         # No caching: create_app may reconfigure (tests build many apps) and loggers must follow.
         cache_logger_on_first_use=False,
     )
