@@ -195,8 +195,13 @@ def chroma_ranker(fs: FaqSet, chunk_vecs: np.ndarray, query_vecs: np.ndarray) ->
             "faq", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
         collection.add(ids=[str(i) for i in range(len(chunk_vecs))], embeddings=chunk_vecs)
-        result = collection.query(query_embeddings=query_vecs, n_results=min(10, len(chunk_vecs)))
-        return [[int(i) for i in ids] for ids in result["ids"]]
+        ranked: list[list[int]] = []
+        for start in range(0, len(query_vecs), 200):  # one query call per batch: SQLite caps its variables
+            result = collection.query(
+                query_embeddings=query_vecs[start : start + 200], n_results=min(10, len(chunk_vecs))
+            )
+            ranked += [[int(i) for i in ids] for ids in result["ids"]]
+        return ranked
 
 
 def hits(rankings: Sequence[list[int]], fs: FaqSet, split: str) -> tuple[float, float, int]:

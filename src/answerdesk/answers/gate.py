@@ -16,7 +16,7 @@ passage that merely shares its topic. The gate combines
 into the probability that the question is in scope. The weights are trained by
 ``scripts/train_answer_gate.py`` on our own hand-written questions (never Bitext or SciFact) and shipped
 as ``gate_model.json``; an organization's "relevance threshold" is the probability below which the bot
-says it does not know (0.5 by default: higher refuses more).
+says it does not know (0.4 by default: higher refuses more).
 """
 
 from __future__ import annotations
