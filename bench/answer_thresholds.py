@@ -226,7 +226,7 @@ def report_gate(results: dict[str, tuple[bool, list[Observed]]]) -> None:
             f"before: max chunk cosine >= {OLD_COSINE}": [o.max_chunk_cosine >= OLD_COSINE for o in obs],
             **{
                 f"gate p >= {cut}": [x >= cut for x in p]
-                for cut in sorted({0.3, 0.4, 0.45, DEFAULT_RELEVANCE_THRESHOLD, 0.6})
+                for cut in sorted({0.3, 0.4, 0.45, 0.5, 0.6, DEFAULT_RELEVANCE_THRESHOLD})
             },
         }
         for label, answers in rules.items():
