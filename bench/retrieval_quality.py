@@ -46,7 +46,8 @@ from answerdesk.retrieval.fusion import DEFAULT_RRF_K, DEFAULT_WEIGHTS, fuse
 from answerdesk.retrieval.keyword import KeywordIndex
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+# Shared evaluation data beside the repo; ANSWERDESK_BENCH_DATA points elsewhere (e.g. from a work tree).
+DATA = Path(os.environ.get("ANSWERDESK_BENCH_DATA", REPO.parent / "shared" / "data"))
 MODEL_NAME = "all-MiniLM-L6-v2"
 DENSE_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 RRF_KS = (20, 60)

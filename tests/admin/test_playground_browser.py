@@ -69,8 +69,11 @@ async def test_playground_answers_cites_refuses_and_explains(
             scores = refusal.locator(".pg-passages tbody tr")
             await expect(scores.first).to_be_visible()
             cosines = [c for c in await refusal.locator(".pg-passages td.num:nth-child(4)").all_inner_texts()]
-            # Every passage is below the relevance threshold: that is why it refused.
+            # Nothing is close in meaning, and the relevance gate says why it refused.
             assert cosines and all(c == "—" or float(c) < 0.47 for c in cosines), cosines
+            gate = refusal.locator(".pg-facts div", has_text="Relevance gate").locator("dd")
+            await expect(gate).to_contain_text("best sentence")
+            assert float((await gate.inner_text()).split()[0]) < 0.4  # the probability, under the default cut
             await expect(page.locator("#pg-status")).to_have_text("Answer ready.")
             assert await page.evaluate("window.pgSamePage") is True
             await page.screenshot(path="/tmp/shot-playground.png", full_page=True)

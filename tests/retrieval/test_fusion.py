@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from answerdesk.retrieval.fusion import FusedHit, fuse, fuse_explained
+from answerdesk.retrieval.fusion import FusedHit, blend_faq, fuse, fuse_explained
 
 
 def ranked(*ids: int) -> list[tuple[int, float]]:
@@ -114,3 +114,28 @@ def test_one_hot_weights_reproduce_that_list(ids: list[list[int]], data: st.Data
     weights = [1.0 if i == chosen else 0.0 for i in range(len(ids))]
     fused = fuse([ranked(*each) for each in ids], weights, k=k, limit=100)
     assert [item for item, _ in fused] == ids[chosen]
+
+
+def test_blend_faq_mixes_question_and_entry_cosines_and_keeps_plain_chunks() -> None:
+    chunks = [(1, 0.50), (2, 0.45), (3, 0.30)]
+    questions = [(3, 0.90), (4, 0.80)]  # 4: found by its question only (entry cosine unknown: 0)
+    blended = dict(blend_faq(chunks, questions, 0.4))
+    assert blended[1] == 0.50 and blended[2] == 0.45
+    assert blended[3] == pytest.approx(0.4 * 0.90 + 0.6 * 0.30)
+    assert blended[4] == pytest.approx(0.4 * 0.80)
+    assert [i for i, _ in blend_faq(chunks, questions, 1.0)][:2] == [3, 4]
+    assert blend_faq(chunks, [], 0.4) == chunks
+    with pytest.raises(ValueError):
+        blend_faq(chunks, questions, 1.5)
+
+
+def test_item_weights_override_the_list_weights_for_their_ids() -> None:
+    meaning = [(1, 0.9), (2, 0.8)]
+    keyword = [(2, 9.0), (1, 1.0)]
+    # Keywords lift 2 over 1 at the usual weights ...
+    assert [h.id for h in fuse_explained([meaning, keyword], [0.4, 0.6], k=20)] == [2, 1]
+    # ... but not when both are FAQ entries, whose keyword weight is a trace.
+    faq = {1: (0.4, 0.01), 2: (0.4, 0.01)}
+    assert [h.id for h in fuse_explained([meaning, keyword], [0.4, 0.6], k=20, item_weights=faq)] == [1, 2]
+    with pytest.raises(ValueError):
+        fuse_explained([meaning, keyword], [0.5, 0.5], item_weights={1: (0.5,)})

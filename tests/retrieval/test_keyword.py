@@ -180,3 +180,21 @@ def test_load_refuses_truncated_files(tmp_path: Path) -> None:
 def test_load_of_an_empty_directory_says_missing(tmp_path: Path) -> None:
     with pytest.raises(MissingIndex):
         KeywordIndex.load(tmp_path, expected_generation=0, expected_id_checksum=id_checksum([]))
+
+
+def test_coverage_weighs_words_by_rarity_and_unknown_words_most() -> None:
+    texts = [
+        "Live chat is open on weekdays; email support answers around the clock.",
+        "Email forwarders and autoresponders are set up under Email.",
+        "Email quotas are 10 GB per mailbox.",
+    ]
+    index = KeywordIndex.build([1, 2, 3], texts)
+    words = tokenize("live chat hours email")
+    cover = index.coverage(words, [1, 2, 3, 99])
+    assert set(cover) == {1, 2, 3}  # an id the index does not hold is left out
+    assert cover[1] > cover[2] == cover[3] > 0  # "email" is everywhere, so it counts for little
+    assert cover[1] < 1  # "hours" is in no chunk
+    # A word the knowledge base never uses outweighs one it uses everywhere.
+    assert index.coverage(tokenize("email minecraft"), [2])[2] < 0.5
+    assert index.coverage([], [1]) == {1: 0.0}
+    assert KeywordIndex.build([], []).coverage(words, [1]) == {}

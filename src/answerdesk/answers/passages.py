@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from answerdesk.knowledge.chunk import split_faq
 from answerdesk.retrieval.service import Retrieved
+
+__all__ = ["Citation", "Passage", "PassageKind", "cite", "number_passages", "split_faq"]
 
 PassageKind = Literal["text", "faq"]
 
@@ -26,6 +29,12 @@ class Passage:
     kind: PassageKind
     score: float  # fused rank score: only comparable within one query
     dense_score: float | None  # cosine similarity to the query, when the dense list had this chunk
+    question_score: float | None = None  # FAQ chunks: cosine of the query and the FAQ's question alone
+
+    @property
+    def similarity(self) -> float:
+        """The better of the chunk's and its FAQ question's cosine to the query."""
+        return max(self.dense_score or 0.0, self.question_score or 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,7 @@ def number_passages(retrieved: Sequence[Retrieved]) -> list[Passage]:
             kind="faq" if r.hit.kind == "faq" else "text",
             score=r.score,
             dense_score=r.dense_score,
+            question_score=r.question_score,
         )
         for i, r in enumerate(retrieved, start=1)
     ]
@@ -76,11 +86,3 @@ def cite(passage: Passage) -> Citation:
         document_id=passage.document_id,
         section=passage.section,
     )
-
-
-def split_faq(text: str) -> tuple[str, str] | None:
-    """(question, answer) of an FAQ chunk stored as ``Q: …\\nA: …``; ``None`` for any other text."""
-    if not text.startswith("Q: "):
-        return None
-    question, sep, answer = text[3:].partition("\nA: ")
-    return (question.strip(), answer.strip()) if sep else None

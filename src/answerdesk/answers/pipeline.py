@@ -16,11 +16,13 @@ import structlog
 from answerdesk.answers.citations import resolve_citations
 from answerdesk.answers.extractive import compose_extractive
 from answerdesk.answers.followup import clean_rewrite, looks_like_followup, standalone_query
+from answerdesk.answers.gate import Evidence, best_sentence_cosine, evidence_of, shipped_gate
 from answerdesk.answers.guard import LeakGuard
 from answerdesk.answers.passages import Citation, Passage, cite, number_passages, split_faq
 from answerdesk.answers.prompt import DEFAULT_SYSTEM_PROMPT, Turn, build_messages, rewrite_messages
 from answerdesk.answers.settings import AiSettings, completion_params
 from answerdesk.answers.suggestions import suggest_followups
+from answerdesk.answers.words import content_words
 from answerdesk.chat.models import AnswerMode
 from answerdesk.integrations.llm import CompletionParams, LLMError, StreamDone, TokenDelta
 from answerdesk.kit.db import session_scope
@@ -36,6 +38,8 @@ HANDOFF = english(Text.handoff)
 LLM_DOWN_NO_PASSAGES = english(Text.cannot_answer)
 REWRITE_MAX_TOKENS = 60
 REWRITE_TIMEOUT_SECONDS = 3.0
+# Passages within this cosine of the best one are "relevant": quoted offline, and the fallback's source.
+RELEVANT_MARGIN = 0.15
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class AnswerResult:
     first_token_ms: int | None = None
     retrieval_ms: float = 0.0
     error: str | None = None
+    gate: dict[str, float] = field(default_factory=dict)  # the relevance gate's inputs and probability
 
     @property
     def offers_human(self) -> bool:
@@ -80,6 +85,7 @@ class AnswerResult:
             "retrieval_ms": round(self.retrieval_ms, 1),
             "first_token_ms": self.first_token_ms,
             "error": self.error,
+            "gate": self.gate,
             "passages": [
                 {
                     "n": p.n,
@@ -89,6 +95,7 @@ class AnswerResult:
                     "source": p.source,
                     "score": round(p.score, 5),
                     "dense_score": None if p.dense_score is None else round(p.dense_score, 4),
+                    "question_score": None if p.question_score is None else round(p.question_score, 4),
                 }
                 for p in self.passages
             ],
@@ -119,18 +126,22 @@ class AnswerPipeline:
             yield TokenDelta(text=handoff)
             yield self._finish(AnswerResult(text=handoff, mode=AnswerMode.handoff), started)
             return
-        query = await self._standalone(request)
+        query, translated = await self._standalone(request)
         retrieve_start = time.perf_counter()
-        passages, query_vector = await self._retrieve(request, query)
+        passages, evidence = await self._retrieve(request, query)
         retrieval_ms = (time.perf_counter() - retrieve_start) * 1000
-        threshold = request.ai.relevance_threshold
-        relevant = [p for p in passages if p.dense_score is not None and p.dense_score >= threshold]
+        # Several signals decide, not one cosine: see answers/gate.py. The threshold is the probability cut.
+        probability = shipped_gate().probability(evidence)
+        in_scope = bool(passages) and probability >= request.ai.relevance_threshold
+        relevant = _relevant(passages) if in_scope else []
         streamed = False
         if not relevant:
             no_answer = say(Text.no_answer, request.language)
             result = AnswerResult(text=no_answer, mode=AnswerMode.no_answer, passages=passages)
         else:
-            faq = await self._faq_match(passages, query_vector, request.ai.faq_threshold)
+            # A curated answer is in the help centre's language: a customer writing in another one gets the
+            # model's answer from it, in their language, instead.
+            faq = None if translated else self._faq_match(passages, request.ai.faq_threshold)
             if faq is not None:
                 result = faq
             elif self.llm is None:
@@ -150,20 +161,24 @@ class AnswerPipeline:
             yield TokenDelta(text=result.text)
         result.query = query
         result.retrieval_ms = retrieval_ms
+        result.gate = {**evidence.as_dict(), "probability": round(probability, 4)}
         yield self._finish(result, started)
 
     # -- stages -------------------------------------------------------------------------------------
 
-    async def _standalone(self, request: AnswerRequest) -> str:
-        """The search query: a follow-up made standalone; with a model, in the help centre's language."""
+    async def _standalone(self, request: AnswerRequest) -> tuple[str, bool]:
+        """The search query: a follow-up made standalone; with a model, in the help centre's language.
+
+        Also whether the model was asked to translate it (the customer writes in another language).
+        """
         followup = bool(request.history) and looks_like_followup(request.question)
         heuristic = standalone_query(request.question, request.history) if followup else request.question
         if self.llm is None:
-            return heuristic
+            return heuristic, False
         # The embedder reads one language well: a question in another one is translated before the search.
         target = await self._translation_target(request)
         if not followup and target is None:
-            return request.question
+            return request.question, False
         params = completion_params(request.ai, self.runtime.settings).model_copy(
             update={"temperature": 0.0, "max_tokens": REWRITE_MAX_TOKENS, "top_p": None}
         )
@@ -173,8 +188,8 @@ class AnswerPipeline:
                 done = await self.llm.complete(messages, params)
         except (LLMError, TimeoutError) as exc:
             log.warning("answers.rewrite_failed", error=str(exc), translate_to=target)
-            return heuristic
-        return clean_rewrite(done.text, heuristic)
+            return heuristic, target is not None
+        return clean_rewrite(done.text, heuristic), target is not None
 
     async def _translation_target(self, request: AnswerRequest) -> str | None:
         """The knowledge base's language when the customer writes in another one, else None."""
@@ -184,12 +199,10 @@ class AnswerPipeline:
             knowledge = await self.runtime.knowledge_languages.of(db, request.organization_id)
         return knowledge if knowledge is not None and knowledge != request.language else None
 
-    async def _retrieve(
-        self, request: AnswerRequest, query: str
-    ) -> tuple[list[Passage], npt.NDArray[np.float32]]:
+    async def _retrieve(self, request: AnswerRequest, query: str) -> tuple[list[Passage], Evidence]:
         vector = request.question_vector if query == request.question else None
+        embedder = await self.runtime.embedder()
         if vector is None:
-            embedder = await self.runtime.embedder()
             vector = await asyncio.to_thread(embedder.embed_query, query)
         async with session_scope(self.runtime.sessionmaker) as db:
             found = await self.runtime.retriever.search(
@@ -199,23 +212,26 @@ class AnswerPipeline:
                 k=request.ai.retrieval_k,
                 tags=request.tags,
                 query_vector=vector,
+                words=sorted(content_words(query)),
             )
-        return number_passages(found), vector
+        sentence = await asyncio.to_thread(best_sentence_cosine, embedder, vector, found)
+        return number_passages(found), evidence_of(found, sentence)
 
-    async def _faq_match(
-        self, passages: Sequence[Passage], query_vector: npt.NDArray[np.float32], threshold: float
-    ) -> AnswerResult | None:
-        """A curated FAQ whose *question* means the same as the customer's is answered as written."""
-        candidates = [(p, qa) for p in passages if p.kind == "faq" and (qa := split_faq(p.text)) is not None]
+    def _faq_match(self, passages: Sequence[Passage], threshold: float) -> AnswerResult | None:
+        """A curated FAQ whose *question* means the same as the customer's is answered as written.
+
+        The question's cosine comes with the search (the FAQ-question index), so this embeds nothing.
+        """
+        candidates = [
+            (p.question_score, p, qa)
+            for p in passages
+            if p.kind == "faq" and p.question_score is not None and (qa := split_faq(p.text)) is not None
+        ]
         if not candidates:
             return None
-        embedder = await self.runtime.embedder()
-        questions = await asyncio.to_thread(embedder.embed, [qa[0] for _, qa in candidates])
-        similarity = np.asarray(questions, dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
-        best = int(np.argmax(similarity))
-        if float(similarity[best]) < threshold:
+        score, passage, (_, answer) = max(candidates, key=lambda c: c[0])
+        if score < threshold:
             return None
-        passage, (_, answer) = candidates[best]
         return AnswerResult(text=f"{answer} [{passage.n}]", mode=AnswerMode.faq, citations=[cite(passage)])
 
     def _extractive(
@@ -309,3 +325,9 @@ def answer_language(request: AnswerRequest) -> str:
     if request.ai.answer_language != "auto" or request.language is None:
         return request.ai.answer_language
     return request.language
+
+
+def _relevant(passages: Sequence[Passage]) -> list[Passage]:
+    """Passages worth quoting once the gate says the question is in scope: the best and any close to it."""
+    best = max(p.similarity for p in passages)
+    return [p for p in passages if p.similarity >= best - RELEVANT_MARGIN]

@@ -107,6 +107,14 @@ def _faq_piece(pair: FaqPair) -> _Piece:
     return f"Q: {pair.question}\nA: {pair.answer}", "", "faq", pair.tags
 
 
+def split_faq(text: str) -> tuple[str, str] | None:
+    """(question, answer) of an FAQ chunk stored as ``Q: …\\nA: …``; ``None`` for any other text."""
+    if not text.startswith("Q: "):
+        return None
+    question, sep, answer = text[3:].partition("\nA: ")
+    return (question.strip(), answer.strip()) if sep else None
+
+
 def _section_pieces(sections: Sequence[Section], target: int, limit: int, overlap: int) -> Iterable[_Piece]:
     small = target // 2
     # Pieces of an over-long sentence leave room for the overlap carried into their chunk.

@@ -26,6 +26,17 @@ class ChunkRow:
     section: str
     tags: list[str]
     embedding: bytes
+    kind: str = "text"
+    question_embedding: bytes | None = None  # FAQ chunks: the question's own vector (None if not made yet)
+
+
+@dataclass(frozen=True)
+class FaqQuestionRow:
+    """An FAQ chunk's id, its ``Q: …\\nA: …`` text and its question vector, if ingestion stored one."""
+
+    id: int
+    text: str
+    question_embedding: bytes | None
 
 
 @dataclass(frozen=True)
@@ -136,7 +147,15 @@ class ChunkRepository:
 
     async def rows_for_index(self, organization_id: uuid.UUID) -> Sequence[ChunkRow]:
         stmt = (
-            sa.select(Chunk.id, Chunk.text, Chunk.section, Chunk.tags, Chunk.embedding)
+            sa.select(
+                Chunk.id,
+                Chunk.text,
+                Chunk.section,
+                Chunk.tags,
+                Chunk.embedding,
+                Chunk.kind,
+                Chunk.question_embedding,
+            )
             .where(Chunk.organization_id == organization_id)
             .order_by(Chunk.id)
         )
@@ -144,10 +163,43 @@ class ChunkRepository:
         # Streamed in slices: 100k rows turned into objects at once hold the event loop for a second.
         async for part in (await self.db.stream(stmt)).partitions(STREAM_ROWS):
             rows.extend(
-                ChunkRow(id=r[0], text=r[1], section=r[2], tags=list(r[3] or []), embedding=r[4])
+                ChunkRow(
+                    id=r[0],
+                    text=r[1],
+                    section=r[2],
+                    tags=list(r[3] or []),
+                    embedding=r[4],
+                    kind=r[5],
+                    question_embedding=r[6],
+                )
                 for r in part
             )
         return rows
+
+    async def faq_questions(self, organization_id: uuid.UUID) -> list[FaqQuestionRow]:
+        """The organization's FAQ chunks with their question vectors, for the FAQ-question index."""
+        stmt = (
+            sa.select(Chunk.id, Chunk.text, Chunk.question_embedding)
+            .where(Chunk.organization_id == organization_id, Chunk.kind == "faq")
+            .order_by(Chunk.id)
+        )
+        rows: list[FaqQuestionRow] = []
+        async for part in (await self.db.stream(stmt)).partitions(STREAM_ROWS):
+            rows.extend(FaqQuestionRow(id=r[0], text=r[1], question_embedding=r[2]) for r in part)
+        return rows
+
+    async def set_question_embeddings(self, organization_id: uuid.UUID, vectors: dict[int, bytes]) -> None:
+        """Stores question vectors computed for FAQ chunks ingested before chunks carried them."""
+        for chunk_id, blob in vectors.items():
+            await self.db.execute(
+                sa.update(Chunk)
+                .where(
+                    Chunk.organization_id == organization_id,
+                    Chunk.id == chunk_id,
+                    Chunk.question_embedding.is_(None),
+                )
+                .values(question_embedding=blob)
+            )
 
     async def index_keys(self, organization_id: uuid.UUID) -> list[tuple[int, list[str]]]:
         """Chunk ids and tags only: enough to verify an index file without reading every embedding."""

@@ -14,6 +14,7 @@ from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import AppError
 from answerdesk.kit.jobs import JobContext, task
 from answerdesk.knowledge.chunk import Chunk as ChunkDraft
+from answerdesk.knowledge.chunk import split_faq
 from answerdesk.knowledge.crawl import FetchFailed, fetch, filename_for, sitemap_pages, web_client
 from answerdesk.knowledge.embedding import Embedder
 from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, SourceKind
@@ -64,6 +65,7 @@ async def run_ingest(runtime: Runtime, organization_id: uuid.UUID, document_id: 
         prepared = await _prepare(runtime, snapshot)
         await _set_progress(runtime, organization_id, document_id, 20)
         vectors = await _embed(runtime, [c.embed_text for c in prepared.chunks], organization_id, document_id)
+        question_vectors = await _embed_questions(runtime, prepared.chunks)
     except AppError as exc:
         await _fail(runtime, organization_id, document_id, snapshot.revision, exc.message)
         return DocumentStatus.failed
@@ -81,7 +83,10 @@ async def run_ingest(runtime: Runtime, organization_id: uuid.UUID, document_id: 
         doc = await DocumentRepository(db).get(organization_id, document_id, for_update=True)
         if doc is None or doc.revision != snapshot.revision:
             return DocumentStatus.queued  # deleted or re-queued meanwhile: the newer job does the work
-        rows = [_chunk_row(doc, draft, vec) for draft, vec in zip(prepared.chunks, vectors, strict=True)]
+        rows = [
+            _chunk_row(doc, draft, vec, question_vectors.get(position))
+            for position, (draft, vec) in enumerate(zip(prepared.chunks, vectors, strict=True))
+        ]
         await ChunkRepository(db).replace_for_document(doc, rows)
         doc.status, doc.progress, doc.chunk_count = DocumentStatus.ready, 100, len(rows)
         doc.language = prepared.document.language
@@ -150,7 +155,21 @@ async def _embed(
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
 
 
-def _chunk_row(doc: Document, draft: ChunkDraft, vector: np.ndarray) -> Chunk:
+async def _embed_questions(runtime: Runtime, drafts: Sequence[ChunkDraft]) -> dict[int, np.ndarray]:
+    """Each FAQ chunk's question on its own, by position: customers' questions are matched against it."""
+    questions = {
+        i: qa[0] for i, draft in enumerate(drafts) if draft.kind == "faq" and (qa := split_faq(draft.text))
+    }
+    if not questions:
+        return {}
+    embedder: Embedder = await runtime.embedder()
+    vectors = await asyncio.to_thread(embedder.embed, list(questions.values()))
+    return dict(zip(questions, vectors, strict=True))
+
+
+def _chunk_row(
+    doc: Document, draft: ChunkDraft, vector: np.ndarray, question_vector: np.ndarray | None = None
+) -> Chunk:
     return Chunk(
         organization_id=doc.organization_id,
         document_id=doc.id,
@@ -162,6 +181,9 @@ def _chunk_row(doc: Document, draft: ChunkDraft, vector: np.ndarray) -> Chunk:
         content_hash=draft.content_hash,
         tags=_index_tags([*(doc.tags or []), *draft.tags]),
         embedding=np.asarray(vector, dtype="<f4").tobytes(),
+        question_embedding=None
+        if question_vector is None
+        else np.asarray(question_vector, dtype="<f4").tobytes(),
     )
 
 

@@ -242,6 +242,30 @@ class KeywordIndex:
             rows = rows[scores[rows] > 0]
         return self._top(rows, scores[rows], k)
 
+    def coverage(self, words: Collection[str], chunk_ids: Sequence[int]) -> dict[int, float]:
+        """Per chunk, the IDF-weighted share of ``words`` (query tokens) that occur in its text.
+
+        Words the knowledge base never uses weigh the most, so "Microsoft 365" asked of a host that
+        never mentions it keeps coverage low however close the embedding lands; common words weigh little.
+        """
+        ids = [cid for cid in chunk_ids if cid in self._row_of]
+        if not words or self._bm25 is None or not ids:
+            return dict.fromkeys(ids, 0.0)
+        rows = np.array([self._row_of[cid] for cid in ids], dtype=np.int64)
+        n_docs = int(self._bm25.scores["num_docs"])
+        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        vocab: dict[str, int] = self._bm25.vocab_dict
+        total = 0.0
+        found = np.zeros(len(ids), dtype=np.float64)
+        for word in set(words):
+            token = vocab.get(word)
+            docs = indices[indptr[token] : indptr[token + 1]] if token is not None else indices[:0]
+            idf = float(np.log(1 + (n_docs - len(docs) + 0.5) / (len(docs) + 0.5)))
+            total += idf
+            if len(docs):
+                found += idf * np.isin(rows, docs)
+        return {cid: float(value / total) if total else 0.0 for cid, value in zip(ids, found, strict=True)}
+
     def _top(self, rows: IdArray, scores: npt.NDArray[np.float32], k: int) -> list[Hit]:
         if len(rows) > k:
             # Keep every row tied with the k-th score so the final order does not depend on argpartition.

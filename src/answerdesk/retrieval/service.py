@@ -21,11 +21,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from answerdesk.kit import metrics
 from answerdesk.kit.db import create_sessionmaker
+from answerdesk.knowledge.chunk import split_faq
 from answerdesk.knowledge.embedding import MODEL_NAME, Embedder
-from answerdesk.knowledge.repository import ChunkHit, ChunkRepository, ChunkRow, IndexStateRepository
+from answerdesk.knowledge.repository import (
+    ChunkHit,
+    ChunkRepository,
+    ChunkRow,
+    FaqQuestionRow,
+    IndexStateRepository,
+)
 from answerdesk.retrieval.cache import ByteBoundedLRU
-from answerdesk.retrieval.dense import DenseIndex
-from answerdesk.retrieval.fusion import DEFAULT_RRF_K, DEFAULT_WEIGHTS, fuse_explained
+from answerdesk.retrieval.dense import DenseIndex, IndexKind
+from answerdesk.retrieval.fusion import (
+    DEFAULT_RRF_K,
+    DEFAULT_WEIGHTS,
+    FAQ_QUESTION_WEIGHT,
+    FAQ_WEIGHTS,
+    FusedHit,
+    blend_faq,
+    fuse_explained,
+)
 from answerdesk.retrieval.keyword import KeywordIndex
 from answerdesk.retrieval.persist import IndexLoadError, id_checksum
 
@@ -51,6 +66,13 @@ class Retrieved:
     score: float  # fused RRF score: only comparable within one query
     dense_score: float | None  # cosine similarity of query and chunk, when the dense list had it
     keyword_rank: int | None
+    question_score: float | None = None  # FAQ chunks: cosine of the query and the FAQ's question alone
+    coverage: float = 0.0  # IDF-weighted share of the asked words found in the chunk (0 when none given)
+
+    @property
+    def similarity(self) -> float:
+        """The better of the chunk's and its FAQ question's cosine (0 when neither list had it)."""
+        return max(self.dense_score or 0.0, self.question_score or 0.0)
 
 
 @dataclass
@@ -62,13 +84,15 @@ class OrgIndex:
     keyword: KeywordIndex
     tags: dict[int, frozenset[str]] = field(default_factory=dict)
     built_at: float = field(default_factory=time.monotonic)
+    # FAQ chunks' questions embedded on their own, keyed by chunk id: matched with no embedding at query time.
+    questions: DenseIndex = field(default_factory=lambda: DenseIndex(model_name=MODEL_NAME))
 
     @property
     def nbytes(self) -> int:
         """Estimated memory held, for the cache budget (``ANSWERDESK_INDEX_CACHE_MB``)."""
         # Each chunk's tag set is its own frozenset (216+ bytes) in a dict slot with an int key.
         tags = sum(sys.getsizeof(t) + 48 for t in self.tags.values())
-        return self.dense.nbytes + self.keyword.nbytes + tags
+        return self.dense.nbytes + self.questions.nbytes + self.keyword.nbytes + tags
 
     def allowed(self, wanted: Sequence[str] | None) -> set[int] | None:
         if not wanted:
@@ -141,8 +165,14 @@ class Retriever:
         k: int = 5,
         tags: Sequence[str] | None = None,
         query_vector: npt.NDArray[np.float32] | None = None,
+        words: Sequence[str] = (),
     ) -> list[Retrieved]:
-        """Top ``k`` chunks for ``query``; a given ``query_vector`` (normalised embedding) is used as is."""
+        """Top ``k`` chunks for ``query``; a given ``query_vector`` (normalised embedding) is used as is.
+
+        An FAQ chunk's meaning score blends its question's cosine with its own (``blend_faq``): a short
+        question matches a short FAQ question far more closely than the whole entry. ``words``
+        (the query's content words, as ``tokenize`` makes them) are looked up in each hit for ``coverage``.
+        """
         index = await self._serving_index(db, organization_id)
         if index.dense.count == 0:
             return []
@@ -151,25 +181,45 @@ class Retriever:
             return []
         embedder = await self._embedder() if query_vector is None else None
 
-        def run() -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        Lists = tuple[list[tuple[int, float]], list[tuple[int, float]], list[tuple[int, float]]]
+
+        def run() -> tuple[Lists, list[FusedHit], dict[int, float]]:
             vector = query_vector
             if vector is None:
                 assert embedder is not None
                 vector = embedder.embed_query(query)
             dense = index.dense.search(vector, CANDIDATES_PER_LIST, allowed_ids=allowed)
+            questions = index.questions.search(vector, CANDIDATES_PER_LIST, allowed_ids=allowed)
+            seen = {cid for cid, _ in dense}
+            if unseen := [cid for cid, _ in questions if cid not in seen]:
+                # Found by its question only: its entry's own cosine is needed for the blend (exact lookup).
+                dense = [*dense, *index.dense.search(vector, len(unseen), allowed_ids=unseen)]
             keyword = index.keyword.search(query, CANDIDATES_PER_LIST, allowed_ids=allowed)
-            return dense, keyword
+            # Weights chosen on in-domain data (bench/retrieval_quality.py): meaning 0.8 / BM25 0.2 at k=20
+            # matches dense alone on support questions and keeps BM25's lift on exact names and codes;
+            # FAQ entries, matched by their curated question, take keywords at a trace (FAQ_WEIGHTS).
+            fused = fuse_explained(
+                [blend_faq(dense, questions, FAQ_QUESTION_WEIGHT), keyword],
+                list(DEFAULT_WEIGHTS),
+                k=DEFAULT_RRF_K,
+                limit=k,
+                item_weights={cid: FAQ_WEIGHTS for cid, _ in (*dense, *keyword) if cid in index.questions},
+            )
+            coverage = index.keyword.coverage(words, [f.id for f in fused]) if words else {}
+            return (dense, questions, keyword), fused, coverage
 
         # OpenMP's thread count is per thread: the worker thread that runs this must be set to one too.
-        dense, keyword = await asyncio.to_thread(_with_omp_threads, 1, run)
-        # Weights chosen on in-domain data (bench/retrieval_quality.py): dense 0.8 / BM25 0.2 at k=20 matches
-        # dense alone on support questions and keeps BM25's lift on exact names and codes.
-        fused = fuse_explained([dense, keyword], list(DEFAULT_WEIGHTS), k=DEFAULT_RRF_K, limit=k)
-        dense_scores = dict(dense)
+        (dense, questions, _), fused, coverage = await asyncio.to_thread(_with_omp_threads, 1, run)
+        dense_scores, question_scores = dict(dense), dict(questions)
         hits = await ChunkRepository(db).hits(organization_id, [f.id for f in fused])
         return [
             Retrieved(
-                hit=hits[f.id], score=f.score, dense_score=dense_scores.get(f.id), keyword_rank=f.ranks[1]
+                hit=hits[f.id],
+                score=f.score,
+                dense_score=dense_scores.get(f.id),
+                keyword_rank=f.ranks[1],
+                question_score=question_scores.get(f.id),
+                coverage=coverage.get(f.id, 0.0),
             )
             for f in fused
             if f.id in hits  # a chunk deleted since the index was built is skipped
@@ -232,7 +282,9 @@ class Retriever:
             opener: SessionOpener = create_sessionmaker(_engine(db))
         else:  # bound to one connection: the caller waits for the refresh, so its session may be shared
             opener = _borrowed(db)
-        task = asyncio.get_running_loop().create_task(self._run_refresh(organization_id, opener))
+        task = asyncio.get_running_loop().create_task(
+            self._run_refresh(organization_id, opener, writable=_detachable(db))
+        )
         self._refreshing[organization_id] = task
         task.add_done_callback(lambda t: self._refresh_done(t, organization_id))
         return task
@@ -243,7 +295,10 @@ class Retriever:
             del self._refreshing[organization_id]
         _log_failure(task, "retrieval.refresh_failed", organization_id)
 
-    async def _run_refresh(self, organization_id: uuid.UUID, open_session: SessionOpener) -> OrgIndex:
+    async def _run_refresh(
+        self, organization_id: uuid.UUID, open_session: SessionOpener, *, writable: bool = False
+    ) -> OrgIndex:
+        """``writable``: the sessions are this refresh's own, so it may store FAQ question vectors it made."""
         full = organization_id in self._full_wanted
         self._full_wanted.discard(organization_id)
         current = self._indexes.peek(organization_id)
@@ -253,6 +308,7 @@ class Retriever:
                 index, how = await self._load_or_build(open_session, organization_id, full=full)
             else:
                 index, how = await self._update(open_session, organization_id, current)
+            index.questions = await self._questions(open_session, organization_id, writable=writable)
         except BaseException:
             if full:
                 self._full_wanted.add(organization_id)
@@ -276,6 +332,36 @@ class Retriever:
             self._compacting[organization_id] = task
             task.add_done_callback(lambda t: self._compaction_done(t, organization_id))
         return index
+
+    async def _questions(
+        self, open_session: SessionOpener, organization_id: uuid.UUID, *, writable: bool
+    ) -> DenseIndex:
+        """The FAQ-question index, read from the database (FAQ chunks only: small next to the chunks).
+
+        FAQ chunks ingested before chunks carried a question vector get one here, once: it is embedded
+        and, when this refresh has its own session, stored, so the next build only reads it.
+        """
+        async with open_session() as db:
+            rows = await ChunkRepository(db).faq_questions(organization_id)
+        missing = [(r, qa[0]) for r in rows if r.question_embedding is None and (qa := split_faq(r.text))]
+        made: dict[int, bytes] = {}
+        if missing:
+            embedder = await self._embedder()
+            vectors = await asyncio.to_thread(embedder.embed, [question for _, question in missing])
+            made = {
+                r.id: np.asarray(v, dtype="<f4").tobytes() for (r, _), v in zip(missing, vectors, strict=True)
+            }
+            if writable:
+                async with open_session() as db:
+                    await ChunkRepository(db).set_question_embeddings(organization_id, made)
+                    await db.commit()
+            log.info(
+                "retrieval.faq_questions_backfilled",
+                organization_id=str(organization_id),
+                count=len(made),
+                stored=writable,
+            )
+        return await asyncio.to_thread(_question_index, rows, made)
 
     def _publish(self, organization_id: uuid.UUID, index: OrgIndex) -> None:
         newest = self._indexes.peek(organization_id)
@@ -365,7 +451,7 @@ class Retriever:
         if self._indexes.peek(organization_id) is not index:
             # Superseded while compacting (the newer copy compacts in its turn if it needs to), or evicted.
             return
-        compacted = OrgIndex(index.generation, dense, index.keyword, index.tags)
+        compacted = OrgIndex(index.generation, dense, index.keyword, index.tags, questions=index.questions)
         self._indexes.put(organization_id, compacted)
         log.info(
             "retrieval.index_compacted",
@@ -435,6 +521,18 @@ def _vectors(rows: Sequence[ChunkRow]) -> npt.NDArray[np.float32]:
     if not rows:
         return np.zeros((0, 384), dtype=np.float32)
     return np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), -1)
+
+
+def _question_index(rows: Sequence[FaqQuestionRow], made: dict[int, bytes]) -> DenseIndex:
+    blobs = [(r.id, r.question_embedding or made.get(r.id)) for r in rows]
+    present = [(cid, blob) for cid, blob in blobs if blob]
+    vectors = (
+        np.frombuffer(b"".join(blob for _, blob in present), dtype="<f4").reshape(len(present), -1)
+        if present
+        else np.zeros((0, 384), dtype=np.float32)
+    )
+    # Exact search: an organization has far fewer FAQ entries than chunks.
+    return DenseIndex.build([cid for cid, _ in present], vectors, model_name=MODEL_NAME, kind=IndexKind.FLAT)
 
 
 def _keyword(rows: Sequence[ChunkRow]) -> KeywordIndex:

@@ -284,6 +284,7 @@ class MessageView:
     retrieval_ms: float | None
     first_token_ms: int | None
     error: str | None
+    gate: dict[str, float]
 
     @property
     def offers_human(self) -> bool:
@@ -318,6 +319,7 @@ def message_view(m: Message) -> MessageView:
         retrieval_ms=details.get("retrieval_ms"),
         first_token_ms=details.get("first_token_ms"),
         error=details.get("error"),
+        gate=dict(details.get("gate") or {}),
     )
 
 
