@@ -18,7 +18,9 @@ async def test_frustrated_and_waiting_lead_then_longest_wait(db: AsyncSession) -
     org = await make_org(db)
     now = utcnow()
 
-    def chat(name: str, *, waiting_min: float | None = None, frustrated: bool = False, **fields: object) -> None:
+    def chat(
+        name: str, *, waiting_min: float | None = None, frustrated: bool = False, **fields: object
+    ) -> None:
         values: dict[str, object] = {
             "channel": Channel.widget,
             "token_hash": uuid.uuid4().hex * 2,
