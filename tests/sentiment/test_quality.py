@@ -12,8 +12,8 @@ from answerdesk.sentiment import Embed, SentimentAnalyzer
 from answerdesk.sentiment.corpora import read_labelled_tsv
 from tests.sentiment.messages import LABELLED_MESSAGES
 
-ACCURACY_FLOOR = 0.88
-NEGATIVE_RECALL_FLOOR = 0.82
+ACCURACY_FLOOR = 0.9
+NEGATIVE_RECALL_FLOOR = 0.88
 SUPPORT_EVAL = Path(str(resources.files("answerdesk.sentiment").joinpath("data", "support_eval.tsv")))
 
 
@@ -85,8 +85,8 @@ def test_accuracy_floor_on_hand_written_customer_messages(analyzer: SentimentAna
 
 
 def test_support_evaluation_set_floors(analyzer: SentimentAnalyzer) -> None:
-    """support_eval.tsv is never trained on. The floors sit a few points under what the shipped model
-    measures (README and bench/sentiment_eval.py), so a retrain may move them a little, not regress."""
+    """support_eval.tsv is never trained on. The shipped model measures accuracy 0.95 and negative recall
+    0.96 there (bench/sentiment_eval.py); the floors leave room for a retrain, not for a regression."""
     rows = read_labelled_tsv(SUPPORT_EVAL)
     results = analyzer.analyze([r.text for r in rows])
     gold = np.array([r.label for r in rows])
