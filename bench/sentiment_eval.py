@@ -154,22 +154,24 @@ def _complaints(
     vectors: npt.NDArray[np.float32],
 ) -> None:
     cv = new.model.metadata["cross_validation"]["complaints_leave_one_domain_out"]
-    print("\ncomplaints (tweets to customer-service accounts): complaint → negative")
-    print(f"  {'domain':<14}{'n':>6}  {'new: complaint R':>17}{'non-compl. P':>14}  ", end="")
-    print(f"{'old: complaint R':>17}{'non-compl. P':>14}")
+    print("\ncomplaints (tweets to customer-service accounts): complaint → negative, non-complaint → not")
+    print(f"  {'':<14}{'':>6}  {'new model':^24}  {'old model':^24}")
+    print(f"  {'domain':<14}{'n':>6}  {'compl. R  non-c. R  P':>24}  {'compl. R  non-c. R  P':>24}")
     pred = np.array(labels(old, [r.text for r in rows], vectors))
     gold = np.array([r.complaint for r in rows])
     domain = np.array([r.domain for r in rows])
-    for name, new_f in [*cv["by_domain"].items(), ("pooled", cv["pooled"])]:
+    for name, f in [*cv["by_domain"].items(), ("pooled", cv["pooled"])]:
         mask = np.isin(domain, list(cv["by_domain"])) if name == "pooled" else domain == name
         neg = pred[mask] == "negative"
         old_r = float(neg[gold[mask]].mean())
+        old_nr = float((~neg[~gold[mask]]).mean())
         old_p = float((~gold[mask][~neg]).mean())
         print(
-            f"  {name:<14}{new_f['n']:>6}  {new_f['complaint_recall']:>17.3f}"
-            f"{new_f['non_complaint_precision']:>14.3f}  {old_r:>17.3f}{old_p:>14.3f}"
+            f"  {name:<14}{f['n']:>6}  {f['complaint_recall']:>8.3f}{f['non_complaint_recall']:>9.3f}"
+            f"{f['non_complaint_precision']:>7.3f}  {old_r:>8.3f}{old_nr:>9.3f}{old_p:>7.3f}"
         )
-    print("  (new: leave-one-domain-out, recipe retrained without the domain; old: never trained on them)")
+    print("  new: leave-one-domain-out (recipe retrained without the domain); old: never trained on them.")
+    print("  P: of the non-negative predictions, the share that are non-complaints.")
 
 
 def _bitext(new: SentimentAnalyzer, old: SentimentAnalyzer, data_dir: Path, embed: Embed) -> None:
