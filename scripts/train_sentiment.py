@@ -1,6 +1,8 @@
 """Train the shipped support-sentiment model (negative / neutral / positive) and write its JSON coefficients.
 
 Usage (from the repo root): .venv/bin/python scripts/train_sentiment.py [--cache-dir /tmp/answerdesk-emb]
+About 10 minutes on 2 cores with cached embeddings (the first run embeds ~52,000 texts: add ~10 more).
+Re-running gives the same coefficients (seeded sampling and folds; only `trained_at` changes).
 
 What "negative" means here: a customer-service complaint or problem report ("my site has been down for 2
 hours", "still no reply to my ticket"), angry or calm. Neutral: plain questions and requests. Positive:
@@ -16,20 +18,21 @@ Training data (all of it may train a model that ships):
 - GoEmotions (Demszky et al., ACL 2020; © Google, CC BY 4.0; monologg/GoEmotions-pytorch @ b75f9d3a):
   Reddit comments, 28 emotions grouped into the three classes by corpora.GOEMOTIONS_GROUPS (curiosity
   and realization count as neutral; rows with confusion, surprise or emotions of two groups are dropped);
-  a stratified sample of GO_SAMPLE rows of the train split, down-weighted by the chosen `go_weight`.
+  a seeded random sample of GO_SAMPLE rows of the train split (dev and test untouched), down-weighted.
 - VADER ground-truth tweets (Hutto & Gilbert, ICWSM 2014; cjhutto/vaderSentiment @ 44fc044c; MIT):
   mean rating <= -0.5 negative, >= +0.5 positive, else neutral; tweets equal to a TweetEval tweet dropped.
 - src/answerdesk/sentiment/data/support_train.tsv: support messages written for this project, up-weighted
   by `support_weight`. support_eval.tsv, written separately, is never trained on (checked below).
-TweetEval, SST-2, Bitext and SciFact are evaluation-only: read here solely to drop overlapping rows.
+TweetEval and SST-2 are evaluation-only: read here solely to drop overlapping rows (Bitext and SciFact
+are not read at all).
 
 Features are those the application computes: the int8 ONNX MiniLM vector (the run-time embedder, not
 sentence-transformers) and VADER's compound/pos/neg. Hyper-parameters (C, source weights, emphasis gain,
 strongly-negative cut) are chosen by cross-validation on the training data only: the complaints rows are
 split leave-one-domain-out (each industry is one fold, so the score says how the recipe does on a
 company it has never seen), every other row goes to a seeded random fold. The selection score is the
-mean of the held-out complaint domains' balanced accuracy (complaint vs not) and the hand-written
-support messages' 3-class accuracy, both out of fold, where a missed complaint counts twice a false alarm
+mean of the held-out complaint domains' accuracy (complaint vs not) and the hand-written support
+messages' 3-class accuracy, both out of fold, where a missed complaint counts twice a false alarm
 (the complaint part is (2 x complaint recall + non-complaint recall) / 3): a missed complaint is a
 frustrated customer left at the back of the queue. The last choice is a bias added to the negative
 logit (folded into the shipped intercept), chosen by the same score.
