@@ -1,12 +1,23 @@
-"""Print sentiment quality on SST-2 dev, TweetEval test and Bitext questions, against a VADER-only baseline.
+"""Print support-sentiment quality per class on the public evaluation sets, new model against the old one.
 
-Usage (repo root): .venv/bin/python bench/sentiment_eval.py [--cache-dir /tmp/answerdesk-emb] [--speed-n 512]
+Usage (repo root): .venv/bin/python bench/sentiment_eval.py [--cache-dir /tmp/answerdesk-emb] [--speed-n 2000]
 
-SST-2 is binary: a message counts as positive when p(positive) > p(negative), i.e. score > 0, so a neutral
-label falls to the larger of the two polar probabilities. TweetEval is 3-class; its official metric is the
-macro-average of per-class recall. Bitext has no sentiment labels: its customer questions are plain support
-requests, so the share labelled neutral or flagged frustrated is a sanity check, not an accuracy; its
-contact_human_agent intent does measure wants_human (whose patterns were written looking at it: optimistic).
+Vectors come from the int8 ONNX embedder the application runs (as in training); the torch
+(sentence-transformers) vectors are compared with them on a few sets to show how much the backend moves.
+Sets and how labels map:
+- support (hand-written): src/answerdesk/sentiment/data/support_eval.tsv, never trained on; 3 classes.
+- TweetEval sentiment test: 3 classes as given (review-style tweets, not support messages).
+- SST-2 dev: binary; a prediction counts as positive when p(positive) > p(negative) (score > 0), so a
+  neutral label falls to the larger polar probability. Gold neutral does not exist there.
+- complaints: the new model's figures are its training-time leave-one-domain-out cross-validation (the
+  whole recipe retrained without each industry, evaluated on it; from the model file); the old model never
+  saw these tweets and is scored on all of them. Complaint → negative recall; precision of "not negative"
+  for non-complaints.
+- GoEmotions test: emotions grouped as in training (corpora.GOEMOTIONS_GROUPS), ambiguous rows dropped.
+- Bitext customer questions: no sentiment labels; they are plain requests, so the share called neutral and
+  the share flagged frustrated are sanity checks; its contact_human_agent intent measures wants_human.
+Speed: the model's cost per message beyond the embedding (lexicon, cues, linear model, decision), one
+message per call as chat does, and in one batch.
 """
 
 from __future__ import annotations
@@ -15,121 +26,218 @@ import argparse
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from sklearn.metrics import accuracy_score, confusion_matrix, recall_score
+import numpy as np
+import numpy.typing as npt
 
-from answerdesk.sentiment import SentimentAnalyzer, SentimentResult, load_analyzer
-from answerdesk.sentiment.corpora import TWEETEVAL_LABELS, read_bitext_questions, read_sst2, read_tweeteval
-from answerdesk.sentiment.lexicon import LexiconScorer
-from answerdesk.sentiment.minilm import CachedEmbed, MiniLMEmbedder
+from answerdesk.sentiment import LinearSentimentModel, SentimentAnalyzer, load_shipped_model
+from answerdesk.sentiment import corpora as c
+from answerdesk.sentiment.linear import CLASSES
+from answerdesk.sentiment.minilm import CachedEmbed, MiniLMEmbedder, onnx_embed
 
 REPO = Path(__file__).resolve().parents[1]
+OLD_MODEL = REPO / "bench/data/sentiment_lr_vader_v1.json"  # the VADER-trained model shipped before
+SUPPORT_EVAL = REPO / "src/answerdesk/sentiment/data/support_eval.tsv"
 HUMAN_INTENT = "contact_human_agent"
-VADER_NEUTRAL = 0.05  # VADER's documented compound cut-offs
+ONNX_CACHE = Path("/tmp/answerdesk-test-models")
+Embed = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 
 
-def vader_label(compound: float) -> str:
-    if compound >= VADER_NEUTRAL:
-        return "positive"
-    return "negative" if compound <= -VADER_NEUTRAL else "neutral"
+def figures(gold: Sequence[str], pred: Sequence[str], classes: Sequence[str] = CLASSES) -> dict[str, Any]:
+    g, p = np.array(gold), np.array(pred)
+    out: dict[str, Any] = {"n": len(g), "accuracy": float((g == p).mean())}
+    recalls = []
+    for name in classes:
+        out[f"{name}_p"] = float((g[p == name] == name).mean()) if (p == name).any() else float("nan")
+        out[f"{name}_r"] = float((p[g == name] == name).mean())
+        recalls.append(out[f"{name}_r"])
+    out["macro_recall"] = float(np.mean(recalls))
+    return out
 
 
-def three_class(name: str, gold: Sequence[str], pred: Sequence[str]) -> None:
-    acc = accuracy_score(gold, pred)
-    macro = recall_score(gold, pred, average="macro", labels=list(TWEETEVAL_LABELS))
-    print(f"  {name:<28} accuracy {acc:.3f}   macro-recall {macro:.3f}")
+HEADER = f"  {'set':<34}{'n':>6}{'acc':>7}{'macroR':>8}  {'neg P/R':>11}  {'neu P/R':>11}  {'pos P/R':>11}"
+
+
+def row(name: str, f: dict[str, Any]) -> str:
+    def pair(label: str) -> str:
+        if f"{label}_r" not in f:
+            return f"{'-':>11}"
+        return f"{f[f'{label}_p']:.2f}/{f[f'{label}_r']:.2f}".rjust(11)
+
+    return (
+        f"  {name:<34}{f['n']:>6}{f['accuracy']:>7.3f}{f['macro_recall']:>8.3f}  "
+        f"{pair('negative')}  {pair('neutral')}  {pair('positive')}"
+    )
+
+
+def labels(analyzer: SentimentAnalyzer, texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> list[str]:
+    return [r.label for r in analyzer.analyze_embedded(texts, vectors)]
+
+
+def binary(analyzer: SentimentAnalyzer, texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> list[str]:
+    return ["positive" if r.score > 0 else "negative" for r in analyzer.analyze_embedded(texts, vectors)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--cache-dir", type=Path, help="reuse corpus embeddings between runs")
-    parser.add_argument("--speed-n", type=int, default=512, help="messages timed for throughput")
+    parser.add_argument("--model-cache", type=Path, default=ONNX_CACHE, help="ONNX export of the embedder")
+    parser.add_argument("--speed-n", type=int, default=2000, help="messages timed one by one")
+    parser.add_argument("--skip-torch", action="store_true", help="skip the torch-vs-ONNX comparison")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    embedder = MiniLMEmbedder()
-    embed = CachedEmbed(embedder, args.cache_dir) if args.cache_dir else embedder
-    analyzer = load_analyzer(embed)
-    lexicon = LexiconScorer()
-    meta = analyzer.model.metadata
+    runtime_embed = onnx_embed(args.model_cache)
+    embed: Embed = CachedEmbed(runtime_embed, args.cache_dir) if args.cache_dir else runtime_embed
+    new = SentimentAnalyzer(embed, load_shipped_model())
+    old = SentimentAnalyzer(embed, LinearSentimentModel.from_json(OLD_MODEL.read_text(encoding="utf-8")))
+    meta = new.model.metadata
     print(
-        f"model: {meta.get('estimator')} trained {meta.get('trained_at')} on {meta['training_data']['name']}"
+        f"new model: {meta['estimator']}\n  trained {meta['trained_at']} on {meta['training_data']['name']}"
     )
+    print(f"old model: {old.model.metadata['estimator']} on {old.model.metadata['training_data']['name']}")
 
-    sst = read_sst2(args.data_dir / "sst2" / "dev.tsv")
-    sst_texts = [r.text for r in sst]
-    sst_gold = [r.label for r in sst]
-    ours = analyzer.analyze(sst_texts)
-    print(f"\nSST-2 dev (n={len(sst)}), binary accuracy")
-    print(
-        f"  {'MiniLM+VADER logistic':<28} {accuracy_score(sst_gold, _binary(ours)):.3f}"
-        f"   (3-way labels: {dict(Counter(r.label for r in ours))})"
-    )
-    vader_binary = ["positive" if lexicon.compound(t) > 0 else "negative" for t in sst_texts]
-    print(f"  {'VADER lexicon only':<28} {accuracy_score(sst_gold, vader_binary):.3f}")
+    support = c.read_labelled_tsv(SUPPORT_EVAL)
+    tweets = c.read_tweeteval(args.data_dir / "tweeteval-sentiment", "test")
+    sst = c.read_sst2(args.data_dir / "sst2" / "dev.tsv")
+    go = [r for r in c.read_goemotions(args.data_dir / "goemotions", "test")]
+    complaints = c.read_complaints(args.data_dir / "complaints" / "complaints-data.csv")
+    vectors = {
+        "support": embed([r.text for r in support]),
+        "tweets": embed([r.text for r in tweets]),
+        "sst": embed([r.text for r in sst]),
+        "go": embed([r.text for r in go]),
+        "complaints": embed([r.text for r in complaints]),
+    }
+    go_keep = [i for i, r in enumerate(go) if r.label is not None]
 
-    tweets = read_tweeteval(args.data_dir / "tweeteval-sentiment", "test")
-    tweet_texts = [r.text for r in tweets]
-    tweet_gold = [r.label for r in tweets]
-    ours = analyzer.analyze(tweet_texts)
-    pred = [r.label for r in ours]
-    print(f"\nTweetEval sentiment test (n={len(tweets)}), 3-class")
-    three_class("MiniLM+VADER logistic", tweet_gold, pred)
-    three_class("VADER lexicon only", tweet_gold, [vader_label(lexicon.compound(t)) for t in tweet_texts])
-    print("  confusion (rows gold neg/neu/pos, columns predicted):")
-    for row in confusion_matrix(tweet_gold, pred, labels=list(TWEETEVAL_LABELS)):
-        print("   ", " ".join(f"{v:6d}" for v in row))
-
-    cv = meta["cross_validation"]
-    print(
-        f"\nVADER ground truth, {cv['folds']}-fold CV from training (3-class, |rating| < 0.5 neutral): "
-        f"accuracy {cv['accuracy']:.3f}, macro-recall {cv['macro_recall']:.3f}"
-    )
-    for domain, figures in cv["by_domain"].items():
-        print(
-            f"  {domain:<8} accuracy {figures['accuracy']:.3f}   macro-recall {figures['macro_recall']:.3f}"
+    results: dict[str, dict[str, dict[str, Any]]] = {"new": {}, "old": {}}
+    for tag, analyzer in (("new", new), ("old", old)):
+        res = results[tag]
+        res["support (hand-written, held out)"] = figures(
+            [r.label for r in support], labels(analyzer, [r.text for r in support], vectors["support"])
         )
+        res["TweetEval test"] = figures(
+            [r.label for r in tweets], labels(analyzer, [r.text for r in tweets], vectors["tweets"])
+        )
+        res["SST-2 dev (binary, score > 0)"] = figures(
+            [r.label for r in sst],
+            binary(analyzer, [r.text for r in sst], vectors["sst"]),
+            classes=("negative", "positive"),
+        )
+        go_texts = [go[i].text for i in go_keep]
+        res["GoEmotions test (grouped)"] = figures(
+            [str(go[i].label) for i in go_keep], labels(analyzer, go_texts, vectors["go"][go_keep])
+        )
+    print("\nPer-class precision/recall (P/R); ONNX int8 vectors as at run time")
+    for name in results["new"]:
+        print(f"\n{name}")
+        print(HEADER)
+        for tag in ("new", "old"):
+            print(row(f"{tag} model", results[tag][name]))
 
-    bitext = read_bitext_questions(
-        args.data_dir / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+    _complaints(new, old, complaints, vectors["complaints"])
+    _bitext(new, old, args.data_dir, embed)
+    if not args.skip_torch:
+        _backend_agreement(new, runtime_embed, support, sst, complaints)
+    _speed(new, [r.text for r in tweets][: args.speed_n], vectors["tweets"][: args.speed_n])
+
+
+def _complaints(
+    new: SentimentAnalyzer,
+    old: SentimentAnalyzer,
+    rows: Sequence[c.Complaint],
+    vectors: npt.NDArray[np.float32],
+) -> None:
+    cv = new.model.metadata["cross_validation"]["complaints_leave_one_domain_out"]
+    print("\ncomplaints (tweets to customer-service accounts): complaint → negative, non-complaint → not")
+    print(f"  {'':<14}{'':>6}  {'new model':^24}  {'old model':^24}")
+    print(f"  {'domain':<14}{'n':>6}  {'compl. R  non-c. R  P':>24}  {'compl. R  non-c. R  P':>24}")
+    pred = np.array(labels(old, [r.text for r in rows], vectors))
+    gold = np.array([r.complaint for r in rows])
+    domain = np.array([r.domain for r in rows])
+    for name, f in [*cv["by_domain"].items(), ("pooled", cv["pooled"])]:
+        mask = np.isin(domain, list(cv["by_domain"])) if name == "pooled" else domain == name
+        neg = pred[mask] == "negative"
+        old_r = float(neg[gold[mask]].mean())
+        old_nr = float((~neg[~gold[mask]]).mean())
+        old_p = float((~gold[mask][~neg]).mean())
+        print(
+            f"  {name:<14}{f['n']:>6}  {f['complaint_recall']:>8.3f}{f['non_complaint_recall']:>9.3f}"
+            f"{f['non_complaint_precision']:>7.3f}  {old_r:>8.3f}{old_nr:>9.3f}{old_p:>7.3f}"
+        )
+    print("  new: leave-one-domain-out (recipe retrained without the domain); old: never trained on them.")
+    print("  P: of the non-negative predictions, the share that are non-complaints.")
+
+
+def _bitext(new: SentimentAnalyzer, old: SentimentAnalyzer, data_dir: Path, embed: Embed) -> None:
+    bitext = c.read_bitext_questions(
+        data_dir / "bitext" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
     )
-    questions = [q.text for q in bitext]
-    ours = analyzer.analyze(questions)
-    n = len(questions)
-    labels = Counter(r.label for r in ours)
-    print(f"\nBitext customer questions (n={n}, no sentiment labels)")
-    print("  labels: " + ", ".join(f"{k} {v / n:.1%}" for k, v in labels.most_common()))
-    print(f"  frustrated {sum(r.frustrated for r in ours) / n:.1%}")
-    reasons = Counter(reason for r in ours for reason in r.reasons)
-    print(f"  frustration reasons: {dict(reasons.most_common(8))}")
+    texts = [q.text for q in bitext]
+    vectors = embed(texts)
+    print(f"\nBitext customer questions (n={len(texts)}, no sentiment labels: plain requests)")
+    for tag, analyzer in (("new", new), ("old", old)):
+        results = analyzer.analyze_embedded(texts, vectors)
+        n = len(results)
+        shares = Counter(r.label for r in results)
+        print(
+            f"  {tag}: "
+            + ", ".join(f"{k} {shares[k] / n:.1%}" for k in CLASSES)
+            + f"; frustrated {sum(r.frustrated for r in results) / n:.1%}"
+        )
+    results = new.analyze_embedded(texts, vectors)
     asks = [q.intent == HUMAN_INTENT for q in bitext]
-    found = [r.wants_human for r in ours]
+    found = [r.wants_human for r in results]
     hits = sum(a and f for a, f in zip(asks, found, strict=True))
-    false_alarms = sum(f and not a for a, f in zip(asks, found, strict=True))
-    print(
-        f"  wants_human: recall {hits / sum(asks):.1%} on intent {HUMAN_INTENT} ({sum(asks)}), "
-        f"false alarms {false_alarms} of {n - sum(asks)} other questions"
-    )
-    _speed(analyzer, embedder, questions[: args.speed_n])
+    alarms = sum(f and not a for a, f in zip(asks, found, strict=True))
+    print(f"  wants_human: recall {hits / sum(asks):.1%} on {HUMAN_INTENT}, {alarms} false alarms")
 
 
-def _binary(results: Sequence[SentimentResult]) -> list[str]:
-    return ["positive" if r.score > 0 else "negative" for r in results]
+def _backend_agreement(
+    new: SentimentAnalyzer,
+    onnx: Embed,
+    support: Sequence[c.LabelledText],
+    sst: Sequence[c.LabelledText],
+    complaints: Sequence[c.Complaint],
+) -> None:
+    torch = MiniLMEmbedder()
+    print("\nONNX int8 (run time, training) vs torch sentence-transformers vectors, new model")
+    for name, texts in (
+        ("support", [r.text for r in support]),
+        ("SST-2 dev", [r.text for r in sst]),
+        ("complaints", [r.text for r in complaints]),
+    ):
+        a, b = onnx(texts), torch(texts)
+        cosine = (a * b).sum(axis=1)
+        same = np.mean(
+            [
+                x.label == y.label
+                for x, y in zip(new.analyze_embedded(texts, a), new.analyze_embedded(texts, b), strict=True)
+            ]
+        )
+        print(f"  {name:<12} cosine mean {cosine.mean():.4f} min {cosine.min():.4f}; same label {same:.1%}")
 
 
-def _speed(analyzer: SentimentAnalyzer, embedder: MiniLMEmbedder, texts: Sequence[str]) -> None:
-    embedder(texts[:16])  # warm-up
+def _speed(analyzer: SentimentAnalyzer, texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
+    analyzer.analyze_embedded(texts[:10], vectors[:10])  # warm-up
     start = time.perf_counter()
-    vectors = embedder(texts)
-    embedded = time.perf_counter()
+    for i, text in enumerate(texts):
+        analyzer.analyze_embedded([text], vectors[i : i + 1])
+    one_by_one = (time.perf_counter() - start) / len(texts)
+    start = time.perf_counter()
     analyzer.analyze_embedded(texts, vectors)
-    done = time.perf_counter()
-    print(f"\nSpeed on {len(texts)} Bitext questions ({os.cpu_count()} cores, torch sentence-transformers):")
-    print(f"  excluding embedding: {len(texts) / (done - embedded):,.0f} messages/s")
-    print(f"  including embedding: {len(texts) / (done - start):,.0f} messages/s")
+    batched = (time.perf_counter() - start) / len(texts)
+    print(
+        f"\nCost beyond the embedding, {len(texts)} TweetEval tweets, {os.cpu_count()} cores (shared, noisy):"
+    )
+    print(
+        f"  one message per call {one_by_one * 1e3:.3f} ms/message; one batch {batched * 1e3:.3f} ms/message"
+    )
 
 
 if __name__ == "__main__":

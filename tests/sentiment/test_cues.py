@@ -2,32 +2,38 @@ from __future__ import annotations
 
 import pytest
 
-from answerdesk.sentiment.cues import emphasis, find_cues, is_shouting, wants_human
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "I want to talk to a human",
-        "Can I speak to a real person please?",
-        "please connect me with an agent",
-        "put me through to someone who can help",
-        "Operator!",
-        "human please",
-        "I need a live agent now",
-        "is there a real human here?",
-        "I don't want to talk to a bot",
-        "I can't speak to a live agent, why?",
-        "Why can't I talk to someone?",
-        "I don't know how to contact a live agent",
-        "assistance speaking with a bloody human agent",
-        "Ich möchte mit einem Mitarbeiter sprechen",
-        "Je voudrais parler à un conseiller",
-        "Quiero hablar con una persona",
-        "Posso falar com um atendente?",
-        "Ik wil met een medewerker spreken",
-    ],
+from answerdesk.sentiment.cues import (
+    _WANTS_HUMAN,
+    _WANTS_HUMAN_WORD,
+    emphasis,
+    find_cues,
+    is_shouting,
+    wants_human,
 )
+
+HUMAN_REQUESTS = (
+    "I want to talk to a human",
+    "Can I speak to a real person please?",
+    "please connect me with an agent",
+    "put me through to someone who can help",
+    "Operator!",
+    "human please",
+    "I need a live agent now",
+    "is there a real human here?",
+    "I don't want to talk to a bot",
+    "I can't speak to a live agent, why?",
+    "Why can't I talk to someone?",
+    "I don't know how to contact a live agent",
+    "assistance speaking with a bloody human agent",
+    "Ich möchte mit einem Mitarbeiter sprechen",
+    "Je voudrais parler à un conseiller",
+    "Quiero hablar con una persona",
+    "Posso falar com um atendente?",
+    "Ik wil met een medewerker spreken",
+)
+
+
+@pytest.mark.parametrize("text", HUMAN_REQUESTS)
 def test_requests_for_a_human_are_detected(text: str) -> None:
     assert wants_human(text)
 
@@ -77,3 +83,16 @@ def test_cue_groups() -> None:
     assert "site is down" in find_cues("our site is down for hours").unconditional
     calm = find_cues("How do I set up SPF for my domain?")
     assert (calm.unconditional, calm.when_not_positive, calm.when_negative) == ((), (), ())
+
+
+def test_the_quick_word_check_never_hides_a_request() -> None:
+    """wants_human skips its full pattern when no person or bot word occurs: the full pattern alone must
+    agree on every request above."""
+    for text in HUMAN_REQUESTS:
+        assert _WANTS_HUMAN.search(text)
+        assert _WANTS_HUMAN_WORD.search(text), text
+
+
+def test_find_cues_emphasis_equals_emphasis() -> None:
+    for text in ("PLEASE FIX THIS NOW!!", "Thanks!", "why?? why??", "HTTP 500 on cPanel"):
+        assert find_cues(text).emphasis == emphasis(text)

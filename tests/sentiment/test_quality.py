@@ -1,14 +1,20 @@
-"""Behaviour of the shipped model on the real MiniLM embeddings."""
+"""Behaviour and quality floors of the shipped model on the run-time (int8 ONNX) MiniLM embeddings."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
-from answerdesk.sentiment import SentimentAnalyzer
-from answerdesk.sentiment.minilm import MiniLMEmbedder
+from answerdesk.sentiment import Embed, SentimentAnalyzer
+from answerdesk.sentiment.corpora import read_labelled_tsv
 from tests.sentiment.messages import LABELLED_MESSAGES
+
+ACCURACY_FLOOR = 0.9
+NEGATIVE_RECALL_FLOOR = 0.88
+SUPPORT_EVAL = Path(str(resources.files("answerdesk.sentiment").joinpath("data", "support_eval.tsv")))
 
 
 def test_clear_cases(analyzer: SentimentAnalyzer) -> None:
@@ -19,6 +25,23 @@ def test_clear_cases(analyzer: SentimentAnalyzer) -> None:
     assert thanks.label == "positive" and not thanks.frustrated and thanks.score > 0.3
     question = analyzer.analyze_one("How do I change my MX records?")
     assert question.label == "neutral" and not question.frustrated and not question.wants_human
+
+
+def test_calm_problem_reports_are_negative_and_polite_requests_neutral(analyzer: SentimentAnalyzer) -> None:
+    """What review-trained models got wrong: a complaint needs no angry word, a request's "thanks" is not
+    praise."""
+    reports = [
+        "My shop has been offline since 8 this morning.",
+        "Hello, I still have not received the refund for order 5512.",
+        "The login page gives an error when I enter my password.",
+    ]
+    requests = [
+        "Hi, could you tell me how to add a CNAME record? Thanks!",
+        "Please send me a copy of last month's invoice, thank you.",
+        "What are your opening hours on Saturday?",
+    ]
+    assert [r.label for r in analyzer.analyze(reports)] == ["negative"] * 3
+    assert [r.label for r in analyzer.analyze(requests)] == ["neutral"] * 3
 
 
 def test_delight_with_exclamations_is_not_frustration(analyzer: SentimentAnalyzer) -> None:
@@ -36,14 +59,15 @@ def test_batch_equals_one_by_one(analyzer: SentimentAnalyzer) -> None:
     texts = [text for text, _ in LABELLED_MESSAGES[::4]] + ["", "Still not working!!!"]
     batch = analyzer.analyze(texts)
     single = [analyzer.analyze_one(text) for text in texts]
-    # Padding in a batch moves embeddings by ~1e-7, which may flip the 4th decimal of a score.
+    # The int8 graph quantises activations with one scale per call, so a text's vector depends a little on
+    # its batch-mates: scores move by up to ~0.02, labels and flags stay.
     assert [replace(r, score=0.0) for r in batch] == [replace(r, score=0.0) for r in single]
-    np.testing.assert_allclose([r.score for r in batch], [r.score for r in single], atol=1e-3)
+    np.testing.assert_allclose([r.score for r in batch], [r.score for r in single], atol=0.05)
 
 
-def test_analyze_embedded_matches_analyze(analyzer: SentimentAnalyzer, minilm: MiniLMEmbedder) -> None:
+def test_analyze_embedded_matches_analyze(analyzer: SentimentAnalyzer, embed: Embed) -> None:
     texts = [text for text, _ in LABELLED_MESSAGES[:6]]
-    assert analyzer.analyze_embedded(texts, minilm(texts)) == analyzer.analyze(
+    assert analyzer.analyze_embedded(texts, embed(texts)) == analyzer.analyze(
         texts
     )  # same batch, same floats
 
@@ -58,3 +82,18 @@ def test_accuracy_floor_on_hand_written_customer_messages(analyzer: SentimentAna
         assert (pred[gold == label] == label).mean() >= 0.6, label
     calm = [r for r, (_, label) in zip(results, LABELLED_MESSAGES, strict=True) if label != "negative"]
     assert sum(r.frustrated for r in calm) == 0
+
+
+def test_support_evaluation_set_floors(analyzer: SentimentAnalyzer) -> None:
+    """support_eval.tsv is never trained on. The shipped model measures accuracy 0.95 and negative recall
+    0.96 there (bench/sentiment_eval.py); the floors leave room for a retrain, not for a regression."""
+    rows = read_labelled_tsv(SUPPORT_EVAL)
+    results = analyzer.analyze([r.text for r in rows])
+    gold = np.array([r.label for r in rows])
+    pred = np.array([r.label for r in results])
+    assert (gold == pred).mean() >= ACCURACY_FLOOR
+    assert (pred[gold == "negative"] == "negative").mean() >= NEGATIVE_RECALL_FLOOR
+    for label in ("neutral", "positive"):
+        assert (pred[gold == label] == label).mean() >= 0.8, label
+    calm = [r for r, row in zip(results, rows, strict=True) if row.label != "negative"]
+    assert sum(r.frustrated for r in calm) <= 1

@@ -39,18 +39,23 @@ async def test_queue_is_ordered_by_priority_frustration_then_wait(
     await add(runtime, org, "medium calm recent", hours=1)
     await add(runtime, org, "medium calm older", hours=5)
     await add(runtime, org, "medium frustrated", hours=0.5, frustrated=True, sentiment_label="negative")
+    await add(runtime, org, "medium frustrated, waiting longer", hours=3, frustrated=True)
+    # Urgency (negative sentiment) orders equal priorities before the wait does.
+    await add(runtime, org, "medium calm, higher urgency score", hours=0.2, urgency_score=0.5)
     await add(runtime, org, "urgent outage", hours=0.1, priority="urgent")
     await add(runtime, org, "answered high", hours=80, priority="high", awaiting_reply=False)
     page = await api_json(await client.get(API, headers=org.headers))
     assert [t["subject"] for t in page["items"]] == [
         "urgent outage",
+        "medium frustrated, waiting longer",
         "medium frustrated",
+        "medium calm, higher urgency score",
         "medium calm older",
         "medium calm recent",
         "low, waiting long",
         "answered high",
     ]
-    assert page["total"] == 6
+    assert page["total"] == 8
 
 
 async def test_filters_and_search(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime) -> None:

@@ -67,8 +67,10 @@ class ConversationRepository:
     async def live(
         self, organization_id: uuid.UUID, view: str, search: str | None, *, recent_since: datetime, limit: int
     ) -> Sequence[tuple[Conversation, int]]:
-        """The staff's live list with each conversation's unread customer messages: waiting customers first
-        (longest wait first), then frustrated ones, then those with staff, then the most recent."""
+        """The staff's live list with each conversation's unread customer messages, most pressing first:
+        frustrated (or urgent: the sentiment flag covers both) customers waiting for a person, then the other
+        waiting ones, each group longest wait first; then open frustrated conversations, then those with
+        staff, then the rest, each most recent first."""
         unread = (
             sa.select(sa.func.count(Message.id))
             .where(
@@ -98,14 +100,22 @@ class ConversationRepository:
                     Conversation.last_message_at >= recent_since,
                 ),
             )
-        rank = sa.case(
-            (waiting, 0),
-            (sa.and_(Conversation.frustrated.is_(True), Conversation.status != ConversationStatus.closed), 1),
-            (Conversation.status == ConversationStatus.human, 2),
-            else_=3,
+        frustrated = sa.and_(
+            Conversation.frustrated.is_(True), Conversation.status != ConversationStatus.closed
         )
+        rank = sa.case(
+            (sa.and_(waiting, Conversation.frustrated.is_(True)), 0),
+            (waiting, 1),
+            (frustrated, 2),
+            (Conversation.status == ConversationStatus.human, 3),
+            else_=4,
+        )
+        # NULLS LAST spelled out: PostgreSQL and SQLite put NULLs at opposite ends by default.
         stmt = stmt.add_columns(unread.label("unread")).order_by(
-            rank, Conversation.waiting_since, Conversation.last_message_at.desc(), Conversation.id
+            rank,
+            Conversation.waiting_since.asc().nulls_last(),
+            Conversation.last_message_at.desc(),
+            Conversation.id,
         )
         # add_columns widens the row beyond what Select[Conversation] says.
         rows: Sequence[Any] = (await self.db.execute(stmt.limit(limit))).all()

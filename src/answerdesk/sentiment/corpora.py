@@ -68,6 +68,78 @@ def read_tweeteval(folder: Path, split: str) -> list[LabelledText]:
     ]
 
 
+# GoEmotions' 28 emotions (original_labels.txt order) mapped to the three support classes. Curiosity and
+# realization are how plain questions and "oh I see" replies read, so they count as neutral; confusion and
+# surprise go either way and are dropped with the rows that carry them.
+GOEMOTIONS_GROUPS: dict[str, str | None] = {
+    **dict.fromkeys(
+        ("admiration", "amusement", "approval", "caring", "desire", "excitement", "gratitude", "joy"),
+        "positive",
+    ),
+    **dict.fromkeys(("love", "optimism", "pride", "relief"), "positive"),
+    **dict.fromkeys(
+        ("anger", "annoyance", "disappointment", "disapproval", "disgust", "embarrassment", "fear"),
+        "negative",
+    ),
+    **dict.fromkeys(("grief", "nervousness", "remorse", "sadness"), "negative"),
+    **dict.fromkeys(("neutral", "curiosity", "realization"), "neutral"),
+    **dict.fromkeys(("confusion", "surprise"), None),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedText:
+    """A text with its grouped label, or None when its emotions disagree or are ambiguous."""
+
+    text: str
+    label: str | None
+
+
+def read_goemotions(folder: Path, split: str) -> list[GroupedText]:
+    """`original_<split>.tsv` (`text<TAB>emotion ids<TAB>id`) with the emotions grouped into one class."""
+    names = (folder / "original_labels.txt").read_text(encoding="utf-8").split()
+    rows: list[GroupedText] = []
+    for line in (folder / f"original_{split}.tsv").read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3 or not parts[0].strip():
+            continue
+        groups = {GOEMOTIONS_GROUPS[names[int(i)]] for i in parts[1].split(",")}
+        rows.append(GroupedText(parts[0].strip(), groups.pop() if len(groups) == 1 else None))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Complaint:
+    """A tweet from the complaints corpus: `complaint` True when annotators judged that it complains."""
+
+    text: str
+    complaint: bool
+    domain: str
+
+
+def read_complaints(path: Path) -> list[Complaint]:
+    """`tweet id,text,label,domain` without a header (Preoțiuc-Pietro et al., ACL 2019)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            Complaint(text=row[1].strip(), complaint=row[2] == "1", domain=row[3])
+            for row in csv.reader(handle)
+            if len(row) == 4 and row[1].strip()
+        ]
+
+
+def read_labelled_tsv(path: Path) -> list[LabelledText]:
+    """Our hand-written support messages: `label<TAB>text` lines; blank lines and `#` comments are skipped."""
+    rows: list[LabelledText] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, sep, text = line.partition("\t")
+        if not sep or label not in TWEETEVAL_LABELS or not text.strip():
+            raise ValueError(f"{path.name}:{number}: expected 'label<TAB>text' with a known label")
+        rows.append(LabelledText(text=text.strip(), label=label))
+    return rows
+
+
 @dataclass(frozen=True, slots=True)
 class SupportQuestion:
     text: str

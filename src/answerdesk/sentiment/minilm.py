@@ -1,4 +1,4 @@
-"""Embed texts with the packaged all-MiniLM-L6-v2 via sentence-transformers, for training, bench and tests."""
+"""Embed texts with the packaged all-MiniLM-L6-v2 for training, bench and tests: run-time ONNX or torch."""
 
 from __future__ import annotations
 
@@ -37,6 +37,19 @@ class MiniLMEmbedder:
             list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+def onnx_embed(cache_dir: Path) -> Callable[[Sequence[str]], npt.NDArray[np.float32]]:
+    """The int8 ONNX embedder the application runs (Settings.embedder "onnx"), exported into `cache_dir`.
+
+    The shipped model is trained on these vectors: they differ from sentence-transformers' by a cosine
+    of ~0.995, enough to move a few borderline labels (bench/sentiment_eval.py measures how many).
+    """
+    from answerdesk.knowledge.embedding import OnnxEmbedder
+
+    embedder = OnnxEmbedder(cache_dir)
+    embedder.load()
+    return embedder.embed
 
 
 class CachedEmbed:
