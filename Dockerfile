@@ -36,5 +36,4 @@ WORKDIR /var/lib/answerdesk
 EXPOSE 8000
 # Ready means the database answers and is migrated (see health.py); the port follows ANSWERDESK_PORT.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('ANSWERDESK_PORT', '8000'), timeout=4)"]
-ENTRYPOINT ["answerdesk"]
-CMD ["serve"]
+CMD ["answerdesk", "serve"]

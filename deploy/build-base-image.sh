@@ -36,4 +36,4 @@ docker import \
   --change "LABEL answerdesk.base-key=$key" \
   --change 'CMD ["python3"]' \
   "$tarball" "$tag" >/dev/null
-echo "imported $tag ($(du -h "$tarball" | cut -f1) root file system)"
+echo "imported $tag ($(du -h "$tarball" | cut -f1) root file system) in ${SECONDS}s"
