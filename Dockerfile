@@ -18,6 +18,7 @@ RUN ANSWERDESK_MODEL_CACHE_DIR=/opt/answerdesk/models /opt/answerdesk/venv/bin/a
  && rm -f /opt/answerdesk/models/*.lock
 
 FROM ${BASE_IMAGE}
+LABEL org.opencontainers.image.title=answerdesk
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/answerdesk --create-home answerdesk
 # One COPY of venv and model together: each layer of this size costs a minute to commit.
 COPY --from=build /opt/answerdesk /opt/answerdesk

@@ -86,12 +86,18 @@ def document(client: httpx.Client, tenant: Tenant, doc_id: str) -> dict[str, Any
 
 
 def wait_ready(client: httpx.Client, tenant: Tenant, doc_id: str, timeout: float = 180) -> dict[str, Any]:
+    seen: list[dict[str, Any]] = []
+
     def check() -> dict[str, Any] | None:
         doc = document(client, tenant, doc_id)
         assert doc["status"] != "failed", doc
+        seen[:] = [doc]
         return doc if doc["status"] == "ready" else None
 
-    result: dict[str, Any] = wait_for(check, timeout, f"document {doc_id} to be ready", interval=0.5)
+    try:
+        result: dict[str, Any] = wait_for(check, timeout, f"document {doc_id} to be ready", interval=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last seen: {seen}") from None
     return result
 
 
@@ -239,7 +245,7 @@ def _long_document(paragraphs: int) -> str:
 def test_a_worker_killed_mid_ingestion_leaves_the_document_ready(
     stack: Stack, tenant: Tenant, a: httpx.Client, b: httpx.Client
 ) -> None:
-    paragraphs = 3000
+    paragraphs = 1200
     doc_id = upload(a, tenant, "handbook.md", _long_document(paragraphs))
     # Progress passes 20 once the text is extracted and chunked: the worker is then embedding.
     embedding = lambda: (d := document(b, tenant, doc_id))["status"] == "processing" and d["progress"] > 20  # noqa: E731
@@ -251,7 +257,7 @@ def test_a_worker_killed_mid_ingestion_leaves_the_document_ready(
 
     restarted = time.monotonic()
     stack.compose("up", "-d", "worker")
-    doc = wait_ready(b, tenant, doc_id, timeout=240)
+    doc = wait_ready(b, tenant, doc_id, timeout=300)
     stack.figures["killed worker restarted to document ready"] = f"{time.monotonic() - restarted:.1f} s"
     assert doc["chunk_count"] > 10
     results = search(a, tenant, f"closing passphrase QUOKKA-{paragraphs}")
