@@ -65,6 +65,8 @@ fi
 rm -rf deploy/wheelhouse deploy/app-wheel && mkdir -p deploy/app-wheel
 cp -al "$deps" deploy/wheelhouse 2>/dev/null || cp -a "$deps" deploy/wheelhouse
 rm -f deploy/wheelhouse/.complete
+# setuptools reuses build/lib: a file deleted from src/ would otherwise live on in the wheel.
+rm -rf build
 quiet "$python" -m pip wheel -q --no-deps --wheel-dir deploy/app-wheel .
 
 echo "building $tag on $base"
@@ -76,4 +78,6 @@ if ! docker buildx version >/dev/null 2>&1 && [ -x /usr/bin/docker ]; then build
 DOCKER_BUILDKIT=1 quiet "${build[@]}" --progress=plain --network host --build-arg BASE_IMAGE="$base" -t "$tag" .
 # The image this tag had before is left untagged: drop it, or every build keeps 2 GB more.
 docker image prune -f --filter label=org.opencontainers.image.title=answerdesk >/dev/null
+# Each code change leaves ~2 GB of build cache (the app layer, the export, the final copy): cap it.
+"${build[0]}" builder prune -f --keep-storage 10GB >/dev/null 2>&1 || true
 echo "built $tag in ${SECONDS}s: $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}')"

@@ -139,15 +139,14 @@ def _fresh_state() -> None:
 
 def _env(tmp: Path, s3_url: str) -> dict[str, str]:
     app_env = tmp / "answerdesk.env"
-    app_env.write_text(
-        f"ANSWERDESK_SECRET_KEY={secrets.token_urlsafe(48)}\nANSWERDESK_LOG_LEVEL=INFO\n", encoding="utf-8"
-    )
+    app_env.write_text("ANSWERDESK_LOG_LEVEL=INFO\n", encoding="utf-8")
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("ANSWERDESK_")},
         "ANSWERDESK_IMAGE": IMAGE,
         "ANSWERDESK_ENV_FILE": str(app_env),
         "ANSWERDESK_DOMAIN": "127.0.0.1",
+        "ANSWERDESK_SECRET_KEY": secrets.token_urlsafe(48),
         "ANSWERDESK_API_REPLICAS": "1",
         "POSTGRES_PASSWORD": "unused-here",
         "MINIO_ROOT_USER": "testing",
