@@ -283,7 +283,7 @@ def test_down_then_up_keeps_every_row_and_file(
     assert len(before["documents"]) == 2 and len(before["files"]) == 2
     stack.compose("down", "--timeout", "20")
     assert stack.compose("ps", "-a", "-q").split() == []
-    stack.up()
+    stack.up("after down")
     assert stack.inspect("migrate")["State"]["ExitCode"] == 0
     assert _snapshot(a, tenant, s3) == before == _snapshot(b, tenant, s3)
     # New containers start with empty index folders and rebuild them from the database.
