@@ -7,7 +7,7 @@ VENDOR := src/answerdesk/admin/static/vendor
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-sqlite test-postgres lint bench assets deps dev-deps clean
+.PHONY: run test test-sqlite test-postgres test-deploy lint bench assets deps dev-deps clean
 
 run: deps assets
 	$(BIN)/answerdesk migrate
@@ -24,6 +24,15 @@ test-sqlite:
 
 test-postgres:
 	ANSWERDESK_TEST_DATABASE=postgres $(BIN)/pytest -q -p no:cacheprovider
+
+# The Docker Compose stack for real, through the built image (README "Deploy with Docker Compose"); as root.
+# Installs Docker from Debian and starts dockerd if need be; base image, wheels and layers are cached.
+test-deploy: dev-deps assets
+	scripts/ensure-services.sh
+	deploy/ensure-docker.sh
+	deploy/build-base-image.sh answerdesk-base:bookworm
+	BASE_IMAGE=answerdesk-base:bookworm PYTHON=$(BIN)/python deploy/build-image.sh answerdesk:test
+	ANSWERDESK_IMAGE=answerdesk:test $(BIN)/pytest -q -p no:cacheprovider tests_deploy
 
 lint: dev-deps
 	$(BIN)/ruff check src tests

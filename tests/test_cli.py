@@ -141,3 +141,10 @@ def test_sentiment_prints_one_line_per_message(cli_env: None) -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["label"] for r in rows] == ["positive", "neutral", "negative"]
     assert rows[2]["frustrated"] is True and rows[2]["text"] == messages[2]
+
+
+def test_model_export_finds_the_cached_model(cli_env: None) -> None:
+    # The test cache already holds a valid export, so this checks the manifest rather than exporting again.
+    code, out, _ = run("model", "export")
+    assert code == 0
+    assert out.strip() == f"up to date: {MODEL_CACHE / 'all-MiniLM-L6-v2-int8-onnx' / 'model.onnx'}"

@@ -31,6 +31,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 kb_app = typer.Typer(help="Knowledge base: ingest, search, list, delete, reindex.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+model_app = typer.Typer(help="The embedding model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 T = TypeVar("T")
 
@@ -251,6 +253,20 @@ def restore(
     typer.echo(f"search indexes rebuilt: {indexed}")
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
+
+
+@model_app.command("export")
+def model_export() -> None:
+    """Build the int8 ONNX model into MODEL_CACHE_DIR unless a valid one is there (images do it at build)."""
+    from answerdesk.knowledge.embedding.base import EmbeddingError
+    from answerdesk.knowledge.embedding.onnx_cache import ensure_int8_model
+
+    settings = get_settings()
+    try:
+        cached = ensure_int8_model(settings.model_cache_dir or settings.data_dir / "models")
+    except EmbeddingError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{'exported' if cached.rebuilt else 'up to date'}: {cached.path}")
 
 
 @org_app.command("create")

@@ -9,9 +9,9 @@ from moto.server import ThreadedMotoServer
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """Yields the endpoint URL of a running moto S3 server; stops it afterwards."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+def moto_server(port: int = 0) -> Iterator[str]:
+    """Yields the endpoint URL of a running moto S3 server (default: on a free port); stops it afterwards."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     try:

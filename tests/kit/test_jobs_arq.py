@@ -182,3 +182,43 @@ async def test_worker_refuses_to_start_without_redis_or_without_tasks(
         build_worker(runtime, registry=registry)
     with pytest.raises(WorkerSetupError, match="no tasks"):
         await run_worker(worker_settings, registry=TaskRegistry(), handle_signals=False)
+
+
+async def test_a_running_job_keeps_its_lease_and_a_dead_workers_job_runs_again_soon(
+    worker_settings: Settings, redis_url: str
+) -> None:
+    registry = TaskRegistry()
+    runs: list[str] = []
+    release = asyncio.Event()
+
+    @registry.task("test.long")
+    async def long(ctx: JobContext) -> None:
+        runs.append(ctx.job_id)
+        await release.wait()
+
+    options = WorkerOptions(poll_seconds=0.02, lease_seconds=0.6)
+    redis = Redis.from_url(redis_url)
+    queue = ArqQueue(redis_url)
+    # A job a killed worker was running: still queued, its in-progress key left with a lease to run out.
+    await queue.enqueue("test.long", job_id="orphan")
+    await redis.psetex("arq:in-progress:orphan", 600, b"1")
+    await queue.enqueue("test.long", job_id="live")
+    await queue.close()
+    worker = asyncio.create_task(
+        run_worker(worker_settings, registry=registry, options=options, handle_signals=False)
+    )
+    try:
+        await wait_until(lambda: sorted(runs) == ["live", "orphan"], timeout=5)
+        # Running jobs hold short leases, renewed well past their length while they run.
+        await asyncio.sleep(1.5)
+        for job_id in ("live", "orphan"):
+            ttl = await redis.pttl(f"arq:in-progress:{job_id}")
+            assert 0 < ttl <= 600, (job_id, ttl)
+        release.set()
+        await wait_until(lambda: worker.done() or len(runs) == 2, timeout=5)
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        await redis.aclose()
+    assert sorted(runs) == ["live", "orphan"]  # each once: a renewed lease is never taken over

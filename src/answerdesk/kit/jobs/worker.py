@@ -8,9 +8,10 @@ from typing import Any
 
 from arq import Retry, Worker, cron, func
 from arq.connections import RedisSettings
+from arq.constants import in_progress_key_prefix
 from arq.cron import CronJob
 from arq.worker import Function
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from answerdesk.config import Settings
 from answerdesk.kit.jobs.arq_queue import DEFAULT_QUEUE_NAME, dumps, loads
@@ -26,6 +27,11 @@ RESTART_ALLOWANCE = 2
 
 # arq's own timeout only backs ours up, so that a timeout is logged like any other failure.
 TIMEOUT_MARGIN_SECONDS = 5.0
+
+# arq marks a running job with an in-progress key that lives as long as the job may run (half an hour),
+# so a worker killed mid-job (docker kill, OOM, power loss) would leave its jobs blocked that long. The key
+# is leased instead, for LEASE_SECONDS, and renewed while the job runs: a dead worker's jobs soon run again.
+LEASE_SECONDS = 30.0
 
 
 class WorkerSetupError(RuntimeError):
@@ -46,6 +52,7 @@ class WorkerOptions:
     retry_base_seconds: float = 2.0
     poll_seconds: float = 0.5
     queue_name: str = DEFAULT_QUEUE_NAME
+    lease_seconds: float = LEASE_SECONDS
 
 
 def cron_fields(every_seconds: float) -> dict[str, Any]:
@@ -149,7 +156,7 @@ def build_worker(
     if not functions:
         raise WorkerSetupError("no tasks are registered; is TASK_MODULES filled in?")
     schedules = [periodic_job(registry.get(s.name), s, options) for s in registry.schedules()]
-    return Worker(
+    worker = Worker(
         functions,
         cron_jobs=schedules,
         queue_name=options.queue_name,
@@ -164,6 +171,8 @@ def build_worker(
         poll_delay=options.poll_seconds,
         ctx={"runtime": runtime},
     )
+    worker.in_progress_timeout_s = options.lease_seconds  # renewed by _renew_leases while a job runs
+    return worker
 
 
 async def run_worker(
@@ -195,11 +204,13 @@ async def run_worker(
 async def _run(worker: Worker) -> WorkerStats:
     log().info("worker.started", tasks=sorted(worker.functions), concurrency=worker.max_jobs)
     running = asyncio.ensure_future(worker.async_run())
+    renewing = asyncio.ensure_future(_renew_leases(worker, worker.in_progress_timeout_s))
     try:
         # wait() rather than await: arq's signal handler ends the run by cancelling it, which is a
         # normal stop here, not a cancellation of this coroutine.
         await asyncio.wait({running})
     finally:
+        renewing.cancel()
         if not running.done():
             running.cancel()
             await asyncio.wait({running})
@@ -208,3 +219,19 @@ async def _run(worker: Worker) -> WorkerStats:
         raise error
     log().info("worker.stopped", complete=worker.jobs_complete, failed=worker.jobs_failed)
     return WorkerStats(worker.jobs_complete, worker.jobs_failed, worker.jobs_retried)
+
+
+async def _renew_leases(worker: Worker, lease_seconds: float) -> None:
+    """Extends the in-progress lease of every job this worker runs, a few times per lease (LEASE_SECONDS)."""
+    while True:
+        await asyncio.sleep(lease_seconds / 3)
+        running = [job_id for job_id, task in worker.tasks.items() if not task.done()]
+        if not running:
+            continue
+        try:
+            async with worker.pool.pipeline(transaction=False) as pipe:
+                for job_id in running:
+                    pipe.pexpire(in_progress_key_prefix + job_id, int(lease_seconds * 1000))
+                await pipe.execute()
+        except RedisError as exc:  # Redis away for a moment: the next round tries again
+            log().warning("worker.lease_renewal_failed", jobs=len(running), error=str(exc))
