@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,9 +16,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from answerdesk.auth.models import ApiKeyKind
+from answerdesk.auth.models import ApiKeyKind, AuditLog
 from answerdesk.auth.service import ApiKeyService
 from answerdesk.cli import app
 from answerdesk.config import get_settings
@@ -46,7 +48,9 @@ def test_several_workers_without_redis_are_refused(
 
 
 @contextmanager
-def serve_workers(database_url: str, data_dir: Path, workers: int) -> Iterator[tuple[int, psutil.Process]]:
+def serve_workers(
+    database_url: str, data_dir: Path, workers: int, **settings: str
+) -> Iterator[tuple[int, psutil.Process]]:
     """`answerdesk serve --workers N` in a subprocess; yields its port and process."""
     port = free_port()
     env = {
@@ -58,6 +62,7 @@ def serve_workers(database_url: str, data_dir: Path, workers: int) -> Iterator[t
         "ANSWERDESK_REDIS_URL": REDIS_TEST_URL,
         "ANSWERDESK_MODEL_CACHE_DIR": str(MODEL_CACHE),
         "ANSWERDESK_LOG_LEVEL": "WARNING",
+        **{f"ANSWERDESK_{name.upper()}": value for name, value in settings.items()},
     }
     command = [
         sys.executable,
@@ -160,3 +165,30 @@ async def test_two_workers_both_answer_and_share_live_events(database_url: str, 
         request(second, "POST", f"/api/v1/conversations/{conversation}/close", key)
         assert b" 200 OK" in read_until(second, b"\r\n\r\n")
         read_until(first, b'"status": "closed"')
+
+
+@pytest.mark.parametrize(("trusted", "seen_as"), [(None, "127.0.0.1"), ("127.0.0.1", "203.0.113.9")])
+async def test_the_client_address_comes_from_a_trusted_proxy_only(
+    database_url: str, tmp_path: Path, trusted: str | None, seen_as: str
+) -> None:
+    proxy = {"forwarded_allow_ips": trusted} if trusted else {}
+    with serve_workers(database_url, tmp_path / "data", 1, **proxy) as (port, _):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            page = await client.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token, (page.status_code, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))[-400:])
+            email = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+            response = await client.post(
+                "/login",
+                data={"email": email, "password": "wrong password", "csrf_token": token.group(1)},
+                headers={"X-Forwarded-For": "203.0.113.9"},
+            )
+            assert response.status_code in (401, 200), response.text[:300]
+    # The failed login is audited with the address the server believed.
+    runtime = Runtime.build(make_settings(database_url, tmp_path / "other"))
+    try:
+        async with runtime.sessionmaker() as db:
+            ip = await db.scalar(sa.select(AuditLog.ip).where(AuditLog.target == email))
+    finally:
+        await runtime.close()
+    assert ip == seen_as

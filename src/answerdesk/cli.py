@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,17 +118,21 @@ def serve(
     settings = get_settings()
     processes = workers or settings.workers
     bind_host, bind_port = host or settings.host, port or settings.port
+    trusted = settings.forwarded_allow_ips
+    common: dict[str, Any] = {
+        "host": bind_host,
+        "port": bind_port,
+        # Behind a reverse proxy the client's address comes from X-Forwarded-For, from that proxy only:
+        # otherwise every visitor would share the proxy's address, and its per-IP rate limits.
+        "proxy_headers": trusted is not None,
+        "forwarded_allow_ips": trusted,
+        "log_level": settings.log_level.lower(),
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    }
     if processes == 1:
         from answerdesk.main import create_app
 
-        uvicorn.run(
-            create_app(settings),
-            host=bind_host,
-            port=bind_port,
-            proxy_headers=False,
-            log_level=settings.log_level.lower(),
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        )
+        uvicorn.run(create_app(settings), **common)
         return
     if not settings.redis_url:
         # Each process would keep its own event bus, rate limits and job runner: a customer's message
@@ -151,11 +155,7 @@ def serve(
         # A new worker answers the supervisor's pings only once it has imported this CLI and the app: on a
         # busy machine that takes longer than uvicorn's 5 s, and it would kill and respawn workers forever.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        host=bind_host,
-        port=bind_port,
-        proxy_headers=False,
-        log_level=settings.log_level.lower(),
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        **common,
     )
 
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     port: int = 8000
     # `answerdesk serve` processes; more than one needs REDIS_URL (events, limits, sessions, jobs are shared).
     workers: int = Field(default=1, ge=1)
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated, or "*").
+    # Unset: headers are ignored, so a client cannot forge its address past the per-IP rate limits.
+    forwarded_allow_ips: str | None = None
     log_level: str = "INFO"
     log_json: bool = False
 
