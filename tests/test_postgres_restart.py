@@ -1,6 +1,6 @@
 """A PostgreSQL restart is survived without restarting Answerdesk: pooled connections that died are replaced.
 
-A private cluster (initdb, pg_ctl; a temporary directory, a port of this suite's range), never the shared one.
+A private cluster (initdb, pg_ctl; a temporary directory, a free port), never the shared one.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -19,10 +18,10 @@ import pytest
 from answerdesk.kit.migrate import upgrade_to_head
 from tests.conftest import app_client, make_settings, started_app
 from tests.factories import bearer, make_key, make_org
+from tests.live import free_port
 
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 BIN = BIN_DIRS[-1] if BIN_DIRS else None
-PORTS = range(18650, 18670)
 
 pytestmark = pytest.mark.skipif(
     BIN is None or not (BIN / "initdb").exists(),
@@ -41,7 +40,7 @@ class PrivateCluster:
         if self.as_user:
             shutil.chown(self.root, "postgres", "postgres")
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
 
     @property
     def url(self) -> str:
@@ -76,17 +75,6 @@ class PrivateCluster:
                 timeout=60,
             )
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18650-18669")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Redis stopped mid-traffic: chat keeps answering, limits and live events degrade to this process with a
 warning, staff sign-in says it is unavailable; when Redis is back on the same port everything reconnects.
 
-A private redis-server on a port of this suite's range, never the shared one.
+A private redis-server on a free port, never the shared one.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,9 +30,8 @@ from tests.chat.live_support import ORIGIN, LiveOrg, customer_headers, live_org
 from tests.chat.support import API
 from tests.conftest import make_settings
 from tests.factories import logged_in
-from tests.live import serve
+from tests.live import free_port, serve
 
-PORTS = range(18610, 18650)
 RECV_TIMEOUT = 10.0
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
@@ -84,20 +82,9 @@ class PrivateRedis:
         self.process.wait(timeout=10)
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18610-18649")
-
-
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(_free_port(), tmp_path)
+    server = PrivateRedis(free_port(), tmp_path)
     server.start()
     try:
         yield server
