@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answerdesk.answers.passages import Citation
+from answerdesk.answers.pipeline import AnswerResult
+from answerdesk.chat.models import AnswerMode
 from answerdesk.kit.jobs import InProcessQueue
 from answerdesk.runtime import Runtime
+from answerdesk.tickets.drafting import confidence_of
 from tests.chat.support import seed_demo_subset
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.whmcs_server import FakeWhmcs, FakeWhmcsServer
@@ -154,3 +160,18 @@ async def test_llm_draft_sees_the_thread_and_client_context(
     assert "SMTP server rejected the login" in prompt
     assert "Analytical Ltd" in prompt and "overdue invoices: 2" in prompt
     assert "lovelace" not in prompt.lower()  # only what a reply needs: no surname, no e-mail
+
+
+def test_confidence_follows_the_relevance_gate_above_the_organizations_cut() -> None:
+    cited = [Citation(n=1, title="DNS", source="dns.md", chunk_id=1, document_id=uuid.uuid4())]
+
+    def answer(probability: float, mode: AnswerMode = AnswerMode.llm) -> AnswerResult:
+        return AnswerResult(text="…", mode=mode, citations=cited, gate={"probability": probability})
+
+    assert confidence_of(answer(0.4), 0.4) == 0.35  # just past the cut: least sure of an answered draft
+    assert confidence_of(answer(0.7), 0.4) == 0.625
+    assert confidence_of(answer(1.0), 0.4) == 0.9
+    assert confidence_of(answer(1.0), 0.8) == 0.9  # a stricter organization: the same scale above its cut
+    assert confidence_of(answer(0.9, AnswerMode.fallback), 0.4) < confidence_of(answer(0.9), 0.4)
+    assert confidence_of(answer(0.2, AnswerMode.faq), 0.4) == 0.95
+    assert confidence_of(answer(0.9, AnswerMode.no_answer), 0.4) == 0.05

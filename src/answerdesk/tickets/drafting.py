@@ -18,7 +18,6 @@ from typing import Any
 
 import structlog
 
-from answerdesk.answers.passages import Passage
 from answerdesk.answers.pipeline import AnswerPipeline, AnswerRequest, AnswerResult
 from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import AiSettings, ai_settings_of
@@ -37,7 +36,6 @@ from answerdesk.tickets.sync import supersede_drafts
 log = structlog.get_logger(__name__)
 HISTORY_MESSAGES = 8
 MAX_TURN_CHARS = 2000
-FULL_CONFIDENCE_SIMILARITY = 0.85
 NOT_FOUND = "Ticket not found."
 
 
@@ -230,22 +228,17 @@ async def _answer(
 
 
 def confidence_of(result: AnswerResult, relevance_threshold: float) -> float:
+    """How sure the draft is, from the relevance gate's probability above the organization's cut."""
     if result.mode == AnswerMode.faq:
         return 0.95
     if result.mode in (AnswerMode.no_answer, AnswerMode.handoff):
         return 0.05
-    cited = {c.n for c in result.citations}
-    scores = [p.dense_score for p in result.passages if p.n in cited and p.dense_score is not None]
-    best = max(scores, default=_best(result.passages))
-    span = max(1e-6, FULL_CONFIDENCE_SIMILARITY - relevance_threshold)
-    closeness = min(1.0, max(0.0, (best - relevance_threshold) / span))
+    probability = result.gate.get("probability", 0.0)
+    span = max(1e-6, 1.0 - relevance_threshold)
+    closeness = min(1.0, max(0.0, (probability - relevance_threshold) / span))
     value = 0.35 + 0.55 * closeness
     if result.mode == AnswerMode.fallback:
         value *= 0.5
     if not result.citations:
         value = min(value, 0.3)
     return round(value, 3)
-
-
-def _best(passages: Sequence[Passage]) -> float:
-    return max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
