@@ -45,6 +45,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
+from kb_fixture import DEFAULT_MODEL_CACHE  # noqa: E402  sibling module in bench/
 from scifact import read_scifact  # noqa: E402  sibling module in bench/
 from train_answer_gate import (  # noqa: E402  the gate's own training script
     LabelledKb,
@@ -340,7 +341,7 @@ def main() -> None:
     parser.add_argument(
         "--model-cache",
         type=Path,
-        default=Path(os.environ.get("ANSWERDESK_MODEL_CACHE_DIR", "var/models")),
+        default=DEFAULT_MODEL_CACHE,
         help="ONNX export of the embedding model (made on first use)",
     )
     args = parser.parse_args()

@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.kb_fixture import DEFAULT_MODEL_CACHE
 from pydantic import SecretStr
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument(
         "--model-cache",
         type=Path,
-        default=Path(os.environ.get("ANSWERDESK_MODEL_CACHE_DIR", "var/models")),
+        default=DEFAULT_MODEL_CACHE,
         help="ONNX export of the embedding model (made on first use)",
     )
     args = parser.parse_args()
