@@ -26,6 +26,7 @@ from answerdesk.main import create_app
 from answerdesk.models import Base
 from answerdesk.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.smtp_server import SmtpServer, serve_smtp
 
 TEST_DATABASE = os.environ.get("ANSWERDESK_TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -224,3 +225,16 @@ def llm_runtime(llm_app: FastAPI) -> Runtime:
 async def llm_client(llm_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(llm_app) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    with serve_smtp() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpServer) -> SmtpServer:
+    """The session's SMTP server, accepting again and with nothing received."""
+    smtp_server.fake.reset()
+    return smtp_server

@@ -36,7 +36,8 @@ from answerdesk.runtime import Runtime
 from answerdesk.tickets.classify import whmcs_priority
 from answerdesk.tickets.connections import ClientSpec, ConnectionService, admin_username_for
 from answerdesk.tickets.faq import save_if_enabled
-from answerdesk.tickets.mail import Mailer, MailError, OutgoingMail, SmtpMailer, reply_subject
+from answerdesk.integrations.mail.smtp import Mailer, MailError, OutgoingMail, SmtpMailer
+from answerdesk.tickets.mail import reply_subject
 from answerdesk.tickets.models import (
     Author,
     Draft,

@@ -1,0 +1,1 @@
+"""Outgoing e-mail: the SMTP adapter every domain sends through."""
