@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -11,6 +12,8 @@ from answerdesk.kit import metrics
 from answerdesk.kit.errors import Unauthorized, error_body
 from answerdesk.kit.migrate import is_at_head
 from answerdesk.kit.security import tokens_equal
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -43,5 +46,9 @@ async def prometheus_metrics(request: Request, runtime: RuntimeDep) -> Response:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not tokens_equal(given.strip(), expected.get_secret_value()):
             raise Unauthorized("Metrics need 'Authorization: Bearer <metrics token>'.")
+    try:
+        metrics.JOBS_QUEUED.set(await runtime.jobs.queued())
+    except Exception as exc:  # Redis down: the other series are still worth serving
+        log.warning("metrics.jobs_queued_unavailable", error=str(exc))
     body, content_type = metrics.render(runtime.settings.prometheus_multiproc_dir)
     return Response(body, media_type=content_type)

@@ -25,6 +25,8 @@ from answerdesk.knowledge.language import KnowledgeLanguages
 from answerdesk.retrieval.service import Retriever
 from answerdesk.sentiment import SentimentAnalyzer, load_analyzer
 
+REDIS_CONNECT_TIMEOUT = 5.0
+
 
 @dataclass
 class Runtime:
@@ -54,7 +56,15 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(settings.database_url)
         maker = create_sessionmaker(engine)
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        # A Redis that is down or unroutable fails a call within seconds (then the bus and limits degrade)
+        # instead of hanging it; idle pooled connections are checked before reuse.
+        redis = (
+            Redis.from_url(
+                settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT, health_check_interval=30
+            )
+            if settings.redis_url
+            else None
+        )
         store: SessionStore = RedisSessionStore(redis) if redis else DatabaseSessionStore(maker)
         runtime = cls(
             settings=settings,

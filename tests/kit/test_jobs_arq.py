@@ -222,3 +222,16 @@ async def test_a_running_job_keeps_its_lease_and_a_dead_workers_job_runs_again_s
             await worker
         await redis.aclose()
     assert sorted(runs) == ["live", "orphan"]  # each once: a renewed lease is never taken over
+
+
+async def test_queued_counts_jobs_until_they_finish(redis_url: str) -> None:
+    queue = ArqQueue(redis_url)
+    await queue.start()
+    try:
+        assert await queue.queued() == 0
+        await queue.enqueue("demo.first", job_id="one")
+        await queue.enqueue("demo.second", job_id="two", defer_seconds=3600)
+        await queue.enqueue("demo.first", job_id="one")  # a duplicate is not queued twice
+        assert await queue.queued() == 2
+    finally:
+        await queue.close()

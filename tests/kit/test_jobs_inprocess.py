@@ -116,6 +116,19 @@ async def test_no_more_than_concurrency_jobs_run_at_once(make_queue: QueueFactor
     assert probe.max_running == 2 and len(probe.calls) == 5
 
 
+async def test_queued_counts_jobs_until_they_finish(make_queue: QueueFactory) -> None:
+    probe = Probe()
+    queue = make_queue(probe_registry(probe), concurrency=1)
+    await queue.start()
+    await queue.enqueue("test.hold", key="running")
+    await queue.enqueue("test.record", defer_seconds=3600)
+    await wait_until(lambda: probe.running == 1)
+    assert await queue.queued() == 2  # one running, one deferred
+    probe.gate("running").set()
+    await wait_until(lambda: probe.running == 0)
+    assert await queue.queued() == 1
+
+
 async def test_retryable_errors_are_retried_with_backoff_until_success(make_queue: QueueFactory) -> None:
     registry = TaskRegistry()
     attempts: list[int] = []

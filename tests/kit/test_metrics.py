@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +81,7 @@ async def test_requests_answers_llm_and_jobs_move_their_series(
     assert moved("answerdesk_jobs_enqueued_total", task="knowledge.ingest") >= 1
     assert moved("answerdesk_jobs_finished_total", task="knowledge.ingest", outcome="succeeded") >= 1
     assert value(after, "answerdesk_jobs_running", task="knowledge.ingest") == 0
+    assert value(after, "answerdesk_jobs_queued") == 0
     assert moved("answerdesk_index_refreshes_total", how="built") >= 1
     # Route templates only: a raw path (with the conversation's id) would make a series per conversation.
     assert reply["message"]["conversation_id"] not in after
@@ -108,6 +110,13 @@ async def test_llm_errors_and_fallback_answers_are_counted(
         - value(before, "answerdesk_answers_total", mode=mode)
         == 1
     )
+
+
+async def test_jobs_not_finished_are_a_gauge_read_from_the_queue(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await runtime.jobs.enqueue("knowledge.ingest", document_id=str(uuid.uuid4()), defer_seconds=3600)
+    assert value(await scrape(client), "answerdesk_jobs_queued") == 1
 
 
 async def test_metrics_are_public_without_a_token(client: httpx.AsyncClient) -> None:

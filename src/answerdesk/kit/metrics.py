@@ -63,6 +63,12 @@ LLM_ERRORS = Counter(
 )
 LLM_TOKENS = Counter("answerdesk_llm_tokens_total", "Tokens of successful LLM completions", ["kind"])
 JOBS_ENQUEUED = Counter("answerdesk_jobs_enqueued_total", "Background jobs queued, by task", ["task"])
+# Set from the queue itself at each scrape (Redis is shared, so any one process's reading is the truth).
+JOBS_QUEUED = Gauge(
+    "answerdesk_jobs_queued",
+    "Background jobs not finished yet: queued, deferred, waiting to retry or running",
+    multiprocess_mode="mostrecent",
+)
 JOBS_RUNNING = Gauge(
     "answerdesk_jobs_running", "Background jobs running now, by task", ["task"], multiprocess_mode="livesum"
 )

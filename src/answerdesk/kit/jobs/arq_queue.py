@@ -67,6 +67,11 @@ class ArqQueue:
         self._sending.add(sending)
         sending.add_done_callback(self._sending.discard)
 
+    async def queued(self) -> int:
+        # arq keeps a job in its queue (a sorted set) from enqueue until it finishes, running or not.
+        pool = await self._connect()
+        return int(await pool.zcard(self.queue_name))
+
     async def close(self) -> None:
         """Finishes sending what enqueue_nowait started, then disconnects."""
         self._closed = True

@@ -69,6 +69,10 @@ class InProcessQueue:
         """Jobs queued or waiting for their (re)try time, not yet running."""
         return len(self._active) - len(self._running)
 
+    async def queued(self) -> int:
+        # As on arq: from enqueue until finished, running or not.
+        return len(self._active)
+
     async def enqueue(
         self, name: str, /, *, job_id: str | None = None, defer_seconds: float | None = None, **kwargs: Any
     ) -> str:
