@@ -45,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         await runtime.jobs.start()
         await requeue_unfinished_ingestions(runtime)
+        if settings.env != "test":  # tests start hundreds of apps, most never embed anything
+            await runtime.warm_up()
         try:
             yield
         finally:
