@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import Membership
 from answerdesk.auth.service import MemberService, Principal
 from answerdesk.chat import announce
-from answerdesk.chat.models import Conversation, ConversationStatus, Message, Sender
+from answerdesk.chat.models import AnswerMode, Conversation, ConversationStatus, Message, Sender
 from answerdesk.chat.repository import ConversationRepository
 from answerdesk.chat.schemas import HandoffRead, MessageRead, RatingCreate
 from answerdesk.chat.service import NOT_FOUND, ChatService, append_message
@@ -259,6 +259,8 @@ class LiveChatService:
             conversation.waiting_since = now
             conversation.handoff_at = conversation.handoff_at or now
             message = self._system(db, conversation, Text.waiting_online if online else Text.waiting_offline)
+            # Where the customer started waiting for staff: the reply time counts from here (chat/stats).
+            message.mode = AnswerMode.handoff
             announce.status_changed(db, self.events, conversation)
             await db.flush()
         return HandoffRead(
