@@ -41,9 +41,9 @@ log = structlog.get_logger(__name__)
 MEMORY_ROWS = 5000
 # An example must be about the same thing: below this cosine (MiniLM, question to question) it would
 # teach the model the wrong content. Measured on bench/data/learning (see bench/draft_examples.py).
-EXAMPLE_MIN_SIMILARITY = 0.55
+EXAMPLE_MIN_SIMILARITY = 0.5
 # Replies this close answer the same kind of question (a tighter cut than for examples: an FAQ is a claim).
-CLUSTER_SIMILARITY = 0.65
+CLUSTER_SIMILARITY = 0.6
 MIN_CLUSTER = 3
 TRACE_KEY = "examples"
 
