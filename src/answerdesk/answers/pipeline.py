@@ -25,6 +25,7 @@ from answerdesk.answers.prompt import (
     Turn,
     build_messages,
     rewrite_messages,
+    strip_example_markers,
 )
 from answerdesk.answers.settings import AiSettings, completion_params
 from answerdesk.answers.suggestions import suggest_followups
@@ -293,7 +294,11 @@ class AnswerPipeline:
                         if rest := guard.flush():
                             yield TokenDelta(text=rest)
                         completion = event.completion
-                        cited = resolve_citations(completion.text, passages)
+                        text = completion.text
+                        if request.examples:
+                            text = strip_example_markers(text)
+                        # Only the numbered passages can be cited: examples are lettered, never numbered.
+                        cited = resolve_citations(text, passages)
                         out.append(
                             AnswerResult(
                                 text=cited.text,

@@ -230,6 +230,14 @@ def examples_block(examples: Sequence[ReplyExample]) -> str:
     return "<examples>\n" + "\n\n".join(parts) + "\n</examples>"
 
 
+_EXAMPLE_MARKER = re.compile(r"[ \t]*\[(?:Example\s+)?[A-J]\]", re.IGNORECASE)
+
+
+def strip_example_markers(text: str) -> str:
+    """The model's answer without "[A]" or "[Example A]": an example is never a source to point at."""
+    return _EXAMPLE_MARKER.sub("", text)
+
+
 def _example_text(text: str, max_chars: int) -> str:
     # Markers an example carries cited passages of its own time; here they would name today's passages.
     text = defuse(_clip(strip_markers(text).strip(), max_chars))
