@@ -26,7 +26,7 @@ async def test_live_page_shows_the_counters(
     db: AsyncSession, runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
     org = await live_org(db, "Anna")
-    await _chat_with_waits(runtime, org, [4], timedelta(0), rating=4)  # with staff: active
+    await _chat_with_waits(runtime, org, [3.5], timedelta(0), rating=4)  # active; 3.5 min: "4 min"
     waiting, token = await start_conversation(runtime, org)
     async with session_scope(runtime.sessionmaker) as s:
         await live(runtime).handoff(s, org.public(), waiting, token)

@@ -91,6 +91,12 @@ class LiveChatService:
     async def staff_left(self, organization_id: uuid.UUID, member: str) -> None:
         await self.runtime.presence.leave(presence_group(organization_id), member)
 
+    async def staff_online_count(self, organization_id: uuid.UUID) -> int:
+        """How many staff members are online: people, not their open tabs and connections."""
+        members = await self.runtime.presence.members(presence_group(organization_id))
+        # Members are "<user id>" (the page was opened) or "<user id>:<connection>" (its event stream).
+        return len({m.split(":", 1)[0] for m in members})
+
     async def staff_online(self, organization_id: uuid.UUID) -> bool:
         """Someone has the Live chats page open (or had, within ``staff_online_seconds``)."""
         return await self.runtime.presence.count(presence_group(organization_id)) > 0

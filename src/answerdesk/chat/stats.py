@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.chat.live import ACTIVE_WINDOW, presence_group
+from answerdesk.chat.live import ACTIVE_WINDOW, LiveChatService
 from answerdesk.chat.models import AnswerMode, Sender
 from answerdesk.chat.repository import ConversationRepository
 from answerdesk.kit.db import utcnow
@@ -105,7 +105,7 @@ class ChatStatsService:
         since = now - REPLY_WINDOW
         waits = reply_waits(await conversations.staffed_threads(organization_id, since), since)
         average, ratings = await conversations.rating_summary(organization_id, now - RATING_WINDOW)
-        online = await self.runtime.presence.count(presence_group(organization_id))
+        online = await LiveChatService(self.runtime).staff_online_count(organization_id)
         return ChatStats(
             staff_online=online,
             median_reply_seconds=statistics.median(waits) if waits else None,

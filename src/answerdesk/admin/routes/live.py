@@ -17,7 +17,7 @@ from answerdesk.admin.routes.chats import STATUS_LABELS, customer_label
 from answerdesk.admin.routes.knowledge import time_ago
 from answerdesk.admin.templating import render
 from answerdesk.auth.deps import DbSession, RuntimeDep
-from answerdesk.chat.live import LiveChatService, Staff, presence_group, waited
+from answerdesk.chat.live import LiveChatService, Staff, waited
 from answerdesk.chat.models import Conversation, ConversationStatus, Sender
 from answerdesk.chat.schemas import MessageRead
 from answerdesk.chat.service import ChatService
@@ -56,7 +56,7 @@ class LiveCounters:
     """The same figures the widget gets (GET /chat/stats), with the active and waiting chats."""
 
     staff_online: int
-    reply_time: str | None  # the median staff reply time, e.g. "4 min"
+    reply_time: str | None  # the median staff reply time in whole minutes, rounded up: "4 min"
     replies_measured: int
     average_rating: float | None
     ratings: int
@@ -70,8 +70,9 @@ async def _counters(runtime: Runtime, db: DbSession, organization_id: uuid.UUID)
     active, waiting = await service.live_counts(db, organization_id)
     return LiveCounters(
         # Fresh, unlike the cached figures: whoever just opened this page is online now.
-        staff_online=await runtime.presence.count(presence_group(organization_id)),
-        reply_time=None if stats.median_reply_seconds is None else _duration(stats.median_reply_seconds),
+        staff_online=await LiveChatService(runtime).staff_online_count(organization_id),
+        # Rounded as the widget rounds it ("Typically replies in N minutes"): the same figure on both.
+        reply_time=None if stats.typical_reply_minutes is None else f"{stats.typical_reply_minutes} min",
         replies_measured=stats.replies_measured,
         average_rating=stats.average_rating,
         ratings=stats.ratings,
