@@ -237,3 +237,24 @@ async def test_three_alike_replies_suggest_an_faq_made_in_one_click(
         f"/admin/tickets/faq-suggestions/{suggestion.centre_id}", data={"csrf_token": page_csrf(page.text)}
     )
     assert again.status_code == 303 and len(await faqs_of(runtime, org.id)) == 1
+
+
+async def test_faq_suggestions_through_the_api_scoped_to_the_organization(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org, other = await make_tenant(db), await make_tenant(db)
+    for subject, message in WORDPRESS:
+        ticket = await native_ticket(runtime, org.id, message, subject=subject)
+        await reply(client, org, ticket.id, WORDPRESS_REPLY)
+    (suggestion,) = await api_json(await client.get(f"{API}/faq-suggestions", headers=org.headers))
+    assert suggestion["size"] == 3 and len(suggestion["questions"]) == 2
+    assert await api_json(await client.get(f"{API}/faq-suggestions", headers=other.headers)) == []
+    url = f"{API}/faq-suggestions/{suggestion['id']}"
+    refused = await client.post(url, headers=other.headers)  # another organization's: not found
+    assert refused.status_code == 404 and refused.json()["error"]["code"]
+    made = await api_json(await client.post(url, headers=org.headers), 201)
+    await drain(runtime)
+    (doc,) = await faqs_of(runtime, org.id)
+    assert made["document_id"] == str(doc.id)
+    assert await api_json(await client.get(f"{API}/faq-suggestions", headers=org.headers)) == []
+    assert (await client.post(url, headers=org.headers)).status_code == 404
