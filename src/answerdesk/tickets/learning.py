@@ -61,10 +61,14 @@ def to_blob(vector: Vectors) -> bytes:
 
 
 def matrix_of(rows: Sequence[ApprovedReply], dim: int) -> NDArray[np.float32]:
-    """The rows' vectors stacked (rows of another dimension, from another model, are zero: never similar)."""
-    out = np.zeros((len(rows), dim), dtype=np.float32)
-    for i, row in enumerate(rows):
-        vector = np.frombuffer(row.embedding, dtype="<f4")
+    return _stack([row.embedding for row in rows], dim)
+
+
+def _stack(blobs: Sequence[bytes], dim: int) -> NDArray[np.float32]:
+    """The vectors stacked (one of another dimension, from another model, is zero: never similar)."""
+    out = np.zeros((len(blobs), dim), dtype=np.float32)
+    for i, blob in enumerate(blobs):
+        vector = np.frombuffer(blob, dtype="<f4")
         if vector.shape == (dim,):
             out[i] = vector
     return out
@@ -180,19 +184,23 @@ async def similar_examples(
     k = runtime.settings.ticket_reply_examples if k is None else k
     if k <= 0:
         return []
-    async with session_scope(runtime.sessionmaker) as db:
-        rows = [
-            r
-            for r in await ApprovedReplyRepository(db).recent(organization_id, MEMORY_ROWS)
-            # A reply from this very ticket would answer the question with itself.
-            if exclude_ticket_id is None or r.ticket_id != exclude_ticket_id
-        ]
-    if not rows:
-        return []
     query = np.asarray(vector, dtype=np.float32)
-    found = nearest(matrix_of(rows, query.shape[0]), query, k, EXAMPLE_MIN_SIMILARITY)
+    async with session_scope(runtime.sessionmaker) as db:
+        memory = ApprovedReplyRepository(db)
+        candidates = [
+            (rid, blob)
+            for rid, ticket_id, blob in await memory.vectors(organization_id, MEMORY_ROWS)
+            # A reply from this very ticket would answer the question with itself.
+            if exclude_ticket_id is None or ticket_id != exclude_ticket_id
+        ]
+        if not candidates:
+            return []
+        found = nearest(_stack([b for _, b in candidates], query.shape[0]), query, k, EXAMPLE_MIN_SIMILARITY)
+        rows = await memory.by_ids(organization_id, [candidates[i][0] for i, _ in found])
     return [
-        FoundExample(rows[i].id, score, ReplyExample(rows[i].question, rows[i].answer)) for i, score in found
+        FoundExample(row.id, score, ReplyExample(row.question, row.answer))
+        for i, score in found
+        if (row := rows.get(candidates[i][0])) is not None
     ]
 
 

@@ -323,6 +323,30 @@ class ApprovedReplyRepository:
         query = query.order_by(ApprovedReply.created_at.desc(), ApprovedReply.id).limit(limit)
         return (await self.db.scalars(query)).all()
 
+    async def vectors(
+        self, organization_id: uuid.UUID, limit: int
+    ) -> Sequence[tuple[uuid.UUID, uuid.UUID | None, bytes]]:
+        """(id, ticket, vector) of the newest approved replies: what a search needs, without the texts."""
+        rows = await self.db.execute(
+            sa.select(ApprovedReply.id, ApprovedReply.ticket_id, ApprovedReply.embedding)
+            .where(ApprovedReply.organization_id == organization_id)
+            .order_by(ApprovedReply.created_at.desc(), ApprovedReply.id)
+            .limit(limit)
+        )
+        return [(rid, tid, blob) for rid, tid, blob in rows.all()]
+
+    async def by_ids(
+        self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, ApprovedReply]:
+        if not ids:
+            return {}
+        rows = await self.db.scalars(
+            sa.select(ApprovedReply).where(
+                ApprovedReply.organization_id == organization_id, ApprovedReply.id.in_(ids)
+            )
+        )
+        return {r.id: r for r in rows.all()}
+
     async def count(self, organization_id: uuid.UUID) -> int:
         return int(
             await self.db.scalar(
