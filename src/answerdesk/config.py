@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     live_heartbeat_seconds: float = Field(default=15.0, gt=0)
     # Staff count as online (for "a member of our team will join shortly") this long after their last sign.
     staff_online_seconds: float = Field(default=60.0, gt=0)
+    # GET /chat/stats is asked on every widget open: its figures are kept this long per organization.
+    chat_stats_cache_seconds: float = Field(default=30.0, ge=0)
+    # Ticket drafts: how many staff-approved past replies to similar questions the model sees as examples.
+    ticket_reply_examples: int = Field(default=3, ge=0, le=10)
 
     # Outgoing e-mail (replies to native tickets). No host = replies stay in Answerdesk only.
     smtp_host: str | None = None

@@ -14,6 +14,7 @@ from answerdesk.answers.router import router as ai_settings_router
 from answerdesk.auth.router import router as auth_router
 from answerdesk.chat.live_router import router as live_chat_router
 from answerdesk.chat.router import router as chat_router
+from answerdesk.chat.router import stats_router as chat_stats_router
 from answerdesk.config import Settings, get_settings
 from answerdesk.health import router as health_router
 from answerdesk.kit import metrics
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(auth_router)
     api.include_router(knowledge_router)
     api.include_router(chat_router)
+    api.include_router(chat_stats_router)
     api.include_router(live_chat_router)
     api.include_router(ai_settings_router)
     api.include_router(tickets_router)

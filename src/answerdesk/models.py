@@ -5,7 +5,13 @@ from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
 from answerdesk.tenants.models import Organization
-from answerdesk.tickets.models import Draft, Ticket, TicketMessage, WhmcsConnection  # noqa: F401
+from answerdesk.tickets.models import (  # noqa: F401
+    ApprovedReply,
+    Draft,
+    Ticket,
+    TicketMessage,
+    WhmcsConnection,
+)
 
 __all__ = [
     "ApiKey",

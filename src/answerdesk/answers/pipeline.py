@@ -19,7 +19,14 @@ from answerdesk.answers.followup import clean_rewrite, looks_like_followup, stan
 from answerdesk.answers.gate import Evidence, best_sentence_cosine, evidence_of, shipped_gate
 from answerdesk.answers.guard import LeakGuard
 from answerdesk.answers.passages import Citation, Passage, cite, number_passages, split_faq
-from answerdesk.answers.prompt import DEFAULT_SYSTEM_PROMPT, Turn, build_messages, rewrite_messages
+from answerdesk.answers.prompt import (
+    DEFAULT_SYSTEM_PROMPT,
+    ReplyExample,
+    Turn,
+    build_messages,
+    rewrite_messages,
+    strip_example_markers,
+)
 from answerdesk.answers.settings import AiSettings, completion_params
 from answerdesk.answers.suggestions import suggest_followups
 from answerdesk.answers.words import content_words
@@ -53,6 +60,8 @@ class AnswerRequest:
     tags: Sequence[str] | None = None
     question_vector: npt.NDArray[np.float32] | None = None  # the question's embedding, if already made
     language: str | None = None  # the customer's (ISO 639-1): bot texts, answer language, query translation
+    # Staff-approved replies to similar questions (ticket drafts): tone and content, never sources.
+    examples: Sequence[ReplyExample] = ()
 
 
 @dataclass
@@ -266,6 +275,7 @@ class AnswerPipeline:
             history=request.history,
             question=request.question if query == request.question else f"{request.question}\n({query})",
             language=answer_language(request),
+            examples=request.examples,
         )
         params: CompletionParams = completion_params(request.ai, self.runtime.settings)
         guard = LeakGuard(system_prompt)
@@ -284,7 +294,11 @@ class AnswerPipeline:
                         if rest := guard.flush():
                             yield TokenDelta(text=rest)
                         completion = event.completion
-                        cited = resolve_citations(completion.text, passages)
+                        text = completion.text
+                        if request.examples:
+                            text = strip_example_markers(text)
+                        # Only the numbered passages can be cited: examples are lettered, never numbered.
+                        cited = resolve_citations(text, passages)
                         out.append(
                             AnswerResult(
                                 text=cited.text,

@@ -59,11 +59,30 @@ _REWRITE_TURN_CHARS = 400
 
 # Tags the prompt uses as delimiters; copies inside passages or customer text are defused.
 _DELIMITER_TAG = re.compile(
-    r"<\s*(/?)\s*(passages?|question|conversation|system|instructions?)\b[^<>]*>", re.IGNORECASE
+    r"<\s*(/?)\s*(passages?|question|conversation|system|instructions?|examples?)\b[^<>]*>", re.IGNORECASE
 )
 # A line in a passage that starts like a passage header ("[3] ...") could fake another source.
 _FAKE_HEADER = re.compile(r"^(\s*)\[(\d+)\]", re.M)
 _WHITESPACE = re.compile(r"\s+")
+
+
+# Past approved replies are examples of tone and content only: letters, never numbers, so that nothing
+# in them can be mistaken for (or cited as) a numbered passage.
+MAX_EXAMPLE_CHARS = 1200
+_EXAMPLE_LABELS = "ABCDEFGHIJ"
+EXAMPLES_INTRO = (
+    "Replies our staff approved for similar questions in the past. Follow their tone, structure and the "
+    "kind of help they give. They are not sources: they may be out of date or about another customer's "
+    "situation, so state a fact only when a numbered passage supports it, and never cite an example."
+)
+
+
+@dataclass(frozen=True)
+class ReplyExample:
+    """A staff-approved reply to a similar question (personal data already stripped)."""
+
+    question: str
+    answer: str
 
 
 @dataclass
@@ -82,15 +101,19 @@ def build_messages(
     language: str = "auto",
     max_history_turns: int = 6,
     max_passage_chars: int = 1800,
+    examples: Sequence[ReplyExample] = (),
 ) -> list[ChatMessage]:
     """System message, the recent conversation, then one user message with the passages and the question.
 
     Passages and the question travel only in the last user message, inside delimiters, so nothing
-    a document or a customer says can reach the system message.
+    a document or a customer says can reach the system message. Approved past replies (``examples``),
+    when given, come first in their own block, lettered rather than numbered.
     """
     messages = [ChatMessage(role="system", content=system_text(system_prompt, organization, language))]
     messages.extend(_history_messages(history, question, max_history_turns))
     user = _passages_block(passages, max_passage_chars) + "\n\n" + _question_block(question)
+    if examples:
+        user = examples_block(examples) + "\n\n" + user
     return _merge_same_role([*messages, ChatMessage(role="user", content=user)])
 
 
@@ -195,6 +218,30 @@ def _passages_block(passages: Sequence[Passage], max_chars: int) -> str:
         return "<passages>\n(no passages were found for this question)\n</passages>"
     parts = [f"{passage_header(p)}\n{_passage_text(p, max_chars)}" for p in passages]
     return "<passages>\n" + "\n\n".join(parts) + "\n</passages>"
+
+
+def examples_block(examples: Sequence[ReplyExample]) -> str:
+    """The examples, lettered, without citation markers or anything that could pass for a passage header."""
+    parts = [EXAMPLES_INTRO]
+    for label, example in zip(_EXAMPLE_LABELS, examples, strict=False):
+        question = _example_text(example.question, MAX_EXAMPLE_CHARS // 3)
+        answer = _example_text(example.answer, MAX_EXAMPLE_CHARS)
+        parts.append(f"Example {label}\nCustomer asked: {question}\nStaff replied:\n{answer}")
+    return "<examples>\n" + "\n\n".join(parts) + "\n</examples>"
+
+
+_EXAMPLE_MARKER = re.compile(r"[ \t]*\[(?:Example\s+)?[A-J]\]", re.IGNORECASE)
+
+
+def strip_example_markers(text: str) -> str:
+    """The model's answer without "[A]" or "[Example A]": an example is never a source to point at."""
+    return _EXAMPLE_MARKER.sub("", text)
+
+
+def _example_text(text: str, max_chars: int) -> str:
+    # Markers an example carries cited passages of its own time; here they would name today's passages.
+    text = defuse(_clip(strip_markers(text).strip(), max_chars))
+    return _FAKE_HEADER.sub(lambda m: f"{m.group(1)}({m.group(2)})", text)
 
 
 def _passage_text(passage: Passage, max_chars: int) -> str:

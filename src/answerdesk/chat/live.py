@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import Membership
 from answerdesk.auth.service import MemberService, Principal
 from answerdesk.chat import announce
-from answerdesk.chat.models import Conversation, ConversationStatus, Message, Sender
+from answerdesk.chat.models import AnswerMode, Conversation, ConversationStatus, Message, Sender
 from answerdesk.chat.repository import ConversationRepository
 from answerdesk.chat.schemas import HandoffRead, MessageRead, RatingCreate
 from answerdesk.chat.service import NOT_FOUND, ChatService, append_message
@@ -90,6 +90,12 @@ class LiveChatService:
 
     async def staff_left(self, organization_id: uuid.UUID, member: str) -> None:
         await self.runtime.presence.leave(presence_group(organization_id), member)
+
+    async def staff_online_count(self, organization_id: uuid.UUID) -> int:
+        """How many staff members are online: people, not their open tabs and connections."""
+        members = await self.runtime.presence.members(presence_group(organization_id))
+        # Members are "<user id>" (the page was opened) or "<user id>:<connection>" (its event stream).
+        return len({m.split(":", 1)[0] for m in members})
 
     async def staff_online(self, organization_id: uuid.UUID) -> bool:
         """Someone has the Live chats page open (or had, within ``staff_online_seconds``)."""
@@ -259,6 +265,8 @@ class LiveChatService:
             conversation.waiting_since = now
             conversation.handoff_at = conversation.handoff_at or now
             message = self._system(db, conversation, Text.waiting_online if online else Text.waiting_offline)
+            # Where the customer started waiting for staff: the reply time counts from here (chat/stats).
+            message.mode = AnswerMode.handoff
             announce.status_changed(db, self.events, conversation)
             await db.flush()
         return HandoffRead(

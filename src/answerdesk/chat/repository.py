@@ -121,6 +121,69 @@ class ConversationRepository:
         rows: Sequence[Any] = (await self.db.execute(stmt.limit(limit))).all()
         return [(row[0], int(row[1])) for row in rows]
 
+    def _live_scope(self, organization_id: uuid.UUID) -> tuple[sa.ColumnElement[bool], ...]:
+        return (Conversation.organization_id == organization_id, Conversation.channel != Channel.playground)
+
+    async def live_counts(self, organization_id: uuid.UUID, *, recent_since: datetime) -> tuple[int, int]:
+        """(active, waiting): the sizes of the Live chats page's "Active" and "Waiting" lists."""
+        waiting = sa.and_(
+            Conversation.waiting_since.is_not(None), Conversation.status == ConversationStatus.bot
+        )
+        active = sa.and_(
+            Conversation.status != ConversationStatus.closed,
+            sa.or_(
+                waiting,
+                Conversation.status == ConversationStatus.human,
+                Conversation.last_message_at >= recent_since,
+            ),
+        )
+        row = (
+            await self.db.execute(
+                sa.select(
+                    sa.func.count().filter(active), sa.func.count().filter(waiting)
+                ).where(*self._live_scope(organization_id))
+            )
+        ).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    async def rating_summary(self, organization_id: uuid.UUID, since: datetime) -> tuple[float | None, int]:
+        """(average, count) of the ratings of conversations active since ``since``."""
+        row = (
+            await self.db.execute(
+                sa.select(sa.func.avg(Conversation.rating), sa.func.count(Conversation.rating)).where(
+                    *self._live_scope(organization_id),
+                    Conversation.rating.is_not(None),
+                    Conversation.last_message_at >= since,
+                )
+            )
+        ).one()
+        return (None if row[0] is None else float(row[0])), int(row[1] or 0)
+
+    async def staffed_threads(
+        self, organization_id: uuid.UUID, since: datetime
+    ) -> Sequence[tuple[uuid.UUID, str, str | None, datetime]]:
+        """(conversation, sender, mode, created_at) of every customer, staff and system message, in order, of
+        the conversations where staff wrote since ``since``: the material of the staff reply time."""
+        staffed = (
+            sa.select(Message.conversation_id)
+            .where(
+                Message.organization_id == organization_id,
+                Message.sender == Sender.staff,
+                Message.created_at >= since,
+            )
+            .distinct()
+        )
+        rows = await self.db.execute(
+            sa.select(Message.conversation_id, Message.sender, Message.mode, Message.created_at)
+            .where(
+                Message.organization_id == organization_id,
+                Message.conversation_id.in_(staffed),
+                Message.sender.in_([Sender.customer, Sender.staff, Sender.system, Sender.bot]),
+            )
+            .order_by(Message.conversation_id, Message.seq)
+        )
+        return [(cid, sender, mode, at) for cid, sender, mode, at in rows.all()]
+
     def _filtered(self, organization_id: uuid.UUID, where: ConversationFilter) -> sa.Select[Conversation]:
         stmt = sa.select(Conversation).where(Conversation.organization_id == organization_id)
         if where.status:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.chat.deps import ChatLimit, ChatPrincipal, ConversationToken, chat_limit
 from answerdesk.chat.schemas import (
+    ChatStatsRead,
     ConversationCreate,
     ConversationCreated,
     ConversationRead,
@@ -19,10 +20,12 @@ from answerdesk.chat.schemas import (
 )
 from answerdesk.chat.service import ChatService, channel_for
 from answerdesk.chat.sse import reply_stream
+from answerdesk.chat.stats import ChatStatsService
 from answerdesk.kit.bounds import SQL_INT_MAX
 from answerdesk.kit.web import request_id_var
 
 router = APIRouter(prefix="/conversations", tags=["chat"])
+stats_router = APIRouter(prefix="/chat", tags=["chat"])
 
 
 @router.post(
@@ -83,3 +86,23 @@ async def post_message(
         )
     reply = await service.answer(accepted)
     return JSONResponse(reply.read.model_dump(mode="json"))
+
+
+@stats_router.get(
+    "/stats", response_model=ChatStatsRead, dependencies=[Depends(chat_limit(ChatLimit.signal))]
+)
+async def chat_stats(
+    principal: ChatPrincipal, db: DbSession, runtime: RuntimeDep, response: Response
+) -> ChatStatsRead:
+    """Staff online now, the typical staff reply time and the average rating: a public key from an allowed
+    origin (the widget asks each time it opens) or a secret key. Kept briefly on the server."""
+    stats = await ChatStatsService(runtime).stats(db, principal.organization_id)
+    response.headers["Cache-Control"] = "no-cache"
+    return ChatStatsRead(
+        staff_online=stats.staff_online,
+        median_reply_seconds=stats.median_reply_seconds,
+        typical_reply_minutes=stats.typical_reply_minutes,
+        replies_measured=stats.replies_measured,
+        average_rating=stats.average_rating,
+        ratings=stats.ratings,
+    )

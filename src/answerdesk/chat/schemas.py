@@ -223,3 +223,18 @@ class LiveConversationRead(BaseModel):
     staff_seen_seq: int
     rating: int | None
     language: str | None = None
+
+
+class ChatStatsRead(BaseModel):
+    """What the widget shows on its "Talk to a human" offer; the Live chats page shows the same figures."""
+
+    staff_online: int = Field(description="Staff with the Live chats page open now")
+    median_reply_seconds: float | None = Field(
+        description="Median time from a customer starting to wait for staff to the staff's reply, last 7 days"
+    )
+    typical_reply_minutes: int | None = Field(
+        description='The median in whole minutes, rounded up: "Typically replies in N minutes"'
+    )
+    replies_measured: int = Field(description="Staff replies the median is taken over")
+    average_rating: float | None = Field(description="Average 1-5 rating of chats active in the last 30 days")
+    ratings: int

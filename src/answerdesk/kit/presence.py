@@ -66,6 +66,19 @@ class Presence:
                 return found
         return len(self._prune(group))
 
+    async def members(self, group: str) -> set[str]:
+        """The members present now (for counting people rather than their tabs or connections)."""
+        now = time.time()
+        if self._redis is not None and self._outage.use_redis():
+            try:
+                found = await self._redis.zrangebyscore(self._prefix + group, f"({now}", "+inf")
+            except REDIS_DOWN as exc:
+                self._outage.failed(exc)
+            else:
+                self._outage.succeeded()
+                return {m.decode() if isinstance(m, bytes) else str(m) for m in found}
+        return set(self._prune(group))
+
     def _prune(self, group: str) -> dict[str, float]:
         now = time.time()
         members = self._local.get(group, {})

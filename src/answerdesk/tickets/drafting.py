@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from answerdesk.answers.pipeline import AnswerPipeline, AnswerRequest, AnswerResult
-from answerdesk.answers.prompt import Turn
+from answerdesk.answers.prompt import ReplyExample, Turn
 from answerdesk.answers.settings import AiSettings, ai_settings_of
 from answerdesk.chat.models import AnswerMode
 from answerdesk.kit.db import session_scope
@@ -29,6 +29,8 @@ from answerdesk.runtime import Runtime
 from answerdesk.tenants.service import OrganizationService
 from answerdesk.tickets.categories import CategorySet, categories_of, categorise_ticket
 from answerdesk.tickets.classify import triage
+from answerdesk.tickets.learning import TRACE_KEY as EXAMPLES_TRACE_KEY
+from answerdesk.tickets.learning import similar_examples
 from answerdesk.tickets.models import Author, Draft, DraftStatus, Ticket, TicketMessage
 from answerdesk.tickets.repository import DraftRepository, MessageRepository, TicketRepository
 from answerdesk.tickets.sync import supersede_drafts
@@ -112,7 +114,8 @@ async def draft_reply(
         frustrated=sentiment.frustrated,
         sentiment_score=sentiment.score,
     )
-    result = await _answer(runtime, organization_id, snapshot, vector)
+    examples = await similar_examples(runtime, organization_id, vector, exclude_ticket_id=ticket_id)
+    result = await _answer(runtime, organization_id, snapshot, vector, [e.example for e in examples])
     async with session_scope(runtime.sessionmaker) as db:
         ticket = await TicketRepository(db).get(organization_id, ticket_id, for_update=True)
         if ticket is None:
@@ -136,7 +139,7 @@ async def draft_reply(
                 status=DraftStatus.draft,
                 text=result.text,
                 citations=[c.as_dict() for c in result.citations],
-                trace=result.trace(),
+                trace={**result.trace(), EXAMPLES_TRACE_KEY: [e.trace() for e in examples]},
                 confidence=confidence_of(result, snapshot.ai.relevance_threshold),
                 mode=result.mode,
                 model=result.model,
@@ -207,7 +210,11 @@ def frame_question(subject: str, message: str, context: dict[str, Any], instruct
 
 
 async def _answer(
-    runtime: Runtime, organization_id: uuid.UUID, snapshot: _Snapshot, vector: Vectors
+    runtime: Runtime,
+    organization_id: uuid.UUID,
+    snapshot: _Snapshot,
+    vector: Vectors,
+    examples: Sequence[ReplyExample] = (),
 ) -> AnswerResult:
     # ``vector`` is of the customer's own words (search_text): the framing (account facts, staff
     # instruction) is for the model, and would only blur the question's embedding and its relevance score.
@@ -218,6 +225,7 @@ async def _answer(
         history=snapshot.history,
         ai=snapshot.ai,
         question_vector=vector,
+        examples=examples,
     )
     result: AnswerResult | None = None
     async for event in AnswerPipeline(runtime).run(request):

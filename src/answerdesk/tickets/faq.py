@@ -124,7 +124,7 @@ async def save_reply_as_faq(
     messages = await MessageRepository(db).for_ticket(organization_id, ticket_id)
     pair = faq_pair(
         ticket,
-        _answered_message(draft, messages),
+        answered_message(draft, messages),
         draft.final_text or draft.text,
         [m.content for m in messages if m.author == Author.customer],
     )
@@ -136,7 +136,7 @@ async def save_reply_as_faq(
     return doc.id
 
 
-def _answered_message(draft: Draft, messages: Sequence[TicketMessage]) -> str:
+def answered_message(draft: Draft, messages: Sequence[TicketMessage]) -> str:
     """The customer message this reply answered: the one drafted from, else the latest before it."""
     customer = [m for m in messages if m.author == Author.customer]
     if draft.answers_message_id is not None:

@@ -188,3 +188,29 @@ class Draft(IdMixin, TenantMixin, CreatedAtMixin, Base):
     posted_reply_id: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     error: Mapped[str | None] = mapped_column(sa.Text, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApprovedReply(IdMixin, TenantMixin, CreatedAtMixin, Base):
+    """A reply staff approved and sent, remembered (personal data stripped) as an example for new drafts.
+
+    Outlives its ticket: the texts are stripped, so the memory stays when the ticket is deleted.
+    """
+
+    __tablename__ = "approved_reply"
+    __table_args__ = (sa.UniqueConstraint("draft_id"),)
+
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("ticket.id", ondelete="SET NULL"), default=None
+    )
+    draft_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("ticket_draft.id", ondelete="SET NULL"), default=None
+    )
+    question: Mapped[str] = mapped_column(sa.Text)
+    answer: Mapped[str] = mapped_column(sa.Text)
+    # True when staff changed the draft before sending it, or wrote the reply themselves.
+    edited: Mapped[bool] = mapped_column(default=False)
+    category: Mapped[str | None] = mapped_column(sa.String(100), default=None)
+    # MiniLM vector of the stripped question: float32 little-endian, L2-normalised.
+    embedding: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # The FAQ made from this reply's group (the suggestion was taken): no longer suggested.
+    faq_document_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.kit.db import contains
-from answerdesk.tickets.models import Draft, DraftStatus, Ticket, TicketMessage, WhmcsConnection
+from answerdesk.tickets.models import (
+    ApprovedReply,
+    Draft,
+    DraftStatus,
+    Ticket,
+    TicketMessage,
+    WhmcsConnection,
+)
 
 
 @dataclass(frozen=True)
@@ -282,3 +289,80 @@ class DraftRepository:
             .group_by(sa.literal_column("1"))
         )
         return {k: int(v) for k, v in rows.all()}
+
+
+class ApprovedReplyRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, reply: ApprovedReply) -> ApprovedReply:
+        self.db.add(reply)
+        return reply
+
+    async def get(self, organization_id: uuid.UUID, reply_id: uuid.UUID) -> ApprovedReply | None:
+        return await self.db.scalar(
+            sa.select(ApprovedReply).where(
+                ApprovedReply.organization_id == organization_id, ApprovedReply.id == reply_id
+            )
+        )
+
+    async def by_draft(self, organization_id: uuid.UUID, draft_id: uuid.UUID) -> ApprovedReply | None:
+        return await self.db.scalar(
+            sa.select(ApprovedReply).where(
+                ApprovedReply.organization_id == organization_id, ApprovedReply.draft_id == draft_id
+            )
+        )
+
+    async def recent(
+        self, organization_id: uuid.UUID, limit: int, *, without_faq: bool = False
+    ) -> Sequence[ApprovedReply]:
+        """The organization's newest approved replies first; ``without_faq``: those no FAQ came from."""
+        query = sa.select(ApprovedReply).where(ApprovedReply.organization_id == organization_id)
+        if without_faq:
+            query = query.where(ApprovedReply.faq_document_id.is_(None))
+        query = query.order_by(ApprovedReply.created_at.desc(), ApprovedReply.id).limit(limit)
+        return (await self.db.scalars(query)).all()
+
+    async def vectors(
+        self, organization_id: uuid.UUID, limit: int
+    ) -> Sequence[tuple[uuid.UUID, uuid.UUID | None, bytes]]:
+        """(id, ticket, vector) of the newest approved replies: what a search needs, without the texts."""
+        rows = await self.db.execute(
+            sa.select(ApprovedReply.id, ApprovedReply.ticket_id, ApprovedReply.embedding)
+            .where(ApprovedReply.organization_id == organization_id)
+            .order_by(ApprovedReply.created_at.desc(), ApprovedReply.id)
+            .limit(limit)
+        )
+        return [(rid, tid, blob) for rid, tid, blob in rows.all()]
+
+    async def by_ids(
+        self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, ApprovedReply]:
+        if not ids:
+            return {}
+        rows = await self.db.scalars(
+            sa.select(ApprovedReply).where(
+                ApprovedReply.organization_id == organization_id, ApprovedReply.id.in_(ids)
+            )
+        )
+        return {r.id: r for r in rows.all()}
+
+    async def count(self, organization_id: uuid.UUID) -> int:
+        return int(
+            await self.db.scalar(
+                sa.select(sa.func.count())
+                .select_from(ApprovedReply)
+                .where(ApprovedReply.organization_id == organization_id)
+            )
+            or 0
+        )
+
+    async def mark_faq(
+        self, organization_id: uuid.UUID, reply_ids: Sequence[uuid.UUID], document_id: uuid.UUID
+    ) -> None:
+        await self.db.execute(
+            sa.update(ApprovedReply)
+            .where(ApprovedReply.organization_id == organization_id, ApprovedReply.id.in_(reply_ids))
+            .values(faq_document_id=document_id)
+            .execution_options(synchronize_session=False)
+        )

@@ -33,6 +33,7 @@ from answerdesk.tickets.schemas import (
     DraftRead,
     DraftRequest,
     FaqSaved,
+    FaqSuggestionRead,
     RejectRequest,
     ReplyRequest,
     TicketCategoriesRead,
@@ -132,6 +133,31 @@ async def _categories_read(db: DbSession, principal: Principal) -> TicketCategor
         for c in categories
     ]
     return TicketCategoriesRead(categories=items, custom=custom, min_similarity=MIN_SIMILARITY)
+
+
+@router.get("/faq-suggestions", response_model=list[FaqSuggestionRead])
+async def faq_suggestions(
+    principal: TicketsUser, db: DbSession, runtime: RuntimeDep
+) -> list[FaqSuggestionRead]:
+    """Groups of three or more approved replies that answer the same kind of question, largest first."""
+    found = await TicketService(db, runtime).faq_suggestions(principal.organization_id)
+    return [
+        FaqSuggestionRead(
+            id=s.centre_id, question=s.question, answer=s.answer, size=s.size, questions=s.questions
+        )
+        for s in found
+    ]
+
+
+@router.post("/faq-suggestions/{reply_id}", response_model=FaqSaved, status_code=status.HTTP_201_CREATED)
+async def create_suggested_faq(
+    reply_id: uuid.UUID, principal: TicketsUser, db: DbSession, runtime: RuntimeDep
+) -> FaqSaved:
+    """The suggestion's typical reply saved as an FAQ (through save-as-FAQ); needs the knowledge scope too."""
+    if not principal.can(Scope.knowledge):
+        raise Forbidden("Saving an FAQ needs the knowledge scope.", code="insufficient_scope")
+    document_id = await TicketService(db, runtime).create_suggested_faq(principal.organization_id, reply_id)
+    return FaqSaved(document_id=document_id)
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)

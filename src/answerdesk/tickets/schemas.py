@@ -280,6 +280,16 @@ class FaqSaved(BaseModel):
     document_id: uuid.UUID
 
 
+class FaqSuggestionRead(BaseModel):
+    """Approved replies answering the same kind of question: the typical one would become the FAQ."""
+
+    id: uuid.UUID = Field(description="The group's typical approved reply; POST it to make the FAQ")
+    question: str
+    answer: str
+    size: int = Field(description="How many approved replies answer this kind of question")
+    questions: list[str] = Field(description="Some of the group's other questions")
+
+
 class TicketCategoryRead(BaseModel):
     name: str
     description: str

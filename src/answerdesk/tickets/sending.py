@@ -37,6 +37,7 @@ from answerdesk.runtime import Runtime
 from answerdesk.tickets.classify import whmcs_priority
 from answerdesk.tickets.connections import ClientSpec, ConnectionService, admin_username_for
 from answerdesk.tickets.faq import save_if_enabled
+from answerdesk.tickets.learning import remember_approved
 from answerdesk.tickets.mail import reply_subject
 from answerdesk.tickets.models import (
     Author,
@@ -185,6 +186,7 @@ async def deliver(runtime: Runtime, organization_id: uuid.UUID, draft_id: uuid.U
     else:
         finished = await _deliver_to_whmcs(runtime, organization_id, draft_id)
     if finished.status == DraftStatus.sent:
+        await remember_approved(runtime, organization_id, finished.id)
         await save_if_enabled(runtime, organization_id, finished.id)
     return finished
 

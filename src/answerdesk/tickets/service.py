@@ -19,6 +19,7 @@ from answerdesk.tenants.service import OrganizationService
 from answerdesk.tickets.categories import categories_of, categorise_ticket
 from answerdesk.tickets.classify import triage
 from answerdesk.tickets.faq import save_reply_as_faq
+from answerdesk.tickets.learning import FaqSuggestion, create_suggested_faq, faq_suggestions
 from answerdesk.tickets.models import (
     Author,
     Draft,
@@ -406,6 +407,14 @@ class TicketService:
     ) -> uuid.UUID:
         """One click on a sent reply: an FAQ without the customer's personal data; its document id."""
         return await save_reply_as_faq(self.db, self.runtime, organization_id, ticket_id, draft_id)
+
+    async def faq_suggestions(self, organization_id: uuid.UUID) -> list[FaqSuggestion]:
+        """Groups of three or more approved replies answering the same kind of question."""
+        return await faq_suggestions(self.db, organization_id)
+
+    async def create_suggested_faq(self, organization_id: uuid.UUID, centre_id: uuid.UUID) -> uuid.UUID:
+        """One click on a suggestion: its typical reply saved as an FAQ (through save-as-FAQ)."""
+        return await create_suggested_faq(self.db, self.runtime, organization_id, centre_id)
 
 
 async def approve_and_send(

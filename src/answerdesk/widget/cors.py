@@ -21,6 +21,7 @@ from answerdesk.kit.security import hash_token
 from answerdesk.runtime import Runtime
 
 PUBLIC_PREFIXES = ("/api/v1/conversations", "/api/v1/widget/")
+PUBLIC_PATHS = ("/api/v1/chat/stats",)
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Conversation-Token"
 EXPOSED_HEADERS = "Retry-After, X-Request-ID"
@@ -31,7 +32,11 @@ ALLOWED_CACHE_SIZE = 4096
 
 
 def is_public_api(path: str) -> bool:
-    return path == PUBLIC_PREFIXES[0] or path.startswith((PUBLIC_PREFIXES[0] + "/", PUBLIC_PREFIXES[1]))
+    return (
+        path == PUBLIC_PREFIXES[0]
+        or path in PUBLIC_PATHS
+        or path.startswith((PUBLIC_PREFIXES[0] + "/", PUBLIC_PREFIXES[1]))
+    )
 
 
 class PublicApiCorsMiddleware:

@@ -22,6 +22,7 @@ from answerdesk.chat.models import Conversation, ConversationStatus, Sender
 from answerdesk.chat.schemas import MessageRead
 from answerdesk.chat.service import ChatService
 from answerdesk.chat.sse import live_stream
+from answerdesk.chat.stats import ChatStatsService
 from answerdesk.kit import metrics
 from answerdesk.kit.errors import AppError, NotFound
 from answerdesk.runtime import Runtime
@@ -48,6 +49,36 @@ class LiveRow:
     last_activity: str
     assignee: str | None
     language: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveCounters:
+    """The same figures the widget gets (GET /chat/stats), with the active and waiting chats."""
+
+    staff_online: int
+    reply_time: str | None  # the median staff reply time in whole minutes, rounded up: "4 min"
+    replies_measured: int
+    average_rating: float | None
+    ratings: int
+    active: int
+    waiting: int
+
+
+async def _counters(runtime: Runtime, db: DbSession, organization_id: uuid.UUID) -> LiveCounters:
+    service = ChatStatsService(runtime)
+    stats = await service.stats(db, organization_id)
+    active, waiting = await service.live_counts(db, organization_id)
+    return LiveCounters(
+        # Fresh, unlike the cached figures: whoever just opened this page is online now.
+        staff_online=await LiveChatService(runtime).staff_online_count(organization_id),
+        # Rounded as the widget rounds it ("Typically replies in N minutes"): the same figure on both.
+        reply_time=None if stats.typical_reply_minutes is None else f"{stats.typical_reply_minutes} min",
+        replies_measured=stats.replies_measured,
+        average_rating=stats.average_rating,
+        ratings=stats.ratings,
+        active=active,
+        waiting=waiting,
+    )
 
 
 def _view(value: str | None) -> str:
@@ -158,6 +189,7 @@ async def live_page(
         views=VIEWS,
         q=q.strip()[:200],
         open_id=open_id,
+        counters=await _counters(runtime, db, ctx.organization.id),
     )
 
 
@@ -167,7 +199,10 @@ async def live_list(
 ) -> Response:
     view = _view(view)
     rows = await _rows(LiveChatService(runtime), db, ctx, view, q.strip()[:200])
-    return render(request, "live/list.html", nav="live", rows=rows, view=view, open_id=c)
+    counters = await _counters(runtime, db, ctx.organization.id)
+    return render(
+        request, "live/list.html", nav="live", rows=rows, view=view, open_id=c, counters=counters, oob=True
+    )
 
 
 @router.get("/events")

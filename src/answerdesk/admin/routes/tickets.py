@@ -233,6 +233,7 @@ async def queue_page(request: Request, ctx: Admin, db: DbSession, runtime: Runti
     departments |= {t.department for t in found.items if t.department}
     departments |= {filters.department} if filters.department else set()
     categories = await category_choices(db, org_id)
+    suggestions = await service.faq_suggestions(org_id)
     if filters.category and filters.category not in categories:
         categories.append(filters.category)
     return render(
@@ -256,7 +257,22 @@ async def queue_page(request: Request, ctx: Admin, db: DbSession, runtime: Runti
         sources=SOURCE_LABELS,
         views=VIEWS,
         connection=connection,
+        faq_suggestions=suggestions,
     )
+
+
+@router.post("/faq-suggestions/{reply_id}")
+async def create_suggested_faq(
+    request: Request, reply_id: str, ctx: Admin, db: DbSession, runtime: RuntimeDep
+) -> Response:
+    """One click on an FAQ suggestion: the group's typical approved reply becomes an FAQ."""
+    rid = _path_id(reply_id, "Suggestion not found.")
+    try:
+        await TicketService(db, runtime).create_suggested_faq(ctx.organization.id, rid)
+    except AppError as exc:
+        await db.rollback()
+        return redirect(PAGE, flash=f"No FAQ made: {exc.message}", level="error")
+    return redirect(PAGE, flash="Saved as an FAQ: the next similar question is answered from it.")
 
 
 def _path_id(value: str, not_found: str) -> uuid.UUID:

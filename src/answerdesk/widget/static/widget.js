@@ -43,6 +43,7 @@
       newChat: "Start a new chat", rate: "Rate this chat", chooseStars: "Choose 1 to 5 stars first.",
       ended: "The chat has ended", comment: "Comment (optional)", close: "Close chat", open: "Open chat: {0}",
       unread: " ({0} new)",
+      replies: "Typically replies in {0} minutes", replies1: "Typically replies in 1 minute",
     },
     de: {
       title: "Chatten Sie mit uns", welcome: "Hallo! Fragen Sie mich alles zu unseren Leistungen.",
@@ -69,6 +70,7 @@
       sendRating: "Bewertung senden", newChat: "Neuen Chat starten", rate: "Diesen Chat bewerten",
       chooseStars: "Wählen Sie zuerst 1 bis 5 Sterne.", ended: "Der Chat ist beendet",
       comment: "Kommentar (optional)", close: "Chat schließen", open: "Chat öffnen: {0}", unread: " ({0} neu)",
+      replies: "Antwortet meist innerhalb von {0} Minuten", replies1: "Antwortet meist innerhalb von 1 Minute",
     },
     fr: {
       title: "Discutez avec nous", welcome: "Bonjour ! Posez-moi toutes vos questions sur nos services.",
@@ -95,6 +97,7 @@
       rate: "Évaluer ce chat", chooseStars: "Choisissez d'abord de 1 à 5 étoiles.",
       ended: "Le chat est terminé", comment: "Commentaire (facultatif)", close: "Fermer le chat",
       open: "Ouvrir le chat : {0}", unread: " ({0} nouveaux)",
+      replies: "Répond généralement en {0} minutes", replies1: "Répond généralement en 1 minute",
     },
     es: {
       title: "Chatea con nosotros", welcome: "¡Hola! Pregúntame lo que quieras sobre nuestros servicios.",
@@ -120,6 +123,7 @@
       sendRating: "Enviar valoración", newChat: "Iniciar un chat nuevo", rate: "Valora este chat",
       chooseStars: "Elige primero de 1 a 5 estrellas.", ended: "El chat ha terminado",
       comment: "Comentario (opcional)", close: "Cerrar chat", open: "Abrir chat: {0}", unread: " ({0} nuevos)",
+      replies: "Suele responder en {0} minutos", replies1: "Suele responder en 1 minuto",
     },
     nl: {
       title: "Chat met ons", welcome: "Hallo! Stel me gerust een vraag over onze diensten.",
@@ -145,6 +149,7 @@
       sendRating: "Beoordeling versturen", newChat: "Nieuwe chat starten", rate: "Beoordeel deze chat",
       chooseStars: "Kies eerst 1 tot 5 sterren.", ended: "De chat is beëindigd",
       comment: "Opmerking (optioneel)", close: "Chat sluiten", open: "Chat openen: {0}", unread: " ({0} nieuw)",
+      replies: "Reageert meestal binnen {0} minuten", replies1: "Reageert meestal binnen 1 minuut",
     },
     it: {
       title: "Chatta con noi", welcome: "Ciao! Chiedimi qualsiasi cosa sui nostri servizi.",
@@ -169,6 +174,7 @@
       sendRating: "Invia valutazione", newChat: "Inizia una nuova chat", rate: "Valuta questa chat",
       chooseStars: "Scegli prima da 1 a 5 stelle.", ended: "La chat è terminata",
       comment: "Commento (facoltativo)", close: "Chiudi chat", open: "Apri chat: {0}", unread: " ({0} nuovi)",
+      replies: "Di solito risponde in {0} minuti", replies1: "Di solito risponde in 1 minuto",
     },
     pt: {
       title: "Fale conosco", welcome: "Olá! Pergunte-me o que quiser sobre os nossos serviços.",
@@ -193,6 +199,7 @@
       newChat: "Iniciar um novo chat", rate: "Avalie este chat",
       chooseStars: "Escolha primeiro de 1 a 5 estrelas.", ended: "O chat terminou",
       comment: "Comentário (opcional)", close: "Fechar chat", open: "Abrir chat: {0}", unread: " ({0} novas)",
+      replies: "Costuma responder em {0} minutos", replies1: "Costuma responder em 1 minuto",
     },
   };
   var LANG = "en", T = I18N.en;
@@ -213,6 +220,7 @@
   var conv = PREVIEW ? null : load();
   var lastSeq = 0, status = "bot", agentName = "", unread = 0, busy = false, unavailable = "";
   var rendered = {}, pending = [], streaming = null, ended = false;
+  var stats = null, statsAt = 0;
   var mode = "ws", live = null, attempt = 0, openedAt = 0, timer = 0, lastTypingSent = 0, seenSent = 0;
   var typingTimer = 0, serverTyping = true, serverSeen = true, waiting = false, closing = Promise.resolve();
   var email = ""; // the customer's, from the pre-chat form or the conversation: prefills "leave a message"
@@ -269,6 +277,7 @@
     ".bar{display:flex;gap:6px;padding:6px 10px;border-bottom:1px solid #e5e7eb;background:#f9fafb}",
     ".bar button{font-size:12px;padding:4px 10px;border-radius:999px;border:1px solid #d1d5db;background:#fff}",
     ".bar button.offer{border-color:var(--c);box-shadow:0 0 0 2px var(--c) inset}",
+    ".eta{align-self:center;font-size:11px;color:#4b5563}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#fff}",
     ".msg{max-width:85%;padding:8px 11px;border-radius:12px;word-wrap:break-word;overflow-wrap:anywhere}",
     ".msg p{margin:0 0 6px}.msg p:last-child{margin-bottom:0}.msg ul,.msg ol{margin:4px 0;padding-inline-start:20px}",
@@ -532,9 +541,10 @@
     ui.send = h("button", { class: "send", type: "submit" }, t("send"));
     ui.compose = h("form", { class: "compose", onsubmit: function (e) { e.preventDefault(); send(ui.input.value); } },
       h("label", { class: "sr", for: "ad-input" }, t("yourMessage")), ui.input, ui.send);
-    ui.human = h("button", { type: "button", onclick: talkToHuman }, t("human"));
+    ui.human = h("button", { type: "button", onclick: talkToHuman, "aria-describedby": "ad-eta" }, t("human"));
+    ui.eta = h("span", { id: "ad-eta", class: "eta", hidden: true });
     ui.end = h("button", { type: "button", onclick: function () { endChat(true); } }, t("end"));
-    ui.bar = h("div", { class: "bar" }, ui.human, ui.end);
+    ui.bar = h("div", { class: "bar" }, ui.human, ui.eta, ui.end);
     ui.sub = h("p", { class: "sub", dir: "auto" });
     ui.prechat = prechatForm();
     ui.rating = ratingForm();
@@ -702,6 +712,7 @@
   }
 
   function open(focus) {
+    loadStats();
     ui.panel.hidden = false;
     ui.wrap.classList.add("open");
     unread = 0;
@@ -797,6 +808,17 @@
   function syncBar() {
     ui.human.hidden = status !== "bot" || waiting;
     ui.end.hidden = !conv;
+    // "Typically replies in N minutes" beside the offer, while someone is in to keep that promise.
+    var n = stats && stats.staff_online > 0 ? stats.typical_reply_minutes : null;
+    ui.eta.textContent = n ? (n === 1 ? t("replies1") : t("replies", n)) : "";
+    ui.eta.hidden = ui.human.hidden || !n;
+  }
+
+  // Staff online and the typical reply time: asked on opening, at most once a minute (the server caches too).
+  function loadStats() {
+    if (PREVIEW || unavailable || Date.now() - statsAt < 60000) return;
+    statsAt = Date.now();
+    api("GET", "/chat/stats").then(json).then(function (j) { stats = j; syncBar(); }, function () {});
   }
 
   // ---- conversation ------------------------------------------------------------------------------------
