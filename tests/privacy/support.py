@@ -23,7 +23,9 @@ async def tables_containing(runtime: Runtime, needles: list[str]) -> dict[str, l
             for column in table.columns:
                 if not isinstance(column.type, (sa.String, sa.JSON)):
                     continue
-                rows = (await db.execute(sa.select(sa.cast(column, sa.Text)).where(column.is_not(None)))).all()
+                rows = (
+                    await db.execute(sa.select(sa.cast(column, sa.Text)).where(column.is_not(None)))
+                ).all()
                 for (value,) in rows:
                     text = value.lower()
                     decoded = _json_text(value).lower()
@@ -64,7 +66,12 @@ async def org_rows(runtime: Runtime, organization_id: uuid.UUID) -> dict[str, in
                 column = table.c.id
             if column is None:
                 continue
-            n = int(await db.scalar(sa.select(sa.func.count()).select_from(table).where(column == organization_id)) or 0)
+            n = int(
+                await db.scalar(
+                    sa.select(sa.func.count()).select_from(table).where(column == organization_id)
+                )
+                or 0
+            )
             if n:
                 found[table.name] = n
     return found

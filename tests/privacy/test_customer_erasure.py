@@ -42,7 +42,9 @@ async def start_chat(client: httpx.AsyncClient, headers: dict[str, str], **custo
 
 
 async def say(client: httpx.AsyncClient, headers: dict[str, str], conversation_id: str, text: str) -> None:
-    response = await client.post(f"{CHAT}/{conversation_id}/messages", headers=headers, json={"content": text})
+    response = await client.post(
+        f"{CHAT}/{conversation_id}/messages", headers=headers, json={"content": text}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -50,7 +52,10 @@ async def arrange(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime)
     org = await make_org(db)
     headers = bearer(await make_key(db, org))
     await add_document(
-        runtime, org.id, "shipping.md", "# Shipping\n\nOrders ship within two days. Lost parcels are resent free."
+        runtime,
+        org.id,
+        "shipping.md",
+        "# Shipping\n\nOrders ship within two days. Lost parcels are resent free.",
     )
     alice = await start_chat(client, headers, name="Alice Privacy", email=EMAIL, phone=PHONE)
     await say(client, headers, alice, CHAT_SENTENCE)
@@ -154,7 +159,9 @@ async def test_erasure_leaves_no_trace_in_any_table_or_index_file(
             )
         ).all()
         assert bob_messages == ["My colleague [erased] told me this. [erased]", BOB_SENTENCE]
-        audit = (await s.scalars(sa.select(AuditLog).where(AuditLog.action == "privacy.customer_erased"))).one()
+        audit = (
+            await s.scalars(sa.select(AuditLog).where(AuditLog.action == "privacy.customer_erased"))
+        ).one()
         assert audit.target == counts["email_hash"] and audit.organization_id == org.id
         assert await s.scalar(sa.select(sa.func.count()).select_from(Conversation)) == 1
 

@@ -258,6 +258,10 @@ class Retriever:
                 pass
         await asyncio.to_thread(shutil.rmtree, self._dir(organization_id), ignore_errors=True)
 
+    def holds(self, organization_id: uuid.UUID) -> bool:
+        """Whether this process keeps a copy of the organization's index in memory."""
+        return organization_id in self._indexes
+
     async def wait_idle(self, organization_id: uuid.UUID) -> None:
         """Until no refresh or compaction of this organization is running (tests, benchmarks, shutdown)."""
         tasks = (self._refreshing.get(organization_id), self._compacting.get(organization_id))
