@@ -108,9 +108,16 @@ async def download_export(
 
 @router.post("/delete-organization", response_model=OrganizationDeleted)
 async def delete_organization(
-    body: OrganizationDeleteRequest, principal: AdminPrincipal, request: Request, runtime: RuntimeDep
+    body: OrganizationDeleteRequest,
+    principal: AdminPrincipal,
+    request: Request,
+    db: DbSession,
+    runtime: RuntimeDep,
 ) -> OrganizationDeleted:
     """Deletes the calling organization with every row, vector, index file and stored object."""
-    return await OrganizationDeletionService(runtime).delete(
+    service = OrganizationDeletionService(db, runtime)
+    deleted = await service.delete_rows(
         principal.organization_id, body.confirm_name, actor_of(principal, request)
     )
+    await db.commit()  # the boundary comes early: objects and files go only once the rows are gone for good
+    return await service.purge(deleted)

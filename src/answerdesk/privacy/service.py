@@ -492,38 +492,57 @@ async def expire_exports(runtime: Runtime) -> int:
     return len(expired)
 
 
-class OrganizationDeletionService:
-    """Deleting an organization: every row, vector, index file and stored object, once its name is typed."""
+@dataclass(frozen=True)
+class DeletedRows:
+    organization_id: uuid.UUID
+    rows: dict[str, int]
+    user_ids: list[uuid.UUID]
 
-    def __init__(self, runtime: Runtime) -> None:
+
+class OrganizationDeletionService:
+    """Deleting an organization: every row, vector, index file and stored object, once its name is typed.
+
+    Two steps around the caller's commit: :meth:`delete_rows` in the request's session (which may already hold
+    locks on the organization's rows, such as its API key's last use), then :meth:`purge` once the rows are
+    gone for good, so files and objects never go while the rows could still be rolled back.
+    """
+
+    def __init__(self, db: AsyncSession, runtime: Runtime) -> None:
+        self.db = db
         self.runtime = runtime
 
-    async def delete(
-        self, organization_id: uuid.UUID, confirm_name: str, actor: Actor
-    ) -> OrganizationDeleted:
-        # Its own unit of work: the files and objects go only once the rows are gone for good (committed).
-        async with session_scope(self.runtime.sessionmaker) as db:
-            org = await OrganizationService(db).get(organization_id)
-            if confirm_name.strip() != org.name.strip():
-                raise ValidationFailed(
-                    "Type the organization's name exactly to delete it.", code="confirmation_mismatch"
-                )
-            name, slug = org.name, org.slug
-            repo = PrivacyRepository(db)
-            users = await repo.users_only_in(organization_id)
-            rows = await repo.delete_organization(organization_id, users)
-            AuditService(db).record(
-                "privacy.organization_deleted",
-                actor_id=actor.user_id if actor.user_id not in users else None,
-                target=f"{slug} ({organization_id})",
-                ip=actor.ip,
-                details={**actor.details(), "name": name, "rows": rows},
+    async def delete_rows(self, organization_id: uuid.UUID, confirm_name: str, actor: Actor) -> DeletedRows:
+        org = await OrganizationService(self.db).get(organization_id)
+        if confirm_name.strip() != org.name.strip():
+            raise ValidationFailed(
+                "Type the organization's name exactly to delete it.", code="confirmation_mismatch"
             )
-        for user_id in users:
+        name, slug = org.name, org.slug
+        repo = PrivacyRepository(self.db)
+        users = await repo.users_only_in(organization_id)
+        self.db.expunge_all()  # the ORM must not write back rows deleted below in bulk
+        rows = await repo.delete_organization(organization_id, users)
+        AuditService(self.db).record(
+            "privacy.organization_deleted",
+            actor_id=actor.user_id if actor.user_id not in users else None,
+            target=f"{slug} ({organization_id})",
+            ip=actor.ip,
+            details={**actor.details(), "name": name, "rows": rows},
+        )
+        await self.db.flush()
+        return DeletedRows(organization_id, rows, users)
+
+    async def purge(self, deleted: DeletedRows) -> OrganizationDeleted:
+        """After the commit: login sessions, stored objects (originals, exports) and index files."""
+        organization_id = deleted.organization_id
+        for user_id in deleted.user_ids:
             await self.runtime.session_store.delete_for_user(user_id)
         objects = await self.runtime.storage.delete_prefix(f"org/{organization_id}/")
         await self.runtime.retriever.drop(organization_id)
         log.info(
-            "privacy.organization_deleted", organization_id=str(organization_id), rows=rows, objects=objects
+            "privacy.organization_deleted",
+            organization_id=str(organization_id),
+            rows=deleted.rows,
+            objects=objects,
         )
-        return OrganizationDeleted(organization_id=organization_id, rows=rows, stored_objects=objects)
+        return OrganizationDeleted(organization_id=organization_id, rows=deleted.rows, stored_objects=objects)
