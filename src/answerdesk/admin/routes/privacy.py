@@ -93,7 +93,7 @@ async def erase_customer(
     )
     scrubbed = sum(result.scrubbed.values())
     summary = (
-        f"Erased {customer.email}: {result.conversations} conversation(s) with {result.messages} message(s), "
+        f"Customer erased: {result.conversations} conversation(s) with {result.messages} message(s), "
         f"{result.ratings} rating(s), {result.tickets} ticket(s) with {result.ticket_messages} message(s), "
         f"{result.faq_documents} FAQ(s) made from them; {scrubbed} other record(s) quoting them rewritten. "
         "WHMCS was not changed."
