@@ -33,6 +33,8 @@ _NOT_EXPORTED = frozenset({"auth_session"})
 # it alone (rewriting a chunk's text would leave its vectors describing the old text). FAQs made from the
 # customer's tickets are deleted as documents instead.
 KNOWLEDGE_TABLES = frozenset({"document", "chunk", "index_state"})
+# Needles looked for in one scan of a table (OR'd ILIKE conditions): bounded statements on both databases.
+NEEDLES_PER_SCAN = 40
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,10 @@ def jsonable(value: Any) -> Any:
 class PrivacyRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
+
+    @property
+    def dialect(self) -> str:
+        return str(self.db.get_bind().dialect.name)
 
     # --- one customer -------------------------------------------------------------------------------
 
@@ -225,21 +231,29 @@ class PrivacyRepository:
             key = list(table.primary_key.columns)
             if not columns or not key:
                 continue
-            count = 0
-            for column in columns:
-                for batch in _batches(needles, 40):
-                    stmt = sa.select(*key, column).where(
-                        tenant.where(organization_id), _any_contains(column, batch)
-                    )
-                    rows = (await self.db.execute(stmt)).all()
-                    for row in rows:
-                        *ids, value = row
+            # One scan of the table per batch of needles, all its text columns at once; a column too short
+            # for a needle (a 16-character status) is not searched for it.
+            touched: set[tuple[Any, ...]] = set()
+            for batch in _batches(needles, NEEDLES_PER_SCAN):
+                searched = [(c, fitting) for c in columns if (fitting := _fitting(c, batch))]
+                if not searched:
+                    continue
+                matches = sa.or_(*(_any_contains(c, fitting, self.dialect) for c, fitting in searched))
+                stmt = sa.select(*key, *(c for c, _ in searched)).where(
+                    tenant.where(organization_id), matches
+                )
+                for row in (await self.db.execute(stmt)).all():
+                    ids, values = tuple(row[: len(key)]), row[len(key) :]
+                    update = {}
+                    for (column, _), value in zip(searched, values, strict=True):
                         new = _replace(value, pattern, replacement)
-                        if new == value:
-                            continue
+                        if new != value:
+                            update[column.name] = new
+                    if update:
                         where = sa.and_(*(k == v for k, v in zip(key, ids, strict=True)))
-                        await self.db.execute(sa.update(table).where(where).values({column.name: new}))
-                        count += 1
+                        await self.db.execute(sa.update(table).where(where).values(update))
+                        touched.add(ids)
+            count = len(touched)
             if count:
                 changed[table.name] = count
         return changed
@@ -252,7 +266,7 @@ class PrivacyRepository:
                 stmt = (
                     sa.select(sa.func.count())
                     .select_from(tenant.table)
-                    .where(tenant.where(organization_id), _any_contains(column, needles))
+                    .where(tenant.where(organization_id), _any_contains(column, needles, self.dialect))
                 )
                 n = int(await self.db.scalar(stmt) or 0)
                 if n:
@@ -377,13 +391,27 @@ def customer_texts(messages: Iterable[Message], ticket_messages: Iterable[Ticket
     return texts
 
 
+def _fitting(column: sa.Column[Any], needles: Sequence[str]) -> list[str]:
+    """The needles a column is long enough to hold (JSON and unbounded text hold any)."""
+    length = getattr(column.type, "length", None)
+    if isinstance(column.type, sa.JSON) or not length:
+        return list(needles)
+    return [n for n in needles if len(n) <= length]
+
+
 def _batches(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _any_contains(column: sa.Column[Any], needles: Sequence[str]) -> sa.ColumnElement[bool]:
-    """Case-insensitive "contains any" on both databases; JSON is searched in its text form."""
+def _any_contains(
+    column: sa.Column[Any], needles: Sequence[str], dialect: str = "sqlite"
+) -> sa.ColumnElement[bool]:
+    """Case-insensitive "contains any" on both databases; JSON is searched in its text form.
+
+    PostgreSQL lowers the text once and matches it against an array of patterns (``LIKE ANY``): five times
+    quicker than a row of ILIKEs, which case-fold the text once per needle (bench/privacy_erasure.py).
+    """
     text: sa.ColumnElement[Any] = sa.cast(column, sa.Text) if isinstance(column.type, sa.JSON) else column
     terms: list[str] = []
     for needle in needles:
@@ -393,11 +421,16 @@ def _any_contains(column: sa.Column[Any], needles: Sequence[str]) -> sa.ColumnEl
             escaped = json.dumps(needle)[1:-1]
             if escaped != needle:
                 terms.append(escaped)
-    conditions = []
-    for term in terms:
-        pattern = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(text.ilike(f"%{pattern}%", escape="\\"))
-    return sa.or_(*conditions)
+    if dialect == "postgresql":
+        # Backslash is PostgreSQL's default LIKE escape character.
+        patterns = [f"%{_like_literal(t.lower())}%" for t in terms]
+        array = sa.bindparam(None, patterns, type_=sa.ARRAY(sa.Text))
+        return sa.func.lower(text).like(sa.any_(array))
+    return sa.or_(*(text.ilike(f"%{_like_literal(t)}%", escape="\\") for t in terms))
+
+
+def _like_literal(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _replace(value: Any, pattern: re.Pattern[str], replacement: str) -> Any:
