@@ -4,7 +4,7 @@ from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, Us
 from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
-from answerdesk.privacy.models import OrganizationExport
+from answerdesk.privacy.models import ErasedTicket, OrganizationExport
 from answerdesk.tenants.models import Organization
 from answerdesk.tickets.models import Draft, Ticket, TicketMessage, WhmcsConnection  # noqa: F401
 
@@ -16,6 +16,7 @@ __all__ = [
     "Chunk",
     "Conversation",
     "Document",
+    "ErasedTicket",
     "IndexState",
     "Membership",
     "Message",

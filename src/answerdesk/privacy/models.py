@@ -1,4 +1,4 @@
-"""Full exports of an organization, made by a background job, downloadable by its admins until they expire."""
+"""Full exports of an organization (made by a job, downloadable until they expire); WHMCS tickets erased."""
 
 from __future__ import annotations
 
@@ -32,3 +32,16 @@ class OrganizationExport(IdMixin, TenantMixin, CreatedAtMixin, Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # The zip is deleted (object and row) after this; set when it is ready.
     expires_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+
+
+class ErasedTicket(IdMixin, TenantMixin, CreatedAtMixin, Base):
+    """A WHMCS ticket whose local copy was erased with its customer: the sync does not import it again.
+
+    Only WHMCS's ticket id is kept, nothing about the customer; their new tickets are imported as usual.
+    """
+
+    __tablename__ = "erased_ticket"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "source", "external_id"),)
+
+    source: Mapped[str] = mapped_column(sa.String(16))
+    external_id: Mapped[str] = mapped_column(sa.String(64))

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import Membership, User
 from answerdesk.chat.models import Conversation, Message, Sender
 from answerdesk.kit.db import Base
-from answerdesk.privacy.models import ExportStatus, OrganizationExport
+from answerdesk.privacy.models import ErasedTicket, ExportStatus, OrganizationExport
 from answerdesk.tenants.models import Organization
 from answerdesk.tickets.models import Author, Draft, Ticket, TicketMessage, TicketSource
 
@@ -208,6 +208,25 @@ class PrivacyRepository:
                     await self.delete_where(child, referenced)
         result = await self.db.execute(sa.delete(table).where(condition))
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def remember_erased(self, organization_id: uuid.UUID, tickets: Sequence[Ticket]) -> None:
+        for t in tickets:
+            if t.source == TicketSource.whmcs and t.external_id:
+                self.db.add(
+                    ErasedTicket(organization_id=organization_id, source=t.source, external_id=t.external_id)
+                )
+
+    async def erased_external_ids(
+        self, organization_id: uuid.UUID, source: str, external_ids: Sequence[str]
+    ) -> set[str]:
+        if not external_ids:
+            return set()
+        stmt = sa.select(ErasedTicket.external_id).where(
+            ErasedTicket.organization_id == organization_id,
+            ErasedTicket.source == source,
+            ErasedTicket.external_id.in_(external_ids),
+        )
+        return set((await self.db.scalars(stmt)).all())
 
     # --- sweeping text out of every table --------------------------------------------------------
 

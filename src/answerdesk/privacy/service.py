@@ -13,7 +13,8 @@ What a customer's erasure removes (by their e-mail, within one organization):
   replacing the e-mail, the phone number and every sentence the customer wrote with "[erased]". The
   knowledge base's own documents are left alone (they are the organization's published content).
 
-WHMCS itself is never changed: a ticket still in WHMCS comes back with the next sync if it changes there.
+WHMCS itself is never changed. The erased WHMCS tickets' ids are remembered (``ErasedTicket``: the id only),
+so the sync does not import them again; a new ticket the customer opens later is imported as usual.
 """
 
 from __future__ import annotations
@@ -237,6 +238,7 @@ class CustomerPrivacyService:
                 pass  # deleted by staff since
         await self.repo.delete_conversations(organization_id, conversation_ids)
         await self.repo.delete_tickets(organization_id, ticket_ids)
+        self.repo.remember_erased(organization_id, tickets)
         scrubbed = await self.repo.scrub(organization_id, needles, ERASED)
         result = ErasureRead(
             email_hash=email_hash(email),
@@ -265,6 +267,13 @@ class CustomerPrivacyService:
             )
         log.info("privacy.customer_erased", organization_id=str(organization_id), **result.model_dump())
         return result
+
+
+async def erased_ticket_ids(
+    db: AsyncSession, organization_id: uuid.UUID, source: str, external_ids: Sequence[str]
+) -> set[str]:
+    """Which of these external tickets were erased with their customer (the WHMCS sync skips them)."""
+    return await PrivacyRepository(db).erased_external_ids(organization_id, source, external_ids)
 
 
 class PrivacySettingsService:
@@ -539,6 +548,7 @@ class OrganizationDeletionService:
             await self.runtime.session_store.delete_for_user(user_id)
         objects = await self.runtime.storage.delete_prefix(f"org/{organization_id}/")
         await self.runtime.retriever.drop(organization_id)
+        self.runtime.knowledge_languages.forget(organization_id)
         log.info(
             "privacy.organization_deleted",
             organization_id=str(organization_id),

@@ -1,4 +1,4 @@
-"""Organization exports (GDPR): a zip made by a background job, downloadable until it expires
+"""Privacy (GDPR): organization exports (a zip made by a job, downloadable until it expires), erased tickets
 
 Revision ID: 8a1c0e7e0p01
 Revises: 8a1c0e7e0008
@@ -48,9 +48,37 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_organization_export_organization_id"), ["organization_id"], unique=False
         )
+    op.create_table(
+        "erased_ticket",
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("external_id", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organization.id"],
+            name=op.f("fk_erased_ticket_organization_id_organization"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erased_ticket")),
+        sa.UniqueConstraint(
+            "organization_id",
+            "source",
+            "external_id",
+            name=op.f("uq_erased_ticket_organization_id_source_external_id"),
+        ),
+    )
+    with op.batch_alter_table("erased_ticket", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_erased_ticket_organization_id"), ["organization_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("erased_ticket", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_erased_ticket_organization_id"))
+    op.drop_table("erased_ticket")
     with op.batch_alter_table("organization_export", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_organization_export_organization_id"))
         batch_op.drop_index(batch_op.f("ix_organization_export_expires_at"))
