@@ -17,6 +17,7 @@ from answerdesk.privacy.service import apply_retention, expire_exports
 from answerdesk.runtime import Runtime
 from answerdesk.tickets.models import Ticket, TicketMessage
 from tests.factories import bearer, make_key, make_org
+from tests.knowledge.ingest_support import drain
 from tests.privacy.support import API
 from tests.tickets.native import native_ticket
 
@@ -99,3 +100,21 @@ async def test_expired_exports_are_deleted_with_their_zip(db: AsyncSession, runt
     assert not await runtime.storage.exists(key)
     async with runtime.sessionmaker() as s:
         assert await s.scalar(sa.select(sa.func.count()).select_from(OrganizationExport)) == 1
+
+
+async def test_an_interrupted_export_does_not_block_the_next(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org = await make_org(db)
+    headers = bearer(await make_key(db, org))
+    async with session_scope(runtime.sessionmaker) as s:
+        s.add(
+            OrganizationExport(
+                organization_id=org.id, status=ExportStatus.running, created_at=utcnow() - timedelta(hours=3)
+            )
+        )
+    requested = await client.post(f"{API}/organization-exports", headers=headers)
+    assert requested.status_code == 202, requested.text
+    await drain(runtime)
+    listed = (await client.get(f"{API}/organization-exports", headers=headers)).json()
+    assert sorted(e["status"] for e in listed) == ["failed", "ready"]

@@ -68,6 +68,8 @@ MAX_QUOTES = 2_000
 # Rows deleted per statement by the retention job: bounded IN lists on both databases.
 RETENTION_BATCH = 500
 EXPORT_FORMAT = 1
+# An export still queued or running after this (the job's own limit is an hour) was interrupted.
+STUCK_EXPORT_AFTER = timedelta(hours=2)
 
 
 def email_hash(email: str) -> str:
@@ -358,11 +360,14 @@ class OrganizationExportService:
 
     async def request(self, organization_id: uuid.UUID, actor: Actor) -> OrganizationExport:
         await OrganizationService(self.db).get(organization_id)
-        running = [
-            e
-            for e in await self.repo.exports(organization_id)
-            if e.status in (ExportStatus.queued, ExportStatus.running)
-        ]
+        running = []
+        for e in await self.repo.exports(organization_id):
+            if e.status not in (ExportStatus.queued, ExportStatus.running):
+                continue
+            if e.created_at < utcnow() - STUCK_EXPORT_AFTER:  # its job died with a restart: let a new one go
+                e.status, e.error, e.finished_at = ExportStatus.failed, "Interrupted.", utcnow()
+            else:
+                running.append(e)
         if running:
             raise Conflict("An export of this organization is already being made.", code="export_running")
         export = self.repo.add_export(
