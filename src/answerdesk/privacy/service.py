@@ -100,6 +100,15 @@ def quotes_of(texts: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_QUOTES]
 
 
+def _faq_of(trace: Any) -> uuid.UUID | None:
+    """The FAQ document a sent reply was saved as (tickets.faq keeps its id in the draft's trace)."""
+    raw = trace.get(FAQ_TRACE_KEY) if isinstance(trace, dict) else None
+    try:
+        return uuid.UUID(str(raw)) if raw else None
+    except ValueError:
+        return None
+
+
 class CustomerPrivacyService:
     """One customer's data within one organization, found by their e-mail address."""
 
@@ -220,14 +229,10 @@ class CustomerPrivacyService:
 
         texts = customer_texts(messages, ticket_messages)
         texts += [c.rating_comment for c in conversations if c.rating_comment]
-        texts += [t.subject for t in tickets if t.source == "native" and t.subject]
+        texts += [t.subject for t in tickets if t.subject]
         needles = [email, *quotes_of(texts)]
         needles += [p.strip() for c in conversations if (p := c.customer_phone) and len(p.strip()) >= 7]
-        faq_ids = {
-            uuid.UUID(str(d.trace[FAQ_TRACE_KEY]))
-            for d in drafts
-            if isinstance(d.trace, dict) and d.trace.get(FAQ_TRACE_KEY)
-        }
+        faq_ids = {doc_id for d in drafts if (doc_id := _faq_of(d.trace)) is not None}
         ratings = sum(1 for c in conversations if c.rating is not None or c.rating_comment)
 
         knowledge = KnowledgeService.of(self.db, self.runtime)
