@@ -176,23 +176,31 @@ class PrivacyRepository:
         )
         return (await self.db.scalars(stmt)).all()
 
-    async def delete_conversations(self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+    async def delete_conversations(
+        self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID], *, derived: bool = False
+    ) -> None:
         if ids:
             table: sa.Table = Conversation.__table__  # type: ignore[assignment]
-            await self.delete_where(
-                table, sa.and_(table.c.organization_id == organization_id, table.c.id.in_(ids))
-            )
+            condition = sa.and_(table.c.organization_id == organization_id, table.c.id.in_(ids))
+            await self.delete_where(table, condition, derived=derived)
 
-    async def delete_tickets(self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+    async def delete_tickets(
+        self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID], *, derived: bool = False
+    ) -> None:
         if ids:
             table: sa.Table = Ticket.__table__  # type: ignore[assignment]
-            await self.delete_where(
-                table, sa.and_(table.c.organization_id == organization_id, table.c.id.in_(ids))
-            )
+            condition = sa.and_(table.c.organization_id == organization_id, table.c.id.in_(ids))
+            await self.delete_where(table, condition, derived=derived)
 
-    async def delete_where(self, table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
+    async def delete_where(
+        self, table: sa.Table, condition: sa.ColumnElement[bool], *, derived: bool = False
+    ) -> int:
         """Deletes rows and, first, every row pointing at them (messages of a conversation, feedback on a
-        message, examples taken from a ticket), whatever table they are in; SET NULL keys are cleared.
+        message, drafts of a ticket), whatever table they are in.
+
+        Rows whose key is SET NULL outlive what they point at (an approved reply kept as an example after its
+        ticket is gone): their key is cleared, unless ``derived`` (an erasure), which deletes them too, since
+        they were made from the erased customer's words.
 
         No reliance on ON DELETE CASCADE: it only works where the key was declared with it (and on SQLite
         with its pragma on), and tables added later may not have it.
@@ -202,10 +210,10 @@ class PrivacyRepository:
                 if fk.column.table is not table or child is table:
                     continue
                 referenced = fk.parent.in_(sa.select(fk.column).where(condition))
-                if fk.ondelete and fk.ondelete.upper() == "SET NULL":
+                if fk.ondelete and fk.ondelete.upper() == "SET NULL" and not derived:
                     await self.db.execute(sa.update(child).where(referenced).values({fk.parent.name: None}))
                 else:
-                    await self.delete_where(child, referenced)
+                    await self.delete_where(child, referenced, derived=derived)
         result = await self.db.execute(sa.delete(table).where(condition))
         return int(getattr(result, "rowcount", 0) or 0)
 

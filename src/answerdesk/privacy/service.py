@@ -6,6 +6,8 @@ What a customer's erasure removes (by their e-mail, within one organization):
   ``details``, the contact fields (name, e-mail, phone) and the rating and its comment;
 * tickets whose client e-mail is theirs (native ones and local copies of WHMCS ones), with every reply and
   note, every AI draft and the drafts' retrieval traces;
+* every row of any table pointing at those conversations, messages, tickets or drafts, even where the key
+  is SET NULL (rows made from their words, such as approved replies kept as drafting examples);
 * FAQs made from those tickets' replies (``tickets.faq``; found through the drafts' traces), with their
   chunks, vectors and index entries;
 * then a sweep of every other text and JSON column of the organization's rows, in every table (found through
@@ -243,8 +245,9 @@ class CustomerPrivacyService:
                 deleted_faqs += 1
             except NotFound:
                 pass  # deleted by staff since
-        await self.repo.delete_conversations(organization_id, conversation_ids)
-        await self.repo.delete_tickets(organization_id, ticket_ids)
+        # Rows made from theirs (examples kept from an approved reply, feedback) go with them.
+        await self.repo.delete_conversations(organization_id, conversation_ids, derived=True)
+        await self.repo.delete_tickets(organization_id, ticket_ids, derived=True)
         self.repo.remember_erased(organization_id, tickets)
         scrubbed = await self.repo.scrub(organization_id, needles, ERASED)
         result = ErasureRead(
