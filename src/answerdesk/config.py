@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_prefix: str = ""
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Server-side encryption asked for on every upload ("none" for S3-compatible services without SSE).
+    s3_sse: Literal["AES256", "aws:kms", "none"] = "AES256"
+    s3_sse_kms_key_id: str | None = None
+
+    # Privacy: how long an organization's full export stays downloadable before it is deleted.
+    privacy_export_expiry_hours: int = Field(default=48, ge=1)
 
     # Knowledge base: embeddings, chunking, index.
     embedder: Literal["onnx", "torch"] = "onnx"

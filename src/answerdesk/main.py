@@ -23,6 +23,7 @@ from answerdesk.kit.logging import configure_logging
 from answerdesk.kit.web import BodySizeLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from answerdesk.knowledge.recovery import requeue_unfinished_ingestions
 from answerdesk.knowledge.router import router as knowledge_router
+from answerdesk.privacy.router import router as privacy_router
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.router import router as tenants_router
 from answerdesk.tickets.router import router as tickets_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(ai_settings_router)
     api.include_router(tickets_router)
     api.include_router(whmcs_router)
+    api.include_router(privacy_router)
     api.include_router(widget_api_router)
     app.include_router(api)
     app.include_router(health_router)

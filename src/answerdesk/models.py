@@ -4,6 +4,7 @@ from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, Us
 from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
+from answerdesk.privacy.models import ErasedTicket, OrganizationExport
 from answerdesk.tenants.models import Organization
 from answerdesk.tickets.models import (  # noqa: F401
     ApprovedReply,
@@ -21,9 +22,11 @@ __all__ = [
     "Chunk",
     "Conversation",
     "Document",
+    "ErasedTicket",
     "IndexState",
     "Membership",
     "Message",
     "Organization",
+    "OrganizationExport",
     "User",
 ]

@@ -97,6 +97,8 @@ class Runtime:
             else None,
             s3_prefix=settings.s3_prefix,
             s3_addressing_style=settings.s3_addressing_style,
+            s3_server_side_encryption=settings.s3_sse,
+            s3_sse_kms_key_id=settings.s3_sse_kms_key_id,
         )
         runtime.retriever = Retriever(
             settings.data_dir / "indexes",

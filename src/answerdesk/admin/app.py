@@ -17,6 +17,7 @@ from answerdesk.admin.routes import (
     knowledge,
     live,
     pages,
+    privacy,
     settings,
     ticket_categories,
     tickets,
@@ -62,6 +63,7 @@ def mount_admin(app: FastAPI) -> None:
         users,
         api_keys,
         settings,
+        privacy,
     )
     for module in modules:
         app.include_router(module.router)

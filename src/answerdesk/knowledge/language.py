@@ -29,3 +29,7 @@ class KnowledgeLanguages:
         language = max(counts, key=lambda code: (counts[code], code)) if counts else None
         self._known[organization_id] = (generation, language)
         return language
+
+    def forget(self, organization_id: uuid.UUID) -> None:
+        """Drops a deleted organization's entry."""
+        self._known.pop(organization_id, None)

@@ -56,6 +56,12 @@ class ByteBoundedLRU(Generic[K, V]):
             self._bytes -= evicted
             self.evictions += 1
 
+    def discard(self, key: K) -> None:
+        """Drop ``key`` if present (its organization was deleted)."""
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry[1]
+
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 

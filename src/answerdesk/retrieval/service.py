@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -237,6 +238,29 @@ class Retriever:
         no deleting: the generation bump that comes with a reindex makes them stale.
         """
         self._full_wanted.add(organization_id)
+
+    async def drop(self, organization_id: uuid.UUID) -> None:
+        """Forgets a deleted organization: its copy in memory, its running work and its files on disk.
+
+        Refreshes and compactions are cancelled first so that none saves a snapshot after the folder is gone.
+        """
+        running = (self._refreshing.pop(organization_id, None), self._compacting.pop(organization_id, None))
+        tasks = [t for t in running if t is not None]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._indexes.discard(organization_id)
+        self._full_wanted.discard(organization_id)
+        lock = self._save_locks.pop(organization_id, None)
+        if lock is not None:
+            async with lock:  # a save already writing finishes before its folder is removed
+                pass
+        await asyncio.to_thread(shutil.rmtree, self._dir(organization_id), ignore_errors=True)
+
+    def holds(self, organization_id: uuid.UUID) -> bool:
+        """Whether this process keeps a copy of the organization's index in memory."""
+        return organization_id in self._indexes
 
     async def wait_idle(self, organization_id: uuid.UUID) -> None:
         """Until no refresh or compaction of this organization is running (tests, benchmarks, shutdown)."""

@@ -41,6 +41,7 @@ from answerdesk.integrations.whmcs import (
 )
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import AppError
+from answerdesk.privacy.service import erased_ticket_ids
 from answerdesk.runtime import Runtime
 from answerdesk.tickets.classify import normalise_priority
 from answerdesk.tickets.connections import ClientSpec, ConnectionService
@@ -174,6 +175,9 @@ async def _store_page(
         known = await TicketRepository(db).by_external(
             organization_id, TicketSource.whmcs, [str(r.id) for r in rows]
         )
+        # Erased with their customer (GDPR): WHMCS still has them, Answerdesk does not take them back.
+        erased = await erased_ticket_ids(db, organization_id, TicketSource.whmcs, [str(r.id) for r in rows])
+        rows = [r for r in rows if str(r.id) not in erased]
         fingerprints = {k: (t.external_fingerprint, bool(t.client_context)) for k, t in known.items()}
     changed = [
         r for r in rows if fingerprints.get(str(r.id), ("", False))[0] != fingerprint(r, spec.timezone)

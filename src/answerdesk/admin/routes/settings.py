@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from answerdesk.admin.deps import OrgAdmin
+from answerdesk.admin.routes.privacy import settings_context as privacy_settings
 from answerdesk.admin.templating import redirect, render
-from answerdesk.auth.deps import DbSession
+from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.auth.service import AuditService
 from answerdesk.tenants.schemas import OrganizationSettings, OrganizationUpdate
 from answerdesk.tenants.service import OrganizationService
@@ -19,10 +20,11 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
 @router.get("/settings")
-async def settings_page(request: Request, ctx: OrgAdmin, db: DbSession) -> Response:
+async def settings_page(request: Request, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep) -> Response:
     service = OrganizationService(db)
     org_settings = service.settings_of(await service.get(ctx.organization.id))
-    return render(request, "settings/index.html", org_settings=org_settings)
+    privacy = await privacy_settings(db, runtime, ctx)
+    return render(request, "settings/index.html", org_settings=org_settings, **privacy)
 
 
 @router.post("/settings")

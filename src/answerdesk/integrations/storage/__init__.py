@@ -13,7 +13,7 @@ from answerdesk.integrations.storage.errors import (
 from answerdesk.integrations.storage.factory import StorageBackend, build_storage
 from answerdesk.integrations.storage.keys import validate_key, validate_prefix
 from answerdesk.integrations.storage.local import LocalStorage
-from answerdesk.integrations.storage.s3 import AddressingStyle, S3Storage
+from answerdesk.integrations.storage.s3 import AddressingStyle, S3Storage, ServerSideEncryption
 
 __all__ = [
     "AddressingStyle",
@@ -23,6 +23,7 @@ __all__ = [
     "ObjectNotFound",
     "ObjectStorage",
     "S3Storage",
+    "ServerSideEncryption",
     "StorageAccessDenied",
     "StorageBackend",
     "StorageConfigError",

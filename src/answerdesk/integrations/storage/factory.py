@@ -8,7 +8,7 @@ from typing import Literal
 from answerdesk.integrations.storage.base import ObjectStorage
 from answerdesk.integrations.storage.errors import StorageConfigError
 from answerdesk.integrations.storage.local import LocalStorage
-from answerdesk.integrations.storage.s3 import AddressingStyle, S3Storage
+from answerdesk.integrations.storage.s3 import AddressingStyle, S3Storage, ServerSideEncryption
 
 StorageBackend = Literal["local", "s3"]
 
@@ -27,6 +27,8 @@ def build_storage(
     s3_connect_timeout: float = 5.0,
     s3_read_timeout: float = 60.0,
     s3_max_attempts: int = 3,
+    s3_server_side_encryption: ServerSideEncryption = "AES256",
+    s3_sse_kms_key_id: str | None = None,
 ) -> ObjectStorage:
     """Build the configured backend; call once at start-up. Raises ``StorageConfigError``."""
     if backend == "local":
@@ -47,5 +49,7 @@ def build_storage(
             connect_timeout=s3_connect_timeout,
             read_timeout=s3_read_timeout,
             max_attempts=s3_max_attempts,
+            server_side_encryption=s3_server_side_encryption,
+            sse_kms_key_id=s3_sse_kms_key_id,
         )
     raise StorageConfigError(f"Unknown storage backend {backend!r}; use 'local' or 's3'")

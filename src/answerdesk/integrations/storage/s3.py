@@ -32,6 +32,8 @@ from answerdesk.integrations.storage.errors import (
 from answerdesk.integrations.storage.keys import validate_key, validate_prefix
 
 AddressingStyle = Literal["auto", "path", "virtual"]
+# Server-side encryption of stored objects: S3-managed keys, KMS keys, or none (services without SSE).
+ServerSideEncryption = Literal["AES256", "aws:kms", "none"]
 
 _T = TypeVar("_T")
 
@@ -66,6 +68,8 @@ class S3Storage:
         connect_timeout: float = 5.0,
         read_timeout: float = 60.0,
         max_attempts: int = 3,
+        server_side_encryption: ServerSideEncryption = "AES256",
+        sse_kms_key_id: str | None = None,
         session: boto3.session.Session | None = None,
     ) -> None:
         if not bucket:
@@ -78,8 +82,22 @@ class S3Storage:
             raise StorageConfigError(
                 f"S3 addressing style must be 'auto', 'path' or 'virtual', not {addressing_style!r}"
             )
+        if server_side_encryption not in ("AES256", "aws:kms", "none"):
+            raise StorageConfigError(
+                "S3 server-side encryption must be 'AES256', 'aws:kms' or 'none', "
+                f"not {server_side_encryption!r}"
+            )
+        if sse_kms_key_id and server_side_encryption != "aws:kms":
+            raise StorageConfigError("An S3 KMS key ID needs server-side encryption 'aws:kms'")
         self._bucket = bucket
         self._prefix = _normalise_prefix(prefix)
+        # Sent with every upload: originals and exports hold customers' data, so they are encrypted at rest
+        # even where the bucket has no default encryption.
+        self._sse: dict[str, str] = {}
+        if server_side_encryption != "none":
+            self._sse["ServerSideEncryption"] = server_side_encryption
+            if sse_kms_key_id:
+                self._sse["SSEKMSKeyId"] = sse_kms_key_id
         config = Config(
             signature_version="s3v4",
             s3={"addressing_style": addressing_style},
@@ -122,7 +140,7 @@ class S3Storage:
 
     async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
         full_key = self._full_key(key)
-        extra = {"ContentType": content_type} if content_type else {}
+        extra = {**self._sse, **({"ContentType": content_type} if content_type else {})}
         upload = partial(self._client.put_object, Bucket=self._bucket, Key=full_key, Body=data, **extra)
         await self._run(key, upload)
 
