@@ -1,7 +1,7 @@
 """Privacy (GDPR): organization exports (a zip made by a job, downloadable until it expires), erased tickets
 
 Revision ID: 8a1c0e7e0p01
-Revises: 8a1c0e7e0008
+Revises: 9b2d1f8a0450
 Create Date: 2026-12-07 04:50:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "8a1c0e7e0p01"
-down_revision: str | None = "8a1c0e7e0008"
+down_revision: str | None = "9b2d1f8a0450"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
