@@ -1,7 +1,8 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
-from answerdesk.chat.models import Conversation, Message
+from answerdesk.chat.models import Conversation, Message, MessageFeedback
+from answerdesk.gaps.models import GapResolution
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
 from answerdesk.tenants.models import Organization
@@ -15,9 +16,11 @@ __all__ = [
     "Chunk",
     "Conversation",
     "Document",
+    "GapResolution",
     "IndexState",
     "Membership",
     "Message",
+    "MessageFeedback",
     "Organization",
     "User",
 ]
