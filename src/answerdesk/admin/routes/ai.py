@@ -24,7 +24,7 @@ from answerdesk.answers.settings import AiSettings
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.auth.service import ROLE_SCOPES, AuditService, Principal
 from answerdesk.chat.feedback import FeedbackService
-from answerdesk.chat.models import Channel, Conversation, Message, MessageFeedback, Sender
+from answerdesk.chat.models import Channel, Conversation, FeedbackReason, Message, MessageFeedback, Sender
 from answerdesk.chat.schemas import ConversationCreate, CustomerIn, FeedbackCreate
 from answerdesk.chat.service import ChatService
 from answerdesk.chat.sse import reply_stream
@@ -60,6 +60,11 @@ MODE_LABELS: dict[str, str] = {
     "fallback": "Fallback",
     "no_answer": "No answer",
     "handoff": "Handoff",
+}
+FEEDBACK_REASONS: dict[str, str] = {
+    FeedbackReason.wrong: "Wrong",
+    FeedbackReason.not_asked: "Not what I asked",
+    FeedbackReason.outdated: "Outdated",
 }
 SENDER_LABELS: dict[str, str] = {
     Sender.customer: "Customer",
@@ -361,7 +366,9 @@ async def messages_after(
 
 
 def _partial(request: Request, ctx: AdminContext, template: str, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, template, {"ctx": ctx, **context})
+    return templates.TemplateResponse(
+        request, template, {"ctx": ctx, "feedback_reasons": FEEDBACK_REASONS, **context}
+    )
 
 
 @router.get("/playground")
@@ -384,6 +391,7 @@ async def playground_page(
         request,
         "ai/playground.html",
         nav="playground",
+        feedback_reasons=FEEDBACK_REASONS,
         banner=mode_banner(info),
         info=info,
         conversation_id=conversation_id,
