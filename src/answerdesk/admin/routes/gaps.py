@@ -29,8 +29,8 @@ REASON_LABELS = {"refused": "Refused", "handed_off": "Handed off", "unhelpful": 
 DRAFT_NOTES = {
     "staff": "Drafted from a staff reply in one of these conversations, with the customer's personal data "
     "removed. Check it before saving.",
-    "llm": "Drafted by the AI model: a draft to check. It does not know your facts; fill in every "
-    "[placeholder] and correct it before saving.",
+    "llm": "Written by the AI model, which does not know your facts: fill in every [placeholder] and "
+    "correct it before saving.",
     "none": "No staff reply in these conversations and no AI model configured: write the answer.",
 }
 FormStr = Annotated[str, Form()]
