@@ -41,5 +41,6 @@ def medoid(vectors: npt.NDArray[np.float32], rows: Sequence[int]) -> int:
     members = np.asarray(vectors[list(rows)], dtype=np.float32)
     norms = np.linalg.norm(members, axis=1, keepdims=True)
     unit = members / np.where(norms == 0, 1, norms)
-    mean_similarity = (unit @ unit.T).mean(axis=1)
+    # Mean cosine to the group = dot product with the group's mean vector: linear, not quadratic.
+    mean_similarity = unit @ unit.mean(axis=0)
     return rows[int(np.argmax(mean_similarity))]

@@ -53,12 +53,12 @@ class GapRepository:
     async def candidates(self, organization_id: uuid.UUID, since: datetime) -> list[Candidate]:
         """Customer conversations (not the playground) active since `since` where the bot fell short at least
         once: refused, answered without a source, was rated unhelpful, or a person was asked for."""
+        # Uncorrelated: one pass over the window's bot messages, not one lookup per conversation.
         failed = (
-            sa.select(Message.id)
+            sa.select(Message.conversation_id)
             .outerjoin(MessageFeedback, MessageFeedback.message_id == Message.id)
             .where(
                 Message.organization_id == organization_id,
-                Message.conversation_id == Conversation.id,
                 Message.sender == Sender.bot,
                 Message.created_at >= since,
                 sa.or_(
@@ -69,13 +69,12 @@ class GapRepository:
                     MessageFeedback.helpful.is_(False),
                 ),
             )
-            .exists()
         )
         stmt = sa.select(Conversation.id, Conversation.handoff_at).where(
             Conversation.organization_id == organization_id,
             Conversation.channel != Channel.playground,
             Conversation.last_message_at >= since,
-            sa.or_(failed, Conversation.handoff_at >= since),
+            sa.or_(Conversation.id.in_(failed), Conversation.handoff_at >= since),
         )
         rows = (await self.db.execute(stmt.order_by(Conversation.id))).all()
         return [Candidate(row[0], row[1]) for row in rows]
