@@ -180,3 +180,29 @@ async def _staff_reply(runtime: Runtime, chat: Chat, cid: str, user_id: uuid.UUI
     async with session_scope(runtime.sessionmaker) as session:
         staff = await service.staff(session, chat.organization_id, user_id)
         await service.reply(session, chat.organization_id, uuid.UUID(cid), staff, text)
+
+
+async def test_questions_from_before_vectors_were_stored_are_embedded_once(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    chat = await make_chat(client, db, runtime, seed=False)
+    for question in WINDOWS:
+        await _ask(chat, question)
+    # Rows answered before this release have no vector.
+    async with session_scope(runtime.sessionmaker) as session:
+        await session.execute(
+            sa.update(Message)
+            .where(Message.organization_id == chat.organization_id)
+            .values(query_embedding=None)
+        )
+    groups = (await client.get(GAPS, headers=chat.headers)).json()["groups"]
+    assert len(groups) == 1 and groups[0]["customers"] == 3
+    async with session_scope(runtime.sessionmaker) as session:
+        stored = (
+            await session.scalars(
+                sa.select(Message.query_embedding).where(
+                    Message.organization_id == chat.organization_id, Message.sender == Sender.customer
+                )
+            )
+        ).all()
+    assert len(stored) == 3 and all(v is not None and len(v) == 384 * 4 for v in stored)
