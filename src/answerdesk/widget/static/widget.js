@@ -22,6 +22,8 @@
   // English defaults, which are ours too. The language: the organization's choice, else the browser's.
   var I18N = {
     en: {
+      helpfulQ: "Was this helpful?", yes: "Helpful", no: "Not helpful", whyNot: "What was wrong?",
+      rWrong: "Wrong", rNotAsked: "Not what I asked", rOutdated: "Outdated",
       title: "Chat with us", welcome: "Hi! Ask me anything about our services.",
       unavailable: "Sorry, the chat is not available on this website right now.",
       offline: "You seem to be offline. The chat reconnects when the network is back.", name: "Name",
@@ -43,10 +45,10 @@
       newChat: "Start a new chat", rate: "Rate this chat", chooseStars: "Choose 1 to 5 stars first.",
       ended: "The chat has ended", comment: "Comment (optional)", close: "Close chat", open: "Open chat: {0}",
       unread: " ({0} new)",
-      helpfulQ: "Was this helpful?", yes: "Helpful", no: "Not helpful", whyNot: "What was wrong?",
-      rWrong: "Wrong", rNotAsked: "Not what I asked", rOutdated: "Outdated",
     },
     de: {
+      helpfulQ: "War das hilfreich?", yes: "Hilfreich", no: "Nicht hilfreich", whyNot: "Was war falsch?",
+      rWrong: "Falsch", rNotAsked: "Nicht meine Frage", rOutdated: "Veraltet",
       title: "Chatten Sie mit uns", welcome: "Hallo! Fragen Sie mich alles zu unseren Leistungen.",
       unavailable: "Der Chat ist auf dieser Website gerade leider nicht verfügbar.",
       offline: "Sie scheinen offline zu sein. Der Chat verbindet sich wieder, sobald das Netz zurück ist.",
@@ -71,10 +73,10 @@
       sendRating: "Bewertung senden", newChat: "Neuen Chat starten", rate: "Diesen Chat bewerten",
       chooseStars: "Wählen Sie zuerst 1 bis 5 Sterne.", ended: "Der Chat ist beendet",
       comment: "Kommentar (optional)", close: "Chat schließen", open: "Chat öffnen: {0}", unread: " ({0} neu)",
-      helpfulQ: "War das hilfreich?", yes: "Hilfreich", no: "Nicht hilfreich", whyNot: "Was war falsch?",
-      rWrong: "Falsch", rNotAsked: "Nicht meine Frage", rOutdated: "Veraltet",
     },
     fr: {
+      helpfulQ: "Cette réponse vous a-t-elle aidé ?", yes: "Utile", no: "Pas utile",
+      whyNot: "Qu'est-ce qui n'allait pas ?", rWrong: "Inexacte", rNotAsked: "Pas ma question", rOutdated: "Obsolète",
       title: "Discutez avec nous", welcome: "Bonjour ! Posez-moi toutes vos questions sur nos services.",
       unavailable: "Désolé, le chat n'est pas disponible sur ce site pour le moment.",
       offline: "Vous semblez hors ligne. Le chat se reconnectera dès le retour du réseau.", name: "Nom",
@@ -99,10 +101,10 @@
       rate: "Évaluer ce chat", chooseStars: "Choisissez d'abord de 1 à 5 étoiles.",
       ended: "Le chat est terminé", comment: "Commentaire (facultatif)", close: "Fermer le chat",
       open: "Ouvrir le chat : {0}", unread: " ({0} nouveaux)",
-      helpfulQ: "Cette réponse vous a-t-elle aidé ?", yes: "Utile", no: "Pas utile",
-      whyNot: "Qu'est-ce qui n'allait pas ?", rWrong: "Inexacte", rNotAsked: "Pas ma question", rOutdated: "Obsolète",
     },
     es: {
+      helpfulQ: "¿Te ha sido útil?", yes: "Útil", no: "No es útil", whyNot: "¿Qué ha fallado?",
+      rWrong: "Incorrecta", rNotAsked: "No es lo que pregunté", rOutdated: "Desactualizada",
       title: "Chatea con nosotros", welcome: "¡Hola! Pregúntame lo que quieras sobre nuestros servicios.",
       unavailable: "Lo sentimos, el chat no está disponible en este sitio web ahora mismo.",
       offline: "Parece que no tienes conexión. El chat se volverá a conectar cuando vuelva la red.",
@@ -126,10 +128,10 @@
       sendRating: "Enviar valoración", newChat: "Iniciar un chat nuevo", rate: "Valora este chat",
       chooseStars: "Elige primero de 1 a 5 estrellas.", ended: "El chat ha terminado",
       comment: "Comentario (opcional)", close: "Cerrar chat", open: "Abrir chat: {0}", unread: " ({0} nuevos)",
-      helpfulQ: "¿Te ha sido útil?", yes: "Útil", no: "No es útil", whyNot: "¿Qué ha fallado?",
-      rWrong: "Incorrecta", rNotAsked: "No es lo que pregunté", rOutdated: "Desactualizada",
     },
     nl: {
+      helpfulQ: "Was dit nuttig?", yes: "Nuttig", no: "Niet nuttig", whyNot: "Wat klopte er niet?",
+      rWrong: "Onjuist", rNotAsked: "Niet wat ik vroeg", rOutdated: "Verouderd",
       title: "Chat met ons", welcome: "Hallo! Stel me gerust een vraag over onze diensten.",
       unavailable: "Sorry, de chat is op deze website nu niet beschikbaar.",
       offline: "U lijkt offline te zijn. De chat maakt opnieuw verbinding zodra het netwerk terug is.",
@@ -153,10 +155,10 @@
       sendRating: "Beoordeling versturen", newChat: "Nieuwe chat starten", rate: "Beoordeel deze chat",
       chooseStars: "Kies eerst 1 tot 5 sterren.", ended: "De chat is beëindigd",
       comment: "Opmerking (optioneel)", close: "Chat sluiten", open: "Chat openen: {0}", unread: " ({0} nieuw)",
-      helpfulQ: "Was dit nuttig?", yes: "Nuttig", no: "Niet nuttig", whyNot: "Wat klopte er niet?",
-      rWrong: "Onjuist", rNotAsked: "Niet wat ik vroeg", rOutdated: "Verouderd",
     },
     it: {
+      helpfulQ: "Ti è stato utile?", yes: "Utile", no: "Non utile", whyNot: "Cosa non andava?",
+      rWrong: "Sbagliata", rNotAsked: "Non è ciò che ho chiesto", rOutdated: "Non aggiornata",
       title: "Chatta con noi", welcome: "Ciao! Chiedimi qualsiasi cosa sui nostri servizi.",
       unavailable: "Spiacenti, al momento la chat non è disponibile su questo sito.",
       offline: "Sembra che tu sia offline. La chat si riconnetterà quando tornerà la rete.", name: "Nome",
@@ -179,10 +181,10 @@
       sendRating: "Invia valutazione", newChat: "Inizia una nuova chat", rate: "Valuta questa chat",
       chooseStars: "Scegli prima da 1 a 5 stelle.", ended: "La chat è terminata",
       comment: "Commento (facoltativo)", close: "Chiudi chat", open: "Apri chat: {0}", unread: " ({0} nuovi)",
-      helpfulQ: "Ti è stato utile?", yes: "Utile", no: "Non utile", whyNot: "Cosa non andava?",
-      rWrong: "Sbagliata", rNotAsked: "Non è ciò che ho chiesto", rOutdated: "Non aggiornata",
     },
     pt: {
+      helpfulQ: "Isto foi útil?", yes: "Útil", no: "Não foi útil", whyNot: "O que estava errado?",
+      rWrong: "Errada", rNotAsked: "Não é o que perguntei", rOutdated: "Desatualizada",
       title: "Fale conosco", welcome: "Olá! Pergunte-me o que quiser sobre os nossos serviços.",
       unavailable: "Desculpe, o chat não está disponível neste site no momento.",
       offline: "Parece que você está offline. O chat volta a se conectar quando a rede voltar.", name: "Nome",
@@ -205,8 +207,6 @@
       newChat: "Iniciar um novo chat", rate: "Avalie este chat",
       chooseStars: "Escolha primeiro de 1 a 5 estrelas.", ended: "O chat terminou",
       comment: "Comentário (opcional)", close: "Fechar chat", open: "Abrir chat: {0}", unread: " ({0} novas)",
-      helpfulQ: "Isto foi útil?", yes: "Útil", no: "Não foi útil", whyNot: "O que estava errado?",
-      rWrong: "Errada", rNotAsked: "Não é o que perguntei", rOutdated: "Desatualizada",
     },
   };
   var LANG = "en", T = I18N.en;
