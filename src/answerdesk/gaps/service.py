@@ -195,10 +195,7 @@ def find_gap_questions(
             before = [q for q, answer in answered if answer.created_at <= handoff_at]
             if before:
                 flag(before[-1], GapReason.handed_off)
-    # Drop questions that were only "flagged" through a handoff that already had a reason: none left empty.
-    return sorted(
-        (g for g in found.values() if g.reasons), key=lambda g: (g.asked_at, g.message_id), reverse=True
-    )
+    return sorted(found.values(), key=lambda g: (g.asked_at, g.message_id), reverse=True)
 
 
 class GapService:
