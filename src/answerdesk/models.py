@@ -1,7 +1,8 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
-from answerdesk.chat.models import Conversation, Message
+from answerdesk.chat.models import Conversation, Message, MessageFeedback
+from answerdesk.gaps.models import GapResolution
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
 from answerdesk.privacy.models import ErasedTicket, OrganizationExport
@@ -23,9 +24,11 @@ __all__ = [
     "Conversation",
     "Document",
     "ErasedTicket",
+    "GapResolution",
     "IndexState",
     "Membership",
     "Message",
+    "MessageFeedback",
     "Organization",
     "OrganizationExport",
     "User",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,12 +17,22 @@ from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
 from answerdesk.chat import announce
-from answerdesk.chat.models import AnswerMode, Channel, Conversation, ConversationStatus, Message, Sender
+from answerdesk.chat.feedback import FeedbackService
+from answerdesk.chat.models import (
+    AnswerMode,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageFeedback,
+    Sender,
+)
 from answerdesk.chat.repository import ConversationFilter, ConversationRepository, MessageRepository
 from answerdesk.chat.schemas import (
     ConversationCreate,
     ConversationRead,
     CustomerIn,
+    FeedbackRead,
     MessageRead,
     ReplyRead,
 )
@@ -134,6 +146,7 @@ class ChatService:
         return conversation_read(
             conversation,
             await self.messages(db, conversation, after_seq=after_seq, include_notes=include_notes),
+            feedback=await FeedbackService(db).for_conversation(conversation),
         )
 
     async def list(
@@ -149,6 +162,14 @@ class ChatService:
         return await repo.list(organization_id, where, limit=limit, offset=offset), await repo.count(
             organization_id, where
         )
+
+    async def remember_query_vectors(
+        self, db: AsyncSession, organization_id: uuid.UUID, vectors: Mapping[uuid.UUID, bytes]
+    ) -> None:
+        """Stores vectors made later for customer messages answered before vectors were kept."""
+        repo = MessageRepository(db)
+        for message_id, blob in vectors.items():
+            await repo.set_query_embedding(organization_id, message_id, blob)
 
     # -- messages -------------------------------------------------------------------------------------
 
@@ -246,6 +267,11 @@ class ChatService:
             message = append_message(
                 db, conversation, Sender.bot, result.text, result=result, events=self.runtime.events
             )
+            if result.query_vector is not None:
+                # Knowledge gaps group questions by this vector later, without embedding them again.
+                await MessageRepository(db).set_query_embedding(
+                    accepted.organization_id, accepted.customer_message.id, vector_bytes(result.query_vector)
+                )
             if handoff and conversation.handoff_at is None:
                 conversation.handoff_at = utcnow()
             if result.mode == AnswerMode.handoff and conversation.waiting_since is None:
@@ -329,6 +355,11 @@ def append_message(
     return message
 
 
+def vector_bytes(vector: npt.NDArray[np.float32]) -> bytes:
+    """float32 little-endian, as chunks store theirs."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
 def turns_of(messages: Sequence[Message]) -> list[Turn]:
     turns = []
     for m in messages:
@@ -339,7 +370,13 @@ def turns_of(messages: Sequence[Message]) -> list[Turn]:
     return turns
 
 
-def conversation_read(conversation: Conversation, messages: Sequence[Message]) -> ConversationRead:
+def conversation_read(
+    conversation: Conversation,
+    messages: Sequence[Message],
+    *,
+    feedback: Mapping[uuid.UUID, MessageFeedback] | None = None,
+) -> ConversationRead:
+    rated = feedback or {}
     return ConversationRead(
         id=conversation.id,
         channel=conversation.channel,
@@ -353,5 +390,12 @@ def conversation_read(conversation: Conversation, messages: Sequence[Message]) -
         language=conversation.language,
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
-        messages=[MessageRead.model_validate(m) for m in messages],
+        messages=[message_read(m, rated.get(m.id)) for m in messages],
     )
+
+
+def message_read(message: Message, feedback: MessageFeedback | None = None) -> MessageRead:
+    read = MessageRead.model_validate(message)
+    if feedback is not None:
+        read.feedback = FeedbackRead.model_validate(feedback)
+    return read

@@ -14,6 +14,7 @@ TASK_MODULES: list[str] = [
     "answerdesk.knowledge.tasks",
     "answerdesk.tickets.tasks",
     "answerdesk.privacy.tasks",
+    "answerdesk.gaps.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[Any]]
