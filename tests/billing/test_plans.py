@@ -71,8 +71,8 @@ async def test_usage_api(client: httpx.AsyncClient, db: AsyncSession, runtime: R
     admin = await make_member(db, org)
     await BillingService(db, runtime.settings).set_plan(org, "free")
     await db.commit()
-    key = await make_key(db, org)
-    response = await client.get("/api/v1/billing/usage", headers=bearer(key))
+    session = await logged_in(client, admin.user.email)  # Free has no API access: the admin's session
+    response = await session.client.get("/api/v1/billing/usage")
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {
@@ -86,11 +86,10 @@ async def test_usage_api(client: httpx.AsyncClient, db: AsyncSession, runtime: R
     assert start == org.created_at
     assert datetime.fromisoformat(body["period_end"]) == add_months(start, 1)
 
-    # Unlimited limits are null; staff may not read billing.
+    # Unlimited limits are null; a secret key works on a plan with API access.
     await BillingService(db, runtime.settings).set_plan(org, "enterprise")
     await db.commit()
-    session = await logged_in(client, admin.user.email)
-    body = (await session.client.get("/api/v1/billing/usage")).json()
+    body = (await client.get("/api/v1/billing/usage", headers=bearer(await make_key(db, org)))).json()
     assert body["plan"] == "enterprise"
     assert body["answers_limit"] is None and body["chunks_limit"] is None and body["seats_limit"] is None
 

@@ -189,6 +189,21 @@ class BillingService:
                 details={"limit": "chunks", "used": used, "allowed": plan.chunks_limit, "plan": plan.slug},
             )
 
+    async def check_chunks_fit(self, organization_id: uuid.UUID, adding: int, replacing: int = 0) -> None:
+        """Refuses a processed document whose passages would pass the plan's knowledge limit (the ones of
+        the version it replaces are freed)."""
+        plan = await self.get_plan_for_org(await self._org(organization_id))
+        if plan.chunks_limit is None:
+            return
+        used = await self.usage_rows.chunks(organization_id) - replacing
+        if used + adding > plan.chunks_limit:
+            room = max(0, plan.chunks_limit - used)
+            raise PaymentRequired(
+                f"This document has {adding:,} passages; the knowledge limit of the {plan.name} plan "
+                f"({plan.chunks_limit:,}) leaves room for {room:,}. Delete documents or upgrade your plan.",
+                details={"limit": "chunks", "used": used, "allowed": plan.chunks_limit, "plan": plan.slug},
+            )
+
     async def check_seats(self, organization_id: uuid.UUID) -> None:
         """Refuses a new (or reactivated) member once every seat of the plan is taken."""
         plan = await self.get_plan_for_org(await self._org(organization_id))
