@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
+from answerdesk.billing.models import Plan, UsagePeriod
 from answerdesk.chat.models import Conversation, Message, MessageFeedback
 from answerdesk.gaps.models import GapResolution
 from answerdesk.kit.db import Base
@@ -31,5 +32,7 @@ __all__ = [
     "MessageFeedback",
     "Organization",
     "OrganizationExport",
+    "Plan",
+    "UsagePeriod",
     "User",
 ]

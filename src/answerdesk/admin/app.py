@@ -13,6 +13,7 @@ from answerdesk.admin.routes import (
     ai,
     api_keys,
     auth,
+    billing,
     chats,
     gaps,
     knowledge,
@@ -66,6 +67,7 @@ def mount_admin(app: FastAPI) -> None:
         api_keys,
         settings,
         privacy,
+        billing,
     )
     for module in modules:
         app.include_router(module.router)

@@ -15,6 +15,7 @@ TASK_MODULES: list[str] = [
     "answerdesk.tickets.tasks",
     "answerdesk.privacy.tasks",
     "answerdesk.gaps.tasks",
+    "answerdesk.billing.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[Any]]
