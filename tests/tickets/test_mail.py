@@ -17,8 +17,8 @@ from answerdesk.tickets.mail import reply_subject
 from answerdesk.tickets.models import DraftStatus
 from answerdesk.tickets.sending import Approver, approve, deliver
 from tests.conftest import app_client, make_settings, started_app
-from tests.tickets.native import native_ticket
 from tests.fakes.smtp_server import PASSWORD, USERNAME, SmtpServer
+from tests.tickets.native import native_ticket
 from tests.tickets.support import API, api_json, drafts_of, make_tenant, messages_of
 
 
