@@ -35,10 +35,14 @@ class StripeGateway:
             max_network_retries=max_network_retries,
         )
 
-    async def create_customer(self, *, email: str, name: str, metadata: dict[str, str]) -> str:
+    async def create_customer(
+        self, *, email: str, name: str, metadata: dict[str, str], idempotency_key: str | None = None
+    ) -> str:
+        options: dict[str, Any] = {"idempotency_key": idempotency_key} if idempotency_key else {}
         customer = await _call(
             lambda: self._client.v1.customers.create_async(
-                params={"email": email, "name": name, "metadata": metadata}
+                params={"email": email, "name": name, "metadata": metadata},
+                options=options,  # type: ignore[arg-type]
             )
         )
         return str(customer.id)

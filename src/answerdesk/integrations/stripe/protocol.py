@@ -8,7 +8,9 @@ from answerdesk.integrations.stripe.schemas import CheckoutSession, Invoice, Por
 
 
 class BillingGateway(Protocol):
-    async def create_customer(self, *, email: str, name: str, metadata: dict[str, str]) -> str: ...
+    async def create_customer(
+        self, *, email: str, name: str, metadata: dict[str, str], idempotency_key: str | None = None
+    ) -> str: ...
 
     async def create_checkout_session(
         self,
