@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
+from answerdesk.billing.models import Plan, UsagePeriod
 from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
@@ -19,5 +20,7 @@ __all__ = [
     "Membership",
     "Message",
     "Organization",
+    "Plan",
+    "UsagePeriod",
     "User",
 ]
