@@ -190,8 +190,8 @@ class FakeStripe:
     checkout_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     portal_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
-    # Answer the next API call with this HTTP status (Stripe failing), once.
-    fail_next: int | None = None
+    # Answer the next API calls with these HTTP statuses (Stripe failing), one per call.
+    failures: list[int] = field(default_factory=list)
 
     def add_webhook(self, url: str, secret: str) -> None:
         self.webhooks.append((url, secret))
@@ -203,7 +203,11 @@ class FakeStripe:
         self.checkout_sessions.clear()
         self.portal_sessions.clear()
         self.requests.clear()
-        self.fail_next = None
+        self.failures.clear()
+
+    def fail(self, status: int = 500, times: int = 1) -> None:
+        """The next ``times`` API calls answer ``status`` (the SDK retries a 5xx, so fail its retries too)."""
+        self.failures.extend([status] * times)
 
     def delivered(self, event_type: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.event["type"] == event_type]
@@ -232,9 +236,9 @@ class FakeStripe:
         return request.headers.get("authorization", "").startswith(("Bearer sk_", "Basic "))
 
     def _injected_failure(self) -> JSONResponse | None:
-        if self.fail_next is None:
+        if not self.failures:
             return None
-        status, self.fail_next = self.fail_next, None
+        status = self.failures.pop(0)
         return JSONResponse(
             {"error": {"type": "api_error", "message": "An unexpected error occurred (injected)."}},
             status_code=status,

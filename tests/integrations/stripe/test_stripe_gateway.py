@@ -87,7 +87,7 @@ async def test_stripe_refusals_are_readable_errors(gateway: StripeGateway, fake_
         )
     assert "No such price" in bad_price.value.message
 
-    fake_stripe.fail_next = 500
+    fake_stripe.fail(500)
     with pytest.raises(StripeError) as down:
         await gateway.list_invoices(customer_id=customer)
     assert down.value.unavailable and "try again" in down.value.message
