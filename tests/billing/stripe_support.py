@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answerdesk.auth.models import Role
 from answerdesk.billing.repository import PlanRepository
+from answerdesk.billing.service import BillingService
 from answerdesk.config import Settings
+from answerdesk.main import create_app
+from answerdesk.tenants.models import Organization
 from tests.conftest import make_settings
+from tests.factories import make_member, make_org
 from tests.fakes.smtp_server import PASSWORD, USERNAME, SmtpServer
 from tests.fakes.stripe_server import TEST_API_KEY, FakeStripe, event_body, sign
+from tests.live import free_port, serve
 
 WEBHOOK_SECRET = "whsec_answerdesk_tests"
 PRO_PRICE = "price_pro_monthly_test"
@@ -111,3 +119,27 @@ async def deliver(
     event = event_body(event_type, obj, **kwargs)
     payload, headers = signed(event)
     return await client.post("/webhooks/stripe", content=payload, headers=headers), event
+
+
+@contextmanager
+def served(settings_for: Settings) -> Iterator[str]:
+    with serve(create_app(settings_for), port=int(settings_for.base_url.rsplit(":", 1)[1])) as base:
+        yield base
+
+
+def live_settings(
+    database_url: str, tmp_path: Path, smtp: SmtpServer, fake: FakeStripe | None, **kw: object
+) -> Settings:
+    port = free_port()
+    return stripe_settings(
+        database_url, tmp_path / "live", smtp, fake, base_url=f"http://127.0.0.1:{port}", **kw
+    )
+
+
+async def arrange(db: AsyncSession, settings: Settings, email: str) -> Organization:
+    await price_plans(db)
+    org = await make_org(db, "Northwind Hosting")
+    await make_member(db, org, Role.admin, email=email)
+    await BillingService(db, settings).set_plan(org, "free")
+    await db.commit()
+    return org

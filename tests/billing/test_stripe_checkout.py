@@ -5,40 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.auth.models import Role
 from answerdesk.billing.models import StripeEvent, Subscription
 from answerdesk.billing.service import BillingService
 from answerdesk.config import Settings
-from answerdesk.main import create_app
 from answerdesk.tenants.models import Organization
-from tests.billing.stripe_support import PRO_PRICE, price_plans, stripe_settings
-from tests.factories import logged_in, make_member, make_org, page_csrf
+from tests.billing.stripe_support import PRO_PRICE, arrange, live_settings, served
+from tests.factories import logged_in, page_csrf
 from tests.fakes.smtp_server import SmtpServer
 from tests.fakes.stripe_server import FakeStripe
-from tests.live import free_port, serve
-
-
-@contextmanager
-def served(settings_for: Settings) -> Iterator[str]:
-    with serve(create_app(settings_for), port=int(settings_for.base_url.rsplit(":", 1)[1])) as base:
-        yield base
-
-
-def live_settings(
-    database_url: str, tmp_path: Path, smtp: SmtpServer, fake: FakeStripe | None, **kw: object
-) -> Settings:
-    port = free_port()
-    return stripe_settings(
-        database_url, tmp_path / "live", smtp, fake, base_url=f"http://127.0.0.1:{port}", **kw
-    )
 
 
 async def wait_for_mail(smtp: SmtpServer, count: int, timeout: float = 20) -> list[str]:
@@ -53,15 +33,6 @@ async def plan_slug(db: AsyncSession, settings: Settings, org_id: object) -> str
     org = await db.get(Organization, org_id, populate_existing=True)
     assert org is not None
     return (await BillingService(db, settings).get_plan_for_org(org)).slug
-
-
-async def arrange(db: AsyncSession, settings: Settings, email: str) -> Organization:
-    await price_plans(db)
-    org = await make_org(db, "Northwind Hosting")
-    await make_member(db, org, Role.admin, email=email)
-    await BillingService(db, settings).set_plan(org, "free")
-    await db.commit()
-    return org
 
 
 async def test_checkout_makes_the_plan_active_and_the_portal_cancels_it(
