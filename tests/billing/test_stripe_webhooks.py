@@ -363,3 +363,34 @@ async def test_events_of_other_tenants_or_nobody_change_nothing_here(
     assert hijack.status_code == 200
     assert await plan_of(sdb, rt, ours.id) == "pro"
     assert await plan_of(sdb, rt, theirs.id) == "enterprise"
+
+
+async def test_the_periodic_task_ends_grace_periods_and_forgets_month_old_events(
+    hook: httpx.AsyncClient, sdb: AsyncSession, rt: Runtime, smtp: SmtpServer
+) -> None:
+    from answerdesk.billing.stripe_service import GRACE_TASK
+    from answerdesk.kit.jobs import JobContext, registry
+
+    org = await tenant(sdb, rt)
+    await deliver(
+        hook, "customer.subscription.created", subscription("sub_t", "cus_t", organization_id=str(org.id))
+    )
+    await deliver(hook, "invoice.payment_failed", invoice("in_t", "cus_t", "sub_t", status="open"))
+    account = await account_of(sdb, org.id)
+    account.grace_ends_at = utcnow() - timedelta(seconds=1)
+    old = await sdb.get(StripeEvent, (await sdb.scalars(sa.select(StripeEvent.id))).first())
+    assert old is not None
+    old.received_at = utcnow() - timedelta(days=31)
+    await sdb.commit()
+    old_id = old.id
+
+    spec = registry.get(GRACE_TASK)
+    assert GRACE_TASK in {s.name for s in registry.schedules()}
+    await spec.fn(JobContext(runtime=rt, job_id="t", name=GRACE_TASK, attempt=1, max_attempts=1))
+    assert await plan_of(sdb, rt, org.id) == "free"
+    assert (await account_of(sdb, org.id)).downgraded_at is not None
+    remaining = set(
+        (await sdb.scalars(sa.select(StripeEvent.id).execution_options(populate_existing=True))).all()
+    )
+    assert old_id not in remaining and len(remaining) == 1
+    assert (await subjects(rt, smtp))[-1] == "Acme Hosting is now on the Free plan"

@@ -181,6 +181,11 @@ class StripeEventRepository:
     async def exists(self, event_id: str) -> bool:
         return await self.db.scalar(sa.select(StripeEvent.id).where(StripeEvent.id == event_id)) is not None
 
+    async def prune(self, before: datetime) -> int:
+        """Forgets events received before ``before``; returns how many."""
+        result = await self.db.execute(sa.delete(StripeEvent).where(StripeEvent.received_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def record(self, event_id: str, event_type: str) -> StripeEvent:
         """Stores the id first: a concurrent delivery of the same event waits here, then fails the key."""
         row = StripeEvent(id=event_id, type=event_type)

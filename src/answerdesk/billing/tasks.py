@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
 from answerdesk.auth.models import Role
 from answerdesk.auth.service import MemberService
+from answerdesk.billing.repository import StripeEventRepository
 from answerdesk.billing.schemas import UsageRead
 from answerdesk.billing.service import WARN_TASK, BillingService
 from answerdesk.billing.stripe_service import GRACE_TASK, NOTICE_TASK, end_grace_periods
 from answerdesk.integrations.mail.smtp import MailError, OutgoingMail, SmtpMailer
-from answerdesk.kit.db import session_scope
+from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.jobs import JobContext, periodic, task
 from answerdesk.tenants.service import OrganizationService
 
 log = structlog.get_logger(__name__)
+EVENT_MEMORY = timedelta(days=30)
 
 
 @task(WARN_TASK, retries=0, timeout_seconds=120)
@@ -138,8 +140,12 @@ def notice_text(
 
 @periodic(GRACE_TASK, every_seconds=600)
 async def end_grace(ctx: JobContext) -> None:
-    """Moves organizations still unpaid at the end of their grace period to the Free plan."""
+    """Moves organizations unpaid at the end of their grace period to the Free plan; forgets old events."""
     async with session_scope(ctx.runtime.sessionmaker) as db:
         moved = await end_grace_periods(db, ctx.runtime.settings, ctx.runtime.jobs)
     if moved:
         log.info("billing.grace_ended", organizations=moved)
+    # Stripe retries a delivery for 3 days and refuses signatures older than 5 minutes, so an event id
+    # a month old can no longer arrive again: its row is no longer needed to keep it from applying twice.
+    async with session_scope(ctx.runtime.sessionmaker) as db:
+        await StripeEventRepository(db).prune(utcnow() - EVENT_MEMORY)
