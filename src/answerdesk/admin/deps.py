@@ -8,10 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep
+from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep, RuntimeDep
 from answerdesk.auth.models import Membership, Role
 from answerdesk.auth.repository import MembershipRepository
 from answerdesk.auth.sessions import SessionData
+from answerdesk.billing.service import AnswersWarning, BillingService
 from answerdesk.kit.errors import Forbidden, Unauthorized
 from answerdesk.kit.security import tokens_equal
 
@@ -37,6 +38,8 @@ class AdminContext:
     role: str
     organization: OrgRef
     organizations: list[OrgRef]
+    # Admins only: the plan's AI answers this period are nearly or all used (the banner on every page).
+    answers_warning: AnswersWarning | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -47,7 +50,9 @@ class AdminContext:
         return self.session.csrf_token
 
 
-async def get_admin_context(request: Request, db: DbSession, logins: LoginServiceDep) -> AdminContext:
+async def get_admin_context(
+    request: Request, db: DbSession, logins: LoginServiceDep, runtime: RuntimeDep
+) -> AdminContext:
     token = request.cookies.get(SESSION_COOKIE)
     session = await logins.resolve(token) if token else None
     if session is None:
@@ -61,6 +66,9 @@ async def get_admin_context(request: Request, db: DbSession, logins: LoginServic
     if current is None:  # deactivated in the org the session pointed at: fall back to another
         session = await logins.switch_organization(session, memberships[0].organization_id)
         current = memberships[0]
+    warning = None
+    if current.role == Role.admin:
+        warning = await BillingService(db, runtime.settings).answers_warning(current.organization)
     ctx = AdminContext(
         session=session,
         user_id=current.user_id,
@@ -68,6 +76,7 @@ async def get_admin_context(request: Request, db: DbSession, logins: LoginServic
         role=current.role,
         organization=_ref(current),
         organizations=[_ref(m) for m in memberships],
+        answers_warning=warning,
     )
     request.state.admin = ctx
     if request.method not in ("GET", "HEAD"):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.billing.models import Plan, Subscription, SubscriptionStatus
+from answerdesk.billing.models import Subscription, SubscriptionStatus
 from answerdesk.billing.repository import PlanRepository, SubscriptionRepository
 from answerdesk.billing.service import BillingService
 from answerdesk.config import Settings
@@ -97,10 +97,6 @@ class StripeBilling:
 
     async def subscription(self, organization_id: uuid.UUID) -> Subscription | None:
         return await self.subscriptions.for_org(organization_id)
-
-    async def upgrade_plans(self) -> list[Plan]:
-        """Plans an admin can buy: public, with a Stripe price."""
-        return [p for p in await self.plans.list() if p.is_public and p.stripe_price_id]
 
     async def checkout_url(self, org: Organization, plan_slug: str, *, email: str) -> str:
         """A Stripe Checkout page for the plan; the subscription reaches us through the webhook."""
