@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -166,4 +167,10 @@ def build_llm(settings: Settings) -> OpenAICompatibleProvider | None:
 def build_stripe(settings: Settings) -> StripeGateway | None:
     if not settings.billing_enabled or settings.stripe_secret_key is None:
         return None
+    if settings.stripe_webhook_secret is None or not settings.stripe_webhook_secret.get_secret_value():
+        # Checkout would take payments whose subscriptions never reach the organization's plan.
+        structlog.get_logger(__name__).warning(
+            "billing.webhook_secret_missing",
+            hint="set ANSWERDESK_STRIPE_WEBHOOK_SECRET: without it Stripe's events are refused",
+        )
     return StripeGateway(settings.stripe_secret_key.get_secret_value(), api_base=settings.stripe_api_base)

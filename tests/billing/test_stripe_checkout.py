@@ -47,7 +47,7 @@ async def test_checkout_makes_the_plan_active_and_the_portal_cancels_it(
             admin = await logged_in(client, "owner@northwind.example")
             page = await client.get("/admin/billing")
             assert page.status_code == 200
-            assert 'Free plan</h2>' in page.text and "Upgrade to Pro" in page.text
+            assert "Free plan</h2>" in page.text and "Upgrade to Pro" in page.text
 
             started = await client.post(
                 "/admin/billing/checkout", data={"plan": "pro", "csrf_token": admin.csrf}
@@ -87,7 +87,7 @@ async def test_checkout_makes_the_plan_active_and_the_portal_cancels_it(
 
             back = await client.get(paid.headers["location"], follow_redirects=True)
             assert "Thank you! Your payment went through" in back.text
-            assert 'Pro plan</h2>' in back.text
+            assert "Pro plan</h2>" in back.text
             assert 'data-testid="subscription-status">active<' in back.text
             # The invoice Stripe made, listed from Stripe.
             assert (
@@ -164,7 +164,7 @@ async def test_without_a_stripe_key_billing_is_off(
             admin = await logged_in(client, "owner@northwind.example")
             page = await client.get("/admin/billing")
             assert page.status_code == 200
-            assert 'contact the operator of this service' in page.text and "Upgrade to" not in page.text
+            assert "contact the operator of this service" in page.text and "Upgrade to" not in page.text
             assert 'aria-label="AI answers this period"' in page.text
             off = await client.post("/admin/billing/checkout", data={"plan": "pro", "csrf_token": admin.csrf})
             assert off.status_code == 303

@@ -394,3 +394,43 @@ async def test_the_periodic_task_ends_grace_periods_and_forgets_month_old_events
     )
     assert old_id not in remaining and len(remaining) == 1
     assert (await subjects(rt, smtp))[-1] == "Acme Hosting is now on the Free plan"
+
+
+async def test_a_duplicate_delivered_while_the_first_is_mid_transaction_is_not_applied_twice(
+    sdb: AsyncSession, rt: Runtime, smtp: SmtpServer
+) -> None:
+    """The first delivery holds the event id uncommitted; the second waits on the unique key, then yields.
+
+    On PostgreSQL the second insert is seen blocked on the first's lock (pg_locks) before the first commits,
+    so this is the unique key at work. SQLite serialises writers, so there the second may also find the id
+    committed before it inserts; both ways it must answer duplicate and apply nothing."""
+    from answerdesk.billing.repository import StripeEventRepository
+    from answerdesk.billing.webhooks import process_event
+    from answerdesk.integrations.stripe import Event
+
+    org = await tenant(sdb, rt)
+    body = event_body(
+        "customer.subscription.created", subscription("sub_m", "cus_m", organization_id=str(org.id))
+    )
+    event = Event.from_stripe(body)
+    async with rt.sessionmaker() as first:
+        await StripeEventRepository(first).record(event.id, event.type)  # flushed, not committed
+        second = asyncio.create_task(process_event(rt, event))
+        if rt.engine.dialect.name == "postgresql":
+            deadline = time.monotonic() + 20
+            while True:
+                async with rt.engine.connect() as probe:
+                    waiting = await probe.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+                if waiting:
+                    break
+                assert time.monotonic() < deadline and not second.done(), "the second delivery did not wait"
+                await asyncio.sleep(0.02)
+        else:
+            await asyncio.sleep(0)  # let it start; the write lock held here keeps it from applying anything
+        assert not second.done()
+        await first.commit()
+    outcome = await asyncio.wait_for(second, timeout=30)
+    assert outcome.duplicate is True
+    # The first "delivery" stored only the id (this test stands in for it), so nothing was applied at all.
+    assert await plan_of(sdb, rt, org.id) == "free"
+    assert await subjects(rt, smtp) == []
