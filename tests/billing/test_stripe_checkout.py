@@ -138,6 +138,9 @@ async def test_stripe_errors_are_readable_flashes_not_500s(
                 "/admin/billing/checkout", data={"plan": "pro", "csrf_token": admin.csrf}
             )
             assert started.status_code == 303 and started.headers["location"].startswith(fake_stripe.base_url)
+            # The customer made by the refused attempt was kept and reused: one customer, not two.
+            with fake_stripe.localstripe.client() as ls:
+                assert len(ls.get("/v1/customers").json()["data"]) == 1
             # ...and Stripe failing while the page lists invoices still shows the page, with the reason.
             fake_stripe.fail(500, times=3)
             page = await client.get("/admin/billing")

@@ -121,6 +121,14 @@ class StripeBilling:
                     metadata={"organization_id": str(org.id)},
                     idempotency_key=f"answerdesk-customer-{org.id}",
                 )
+                # Kept even if Checkout then fails (the route still commits): the next try reuses it.
+                if current is None:
+                    self.subscriptions.add(
+                        Subscription(organization_id=org.id, stripe_customer_id=customer_id)
+                    )
+                else:
+                    current.stripe_customer_id = customer_id
+                await self.db.flush()
             session = await gateway.create_checkout_session(
                 price_id=plan.stripe_price_id,
                 customer_id=customer_id,
@@ -131,11 +139,6 @@ class StripeBilling:
             )
         except StripeError as exc:
             raise stripe_failure(exc) from exc
-        if current is None:
-            self.subscriptions.add(Subscription(organization_id=org.id, stripe_customer_id=customer_id))
-        else:
-            current.stripe_customer_id = customer_id
-        await self.db.flush()
         if not session.url:
             raise StripeUnavailable("Stripe made a Checkout session without a page to send you to.")
         return session.url
