@@ -174,3 +174,56 @@ async def test_without_a_stripe_key_billing_is_off(
             assert "Billing is off on this server" in (await client.get("/admin/billing")).text
             portal = await client.post("/admin/billing/portal", data={"csrf_token": page_csrf(page.text)})
             assert portal.status_code == 303
+
+
+async def test_events_localstripe_signs_and_sends_itself_are_applied(
+    database_url: str, tmp_path: Path, smtp: SmtpServer, fake_stripe: FakeStripe, db: AsyncSession
+) -> None:
+    """Another signer: localstripe's own deliveries (its HMAC, its older event shapes) reach the plan."""
+    fake_stripe.localstripe.create_price(PRO_PRICE, amount=4900, name="Pro")
+    settings = live_settings(database_url, tmp_path, smtp, fake_stripe)
+    org = await arrange(db, settings, "owner@northwind.example")
+    with served(settings) as base:
+        secret = settings.stripe_webhook_secret.get_secret_value()  # type: ignore[union-attr]
+        fake_stripe.localstripe.deliver_webhooks(
+            f"{base}/webhooks/stripe",
+            secret,
+            ["customer.subscription.created", "customer.subscription.deleted"],
+        )
+        try:
+            with fake_stripe.localstripe.client() as ls:
+                customer = ls.post("/v1/customers", data={"email": "owner@northwind.example"}).json()["id"]
+                pm = ls.post(
+                    "/v1/payment_methods",
+                    data={
+                        "type": "card",
+                        "card[number]": "4242424242424242",
+                        "card[exp_month]": "12",
+                        "card[exp_year]": "2034",
+                        "card[cvc]": "123",
+                    },
+                ).json()["id"]
+                ls.post(f"/v1/payment_methods/{pm}/attach", data={"customer": customer}).raise_for_status()
+                ls.post(
+                    f"/v1/customers/{customer}", data={"invoice_settings[default_payment_method]": pm}
+                ).raise_for_status()
+                created = ls.post(
+                    "/v1/subscriptions",
+                    data={
+                        "customer": customer,
+                        "items[0][plan]": PRO_PRICE,
+                        "metadata[organization_id]": str(org.id),
+                    },
+                )
+                assert created.json()["status"] == "active"
+            deadline = time.monotonic() + 20
+            while await plan_slug(db, settings, org.id) != "pro":
+                assert time.monotonic() < deadline, "localstripe's event did not make the plan active"
+                await asyncio.sleep(0.1)
+            with fake_stripe.localstripe.client() as ls:
+                ls.delete(f"/v1/subscriptions/{created.json()['id']}").raise_for_status()
+            while await plan_slug(db, settings, org.id) != "free":
+                assert time.monotonic() < deadline + 20, "localstripe's deletion did not end the plan"
+                await asyncio.sleep(0.1)
+        finally:
+            fake_stripe.localstripe.stop_webhooks()

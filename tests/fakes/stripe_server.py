@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import uvicorn
@@ -89,6 +89,20 @@ class LocalStripe:
     def flush(self) -> None:
         """Empties every object: each test starts from a clean Stripe account."""
         httpx.delete(f"{self.base_url}/_config/data", timeout=10).raise_for_status()
+
+    def deliver_webhooks(self, url: str, secret: str, events: list[str]) -> None:
+        """Has localstripe itself send its events (signed with ``secret``) to ``url``, about a second late."""
+        form = urlencode([("url", url), ("secret", secret)] + [("events[]", e) for e in events])
+        httpx.post(
+            f"{self.base_url}/_config/webhooks/answerdesk",
+            content=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            timeout=10,
+        ).raise_for_status()
+
+    def stop_webhooks(self) -> None:
+        # localstripe cannot forget an endpoint (flushing keeps them): point it at an event it never sends.
+        self.deliver_webhooks("http://127.0.0.1:9/", "unused", ["answerdesk.none"])
 
     def create_price(self, price_id: str, *, amount: int, name: str, currency: str = "usd") -> str:
         """A monthly recurring price (a localstripe plan) with its product."""
@@ -198,6 +212,7 @@ class FakeStripe:
 
     def reset(self) -> None:
         self.localstripe.flush()
+        self.localstripe.stop_webhooks()
         self.webhooks.clear()
         self.deliveries.clear()
         self.checkout_sessions.clear()
