@@ -37,11 +37,6 @@ class PlanRepository:
     async def count(self) -> int:
         return int(await self.db.scalar(sa.select(sa.func.count()).select_from(Plan)) or 0)
 
-    async def by_stripe_price(self, price_id: str) -> Plan | None:
-        return await self.db.scalar(
-            sa.select(Plan).where(Plan.stripe_price_id == price_id).order_by(Plan.slug)
-        )
-
     async def organizations_on(self, plan_id: uuid.UUID) -> int:
         stmt = sa.select(sa.func.count()).select_from(Organization).where(Organization.plan_id == plan_id)
         return int(await self.db.scalar(stmt) or 0)

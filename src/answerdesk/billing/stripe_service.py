@@ -175,7 +175,6 @@ class EventApplier:
         self.settings = settings
         self.jobs = jobs
         self.subscriptions = SubscriptionRepository(db)
-        self.plans = PlanRepository(db)
         self.billing = BillingService(db, settings)
         self.organization_id: uuid.UUID | None = None
 
@@ -262,11 +261,10 @@ class EventApplier:
         account.cancel_at_period_end = sub.cancel_at_period_end
         if sub.price_id:
             account.stripe_price_id = sub.price_id
-        if sub.current_period_start and sub.current_period_end:
-            org.current_period_start, org.current_period_end = (
-                sub.current_period_start,
-                sub.current_period_end,
-            )
+        start, end = sub.current_period_start, sub.current_period_end
+        if start is not None and end is not None and start < end and sub.status not in ENDED:
+            # Usage is counted per Stripe's billing period while the subscription lasts.
+            await self.billing.set_period(org, start, end)
         if sub.status in PAID:
             return await self._grant(org, account, event_id)
         if sub.status in UNPAID:
@@ -286,7 +284,7 @@ class EventApplier:
         """A paid subscription: the plan its price names, and no grace period."""
         recovered = account.past_due_since is not None
         account.past_due_since = account.grace_ends_at = account.downgraded_at = None
-        plan = await self.plans.by_stripe_price(account.stripe_price_id) if account.stripe_price_id else None
+        plan = await self.billing.plan_for_price(account.stripe_price_id) if account.stripe_price_id else None
         if plan is None:
             log.warning(
                 "billing.unknown_price", price_id=account.stripe_price_id, organization_id=str(org.id)
