@@ -1,8 +1,8 @@
 """Stripe billing rules: upgrading through Checkout, the Customer Portal, invoices, and what each webhook
 event does to an organization's plan (past due → a grace period → the Free plan).
 
-Calls to Stripe happen before any row is written, so a request never holds a write lock while Stripe
-answers; webhook events are applied in one transaction together with storing their id.
+A webhook event is applied in one transaction together with storing its id (billing/webhooks.py); what
+it needs from Stripe is read before that transaction opens, so no lock is held while Stripe answers.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class BillingDisabled(AppError):
 
 
 class StripeUnavailable(AppError):
-    """Stripe failed or refused; the message is Stripe's reason, fit for a flash message."""
+    """Stripe failed or could not be reached; the message says so, fit for a flash message."""
 
     status_code = 502
     code = "stripe_error"
