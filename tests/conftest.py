@@ -27,6 +27,7 @@ from answerdesk.models import Base
 from answerdesk.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.smtp_server import SmtpServer, serve_smtp
+from tests.fakes.stripe_server import FakeStripe, run_localstripe, serve_fake_stripe
 
 TEST_DATABASE = os.environ.get("ANSWERDESK_TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -238,3 +239,17 @@ def smtp(smtp_server: SmtpServer) -> SmtpServer:
     """The session's SMTP server, accepting again and with nothing received."""
     smtp_server.fake.reset()
     return smtp_server
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[FakeStripe]:
+    """localstripe plus the front server for Checkout and the Customer Portal, once per run."""
+    with run_localstripe() as localstripe, serve_fake_stripe(FakeStripe(localstripe)) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_stripe(stripe_server: FakeStripe) -> FakeStripe:
+    """The session's Stripe with no objects, no webhook endpoints and nothing recorded."""
+    stripe_server.reset()
+    return stripe_server

@@ -126,6 +126,15 @@ class Settings(BaseSettings):
     # Several worker processes: prometheus_client keeps their values here (it reads this variable itself).
     prometheus_multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
 
+    # Stripe billing (SaaS). No secret key: billing is off and the operator sets each organization's plan.
+    stripe_secret_key: SecretStr | None = None
+    # The endpoint's signing secret (whsec_…); POST /webhooks/stripe refuses everything without it.
+    stripe_webhook_secret: SecretStr | None = None
+    # Where the SDK sends API calls; only tests change it (localstripe on 127.0.0.1).
+    stripe_api_base: str | None = None
+    # Days a past-due subscription keeps its plan before the organization falls back to the Free plan.
+    billing_grace_days: int = Field(default=7, ge=0)
+
     @field_validator(
         "chat_start_limit_per_ip",
         "chat_message_limit_per_ip",
@@ -147,6 +156,8 @@ class Settings(BaseSettings):
         self.database_url = normalise_database_url(self.database_url)
         if self.redis_url == "":
             self.redis_url = None
+        if self.stripe_api_base == "":
+            self.stripe_api_base = None
         if self.model_cache_dir is None:
             self.model_cache_dir = self.data_dir / "models"
         if self.storage_backend == "s3" and not self.s3_bucket:
@@ -162,6 +173,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def billing_enabled(self) -> bool:
+        """Stripe billing is on: a secret key is set."""
+        return self.stripe_secret_key is not None and bool(self.stripe_secret_key.get_secret_value())
 
     @property
     def secure_cookies(self) -> bool:

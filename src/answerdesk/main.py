@@ -14,6 +14,7 @@ from answerdesk.answers.router import router as ai_settings_router
 from answerdesk.auth.router import router as auth_router
 from answerdesk.billing.router import router as billing_router
 from answerdesk.billing.service import seed_plans
+from answerdesk.billing.stripe_router import router as stripe_webhook_router
 from answerdesk.chat.live_router import router as live_chat_router
 from answerdesk.chat.router import router as chat_router
 from answerdesk.chat.router import stats_router as chat_stats_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(gaps_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(stripe_webhook_router)
     app.include_router(widget_script_router)
     mount_admin(app)
     app.include_router(admin_widget.router)

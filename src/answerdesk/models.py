@@ -1,7 +1,7 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
-from answerdesk.billing.models import Plan, UsagePeriod
+from answerdesk.billing.models import Plan, StripeEvent, Subscription, UsagePeriod
 from answerdesk.chat.models import Conversation, Message, MessageFeedback
 from answerdesk.gaps.models import GapResolution
 from answerdesk.kit.db import Base
@@ -33,6 +33,8 @@ __all__ = [
     "Organization",
     "OrganizationExport",
     "Plan",
+    "StripeEvent",
+    "Subscription",
     "UsagePeriod",
     "User",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,6 +17,7 @@ from answerdesk.auth.sessions import DatabaseSessionStore, RedisSessionStore, Se
 from answerdesk.config import Settings
 from answerdesk.integrations.llm import LLMProvider, OpenAICompatibleProvider
 from answerdesk.integrations.storage import ObjectStorage, build_storage
+from answerdesk.integrations.stripe import BillingGateway, StripeGateway
 from answerdesk.kit.db import create_engine, create_sessionmaker
 from answerdesk.kit.events import EventBus, build_event_bus
 from answerdesk.kit.jobs import JobQueue, build_queue
@@ -48,6 +50,8 @@ class Runtime:
     presence: Presence = field(init=False, repr=False)
     # None without an API key: answers are then extractive (quoted passages), never invented.
     llm: LLMProvider | None = field(default=None, repr=False)
+    # None without a Stripe secret key: billing is off and the operator sets plans.
+    stripe: BillingGateway | None = field(default=None, repr=False)
     # Each organization's knowledge base language per index generation: questions are translated to it.
     knowledge_languages: KnowledgeLanguages = field(default_factory=KnowledgeLanguages, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
@@ -107,6 +111,7 @@ class Runtime:
             cache_bytes=settings.index_cache_mb * 1024 * 1024 or None,
         )
         runtime.llm = build_llm(settings)
+        runtime.stripe = build_stripe(settings)
         runtime.events = build_event_bus(redis)
         runtime.presence = Presence(redis)
         return runtime
@@ -159,6 +164,8 @@ class Runtime:
         if isinstance(self.llm, OpenAICompatibleProvider):
             await self.llm.aclose()
         await self.storage.close()
+        if self.stripe is not None:
+            await self.stripe.aclose()
         await self.events.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -186,3 +193,15 @@ def build_llm(settings: Settings) -> OpenAICompatibleProvider | None:
         timeout=settings.llm_timeout_seconds,
         first_token_timeout=settings.llm_first_token_timeout_seconds,
     )
+
+
+def build_stripe(settings: Settings) -> StripeGateway | None:
+    if not settings.billing_enabled or settings.stripe_secret_key is None:
+        return None
+    if settings.stripe_webhook_secret is None or not settings.stripe_webhook_secret.get_secret_value():
+        # Checkout would take payments whose subscriptions never reach the organization's plan.
+        structlog.get_logger(__name__).warning(
+            "billing.webhook_secret_missing",
+            hint="set ANSWERDESK_STRIPE_WEBHOOK_SECRET: without it Stripe's events are refused",
+        )
+    return StripeGateway(settings.stripe_secret_key.get_secret_value(), api_base=settings.stripe_api_base)

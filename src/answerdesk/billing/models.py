@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -70,3 +71,52 @@ class UsagePeriod(IdMixin, TenantMixin, Base):
     # When the admins were told the period passed 80 % (set once, by whoever crossed it first).
     warned_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SubscriptionStatus(enum.StrEnum):
+    """Stripe's subscription statuses (we store what Stripe says), plus ``none`` before any."""
+
+    none = "none"
+    incomplete = "incomplete"
+    incomplete_expired = "incomplete_expired"
+    trialing = "trialing"
+    active = "active"
+    past_due = "past_due"
+    unpaid = "unpaid"
+    canceled = "canceled"
+    paused = "paused"
+
+
+class Subscription(IdMixin, TenantMixin, Base):
+    """An organization's Stripe customer and subscription (one per organization), as the webhooks tell it."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (sa.UniqueConstraint("organization_id"),)
+
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True, default=None)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(sa.String(255), default=None, index=True)
+    stripe_price_id: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+    status: Mapped[str] = mapped_column(sa.String(32), default=SubscriptionStatus.none)
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    # A failed payment starts a grace period; when it ends unpaid the organization moves to the Free plan.
+    past_due_since: Mapped[datetime | None] = mapped_column(default=None)
+    grace_ends_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when the grace period ran out and the plan was taken away (a later payment gives it back).
+    downgraded_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Stripe's time of the last subscription snapshot applied: an older one delivered late is ignored.
+    synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StripeEvent(Base):
+    """A webhook event applied (or knowingly ignored): its id makes every later delivery of it a no-op."""
+
+    __tablename__ = "stripe_event"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)  # Stripe's evt_… id
+    type: Mapped[str] = mapped_column(sa.String(100))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="SET NULL"), default=None, index=True
+    )
+    outcome: Mapped[str] = mapped_column(sa.String(200), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Membership, User
-from answerdesk.billing.models import Plan, UsagePeriod
+from answerdesk.billing.models import Plan, StripeEvent, Subscription, UsagePeriod
 from answerdesk.kit.db import utcnow
 from answerdesk.knowledge.models import Chunk
 from answerdesk.tenants.models import Organization
@@ -141,3 +141,52 @@ class UsageRepository:
             )
         )
         return int(await self.db.scalar(stmt) or 0)
+
+
+class SubscriptionRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def for_org(self, organization_id: uuid.UUID, *, for_update: bool = False) -> Subscription | None:
+        stmt = sa.select(Subscription).where(Subscription.organization_id == organization_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.db.scalar(stmt)
+
+    async def by_customer(self, customer_id: str) -> Subscription | None:
+        return await self.db.scalar(
+            sa.select(Subscription).where(Subscription.stripe_customer_id == customer_id).with_for_update()
+        )
+
+    async def grace_ended(self, now: datetime) -> Sequence[Subscription]:
+        """Subscriptions still unpaid when their grace period ran out, not yet moved to the Free plan."""
+        stmt = sa.select(Subscription).where(
+            Subscription.grace_ends_at.is_not(None),
+            Subscription.grace_ends_at <= now,
+            Subscription.downgraded_at.is_(None),
+        )
+        return (await self.db.scalars(stmt)).all()
+
+    def add(self, subscription: Subscription) -> Subscription:
+        self.db.add(subscription)
+        return subscription
+
+
+class StripeEventRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def exists(self, event_id: str) -> bool:
+        return await self.db.scalar(sa.select(StripeEvent.id).where(StripeEvent.id == event_id)) is not None
+
+    async def prune(self, before: datetime) -> int:
+        """Forgets events received before ``before``; returns how many."""
+        result = await self.db.execute(sa.delete(StripeEvent).where(StripeEvent.received_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def record(self, event_id: str, event_type: str) -> StripeEvent:
+        """Stores the id first: a concurrent delivery of the same event waits here, then fails the key."""
+        row = StripeEvent(id=event_id, type=event_type)
+        self.db.add(row)
+        await self.db.flush()
+        return row
