@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     smtp_from: str | None = Field(default=None, description="Default: the SMTP username")
     smtp_timeout_seconds: float = Field(default=20.0, gt=0)
 
+    # SaaS: self-service sign-up at /signup and the landing page at / ("closed": / is the login, as before;
+    # "invite": only with a code an operator made in the operator console; "open": anyone).
+    signup: Literal["closed", "invite", "open"] = "closed"
+    signup_limit_per_ip: str = "5/hour"  # sign-up attempts per client IP
+    signup_verify_hours: int = Field(default=48, ge=1)  # how long an e-mail confirmation link works
+    signup_invite_days: int = Field(default=14, ge=1)  # default validity of a new invitation code
+
     # Observability. A token makes /metrics require "Authorization: Bearer <token>"; a DSN turns on Sentry.
     metrics_token: SecretStr | None = None
     sentry_dsn: SecretStr | None = None
@@ -113,6 +120,7 @@ class Settings(BaseSettings):
         "chat_message_limit_per_ip",
         "chat_signal_limit_per_ip",
         "chat_limit_per_key",
+        "signup_limit_per_ip",
     )
     @classmethod
     def _rate_limit(cls, value: str) -> str:

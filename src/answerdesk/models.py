@@ -4,6 +4,7 @@ from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, Us
 from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
+from answerdesk.signup.models import SignupInvitation
 from answerdesk.tenants.models import Organization
 from answerdesk.tickets.models import Draft, Ticket, TicketMessage, WhmcsConnection  # noqa: F401
 
@@ -19,5 +20,6 @@ __all__ = [
     "Membership",
     "Message",
     "Organization",
+    "SignupInvitation",
     "User",
 ]

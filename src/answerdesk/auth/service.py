@@ -39,6 +39,7 @@ from answerdesk.kit.security import (
     password_problem,
     verify_password,
 )
+from answerdesk.tenants.service import OrganizationService
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     Role.admin: frozenset(Scope),
@@ -74,6 +75,19 @@ def member_read(m: Membership) -> MemberRead:
         membership_id=m.id,
         created_at=m.created_at,
     )
+
+
+class OrganizationSuspended(Forbidden):
+    code = "organization_suspended"
+
+
+SUSPENDED_MESSAGE = "This organization is suspended. Please contact the service operator."
+
+
+async def ensure_not_suspended(db: AsyncSession, organization_id: uuid.UUID) -> None:
+    """A suspended organization's keys (widget, integrations) get a plain 403 instead of service."""
+    if (await OrganizationService(db).get(organization_id)).is_suspended:
+        raise OrganizationSuspended(SUSPENDED_MESSAGE)
 
 
 class AuditService:
@@ -324,7 +338,8 @@ class LoginService:
             user is None
             or not verify_password(user.password_hash, password)
             or not user.is_active
-            or not memberships
+            # Instance operators may have no organization of their own: they log in to the operator console.
+            or not (memberships or user.is_operator)
         ):
             for k in keys:
                 await self.limiter.hit(self.limit, k)
@@ -335,9 +350,15 @@ class LoginService:
                 organization_id=memberships[0].organization_id if memberships else None,
             )
             raise Unauthorized("E-mail or password is not correct.")
+        if user.email_verified_at is None:
+            # The password was right, so saying why does not help a guesser.
+            raise Unauthorized(
+                "Please confirm your e-mail address first: open the link we sent you.",
+                code="email_unverified",
+            )
         now = utcnow()
         user.last_login_at = now
-        org_id = memberships[0].organization_id
+        org_id = memberships[0].organization_id if memberships else None
         token = new_token()
         data = SessionData(
             id=hash_token(token),
@@ -461,6 +482,7 @@ class ApiKeyService:
         key = await self.repo.by_hash(hash_token(token))
         if key is None or key.revoked_at is not None:
             raise Unauthorized("Invalid or revoked API key.")
+        await ensure_not_suspended(self.db, key.organization_id)
         if key.kind == ApiKeyKind.public and not origin_allowed(origin, key.allowed_origins):
             raise Forbidden("This key may not be used from this origin.", code="origin_not_allowed")
         now = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,3 +17,10 @@ class Organization(IdMixin, CreatedAtMixin, Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     slug: Mapped[str] = mapped_column(sa.String(63), unique=True)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set by an instance operator: the widget and API keys answer 403; members may still log in and read.
+    suspended_at: Mapped[datetime | None] = mapped_column(default=None)
+    suspended_reason: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None

@@ -1,0 +1,138 @@
+"""What an instance operator may do: see every organization, suspend and resume one, change its plan.
+Every action is written to the audit log with the operator as actor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.auth.models import AuditLog, User
+from answerdesk.auth.repository import UserRepository
+from answerdesk.auth.service import AuditService
+from answerdesk.kit.db import utcnow
+from answerdesk.kit.errors import Conflict, Forbidden, NotFound
+from answerdesk.operator.repository import OperatorRepository
+from answerdesk.tenants.models import Organization
+from answerdesk.tenants.service import OrganizationService
+
+
+@dataclass(frozen=True)
+class OrganizationRow:
+    organization: Organization
+    plan: str
+    answers_used: int | None
+    answers_limit: int | None
+    members: int
+    last_activity: datetime | None
+
+    @property
+    def status(self) -> str:
+        return "suspended" if self.organization.is_suspended else "active"
+
+
+class OperatorService:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+        self.orgs = OrganizationService(db)
+        self.repo = OperatorRepository(db)
+        self.audit = AuditService(db)
+
+    async def operator(self, user_id: uuid.UUID) -> User:
+        """The logged-in user, if they are an active operator; anyone else is told the page does not exist."""
+        user = await UserRepository(self.db).get(user_id)
+        if user is None or not user.is_active or not user.is_operator:
+            raise NotFound("Page not found.")
+        return user
+
+    async def organizations(self) -> list[OrganizationRow]:
+        orgs = await self.orgs.list()
+        logins, chats, members = (
+            await self.repo.last_logins(),
+            await self.repo.last_conversations(),
+            await self.repo.member_counts(),
+        )
+        rows = []
+        for org in orgs:
+            seen = [t for t in (logins.get(org.id), chats.get(org.id)) if t is not None]
+            plan, used, cap = await self.plan_usage(org.id)
+            rows.append(
+                OrganizationRow(
+                    organization=org,
+                    plan=plan,
+                    answers_used=used,
+                    answers_limit=cap,
+                    members=members.get(org.id, 0),
+                    last_activity=max(seen) if seen else None,
+                )
+            )
+        return rows
+
+    async def plan_usage(self, organization_id: uuid.UUID) -> tuple[str, int | None, int | None]:
+        """The plan's name, answers used this period and the plan's answer limit (None: unlimited)."""
+        return "—", None, None
+
+    async def plan_choices(self) -> list[tuple[str, str]]:
+        """(slug, name) of every plan, public or not: Enterprise deals are made by hand."""
+        return []
+
+    async def change_plan(self, organization_id: uuid.UUID, slug: str, *, actor: User, ip: str = "") -> str:
+        raise Conflict("Plans are not available yet.")
+
+    async def get(self, organization_id: uuid.UUID) -> Organization:
+        return await self.orgs.get(organization_id)
+
+    async def admin_emails(self, organization_id: uuid.UUID) -> list[str]:
+        return await self.repo.admin_emails(organization_id)
+
+    async def suspend(
+        self, organization_id: uuid.UUID, *, reason: str, actor: User, ip: str = ""
+    ) -> Organization:
+        self._check(actor)
+        org = await self.orgs.get(organization_id)
+        if org.is_suspended:
+            raise Conflict(f"{org.name} is already suspended.")
+        org.suspended_at = utcnow()
+        org.suspended_reason = reason.strip()[:300]
+        self.audit.record(
+            "operator.org_suspended",
+            organization_id=org.id,
+            actor_id=actor.id,
+            target=org.slug,
+            ip=ip,
+            details={"reason": org.suspended_reason},
+        )
+        await self.db.flush()
+        return org
+
+    async def resume(self, organization_id: uuid.UUID, *, actor: User, ip: str = "") -> Organization:
+        self._check(actor)
+        org = await self.orgs.get(organization_id)
+        if not org.is_suspended:
+            raise Conflict(f"{org.name} is not suspended.")
+        since = org.suspended_at
+        org.suspended_at = None
+        org.suspended_reason = ""
+        self.audit.record(
+            "operator.org_resumed",
+            organization_id=org.id,
+            actor_id=actor.id,
+            target=org.slug,
+            ip=ip,
+            details={"suspended_at": since.isoformat() if since else None},
+        )
+        await self.db.flush()
+        return org
+
+    async def audit_log(
+        self, organization_id: uuid.UUID | None = None, limit: int = 100
+    ) -> Sequence[AuditLog]:
+        return await self.repo.audit(organization_id=organization_id, limit=limit)
+
+    @staticmethod
+    def _check(actor: User) -> None:
+        if not actor.is_operator or not actor.is_active:
+            raise Forbidden("Only instance operators may do this.")
