@@ -163,6 +163,41 @@ class MemberService:
         membership = await self._add_membership(org_id, user, role, actor_id=actor_id, ip=ip)
         return membership, generated
 
+    async def create_operator(
+        self, email: str, *, name: str = "", password: str | None = None
+    ) -> tuple[User, str | None]:
+        """An instance operator with no organization (the operator console is their home)."""
+        email = email.strip().lower()
+        if await self.users.by_email(email) is not None:
+            raise Conflict(f"A user with e-mail {email} already exists.")
+        generated = None
+        if password is None:
+            password = generated = generate_password()
+        elif problem := password_problem(password, email=email):
+            raise ValidationFailed(problem)
+        user = self.users.add(
+            User(email=email, name=name.strip(), password_hash=hash_password(password), is_operator=True)
+        )
+        await self.db.flush()
+        self.audit.record("operator.granted", actor_id=None, target=email, details={"by": "cli"})
+        return user, generated
+
+    async def set_operator(self, email: str, is_operator: bool) -> User:
+        """Grants or takes back the instance-operator flag (from the CLI: there is no screen for it)."""
+        user = await self.users.by_email(email)
+        if user is None:
+            raise NotFound(f"No user with e-mail {email}.")
+        if user.is_operator != is_operator:
+            user.is_operator = is_operator
+            self.audit.record(
+                "operator.granted" if is_operator else "operator.revoked",
+                target=user.email,
+                details={"by": "cli"},
+            )
+            await self._end_sessions(user.id)
+            await self.db.flush()
+        return user
+
     async def add_existing(
         self, org_id: uuid.UUID, email: str, role: Role, *, actor_id: uuid.UUID | None = None, ip: str = ""
     ) -> Membership:
