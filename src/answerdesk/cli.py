@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import ApiKeyKind, Role
 from answerdesk.auth.origins import normalise_origin
 from answerdesk.auth.service import ApiKeyService, MemberService
+from answerdesk.billing.models import Plan
+from answerdesk.billing.schemas import PlanCreate, PlanUpdate
+from answerdesk.billing.service import BillingService
 from answerdesk.config import Settings, get_settings
 from answerdesk.kit.db import session_scope
 from answerdesk.kit.errors import AppError
@@ -33,6 +36,8 @@ kb_app = typer.Typer(help="Knowledge base: ingest, search, list, delete, reindex
 app.add_typer(kb_app, name="kb")
 model_app = typer.Typer(help="The embedding model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+plan_app = typer.Typer(help="Plans: prices, quotas and features.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
 
 T = TypeVar("T")
 
@@ -271,14 +276,37 @@ def model_export() -> None:
 
 @org_app.command("create")
 def org_create(
-    name: str, slug: Annotated[str | None, typer.Option(help="URL-safe identifier")] = None
+    name: str,
+    slug: Annotated[str | None, typer.Option(help="URL-safe identifier")] = None,
+    plan: Annotated[str | None, typer.Option(help="Plan slug (default: ANSWERDESK_DEFAULT_PLAN)")] = None,
 ) -> None:
     """Create an organization; prints its slug."""
 
-    async def work(db: AsyncSession, _: Runtime) -> str:
-        return (await OrganizationService(db).create(name, slug)).slug
+    async def work(db: AsyncSession, runtime: Runtime) -> str:
+        org = await OrganizationService(db).create(name, slug)
+        if plan is not None:
+            billing = BillingService(db, runtime.settings)
+            await billing.seed_plans()
+            await billing.set_plan(org, plan)
+        return org.slug
 
     typer.echo(in_session(work))
+
+
+@org_app.command("set-plan")
+def org_set_plan(
+    org: Annotated[str, typer.Option(help="Organization slug")],
+    plan: Annotated[str, typer.Option(help="Plan slug (see `answerdesk plan list`)")],
+) -> None:
+    """Move an organization to a plan; its billing period and this period's usage stay as they are."""
+
+    async def work(db: AsyncSession, runtime: Runtime) -> str:
+        billing = BillingService(db, runtime.settings)
+        await billing.seed_plans()
+        organization = await OrganizationService(db).by_slug(org)
+        return (await billing.set_plan(organization, plan)).slug
+
+    typer.echo(f"{org} is now on plan {in_session(work)}")
 
 
 @org_app.command("list")
@@ -290,6 +318,225 @@ def org_list() -> None:
 
     for slug, name in in_session(work):
         typer.echo(f"{slug}\t{name}")
+
+
+# -- plans ------------------------------------------------------------------------------------------------
+
+UNLIMITED = "unlimited"
+
+
+def _limit(option: str, value: str | None, *, minimum: int = 0) -> int | str | None:
+    """A limit option: a whole number, or "unlimited" (returned as such); None when not given."""
+    if value is None:
+        return None
+    text = value.strip().lower().replace(",", "").replace("_", "")
+    if text in (UNLIMITED, "none", ""):
+        return UNLIMITED
+    try:
+        number = int(text)
+    except ValueError:
+        raise fail(f"{option} must be a whole number or 'unlimited', not {value!r}") from None
+    if number < minimum:
+        raise fail(f"{option} must be at least {minimum}, not {number}")
+    return number
+
+
+def _price_cents(value: str | None) -> int | None:
+    """A price in currency units ("49", "49.00", "0") as cents."""
+    if value is None:
+        return None
+    try:
+        cents = round(float(value.strip().lstrip("$")) * 100)
+    except ValueError:
+        raise fail(f"--price must be an amount like 49 or 49.90, not {value!r}") from None
+    if cents < 0:
+        raise fail("--price must not be negative")
+    return cents
+
+
+def _format_limit(value: int | None) -> str:
+    return UNLIMITED if value is None else f"{value:,}"
+
+
+def _plan_line(plan: Plan, organizations: int) -> str:
+    features = ",".join(f.value for f in plan.features) or "-"
+    return "\t".join(
+        [
+            plan.slug,
+            plan.name,
+            f"{plan.price_cents / 100:.2f} {plan.currency.upper()}/month",
+            f"answers={_format_limit(plan.answers_per_month)}",
+            f"chunks={_format_limit(plan.chunks_limit)}",
+            f"seats={_format_limit(plan.seats_limit)}",
+            f"features={features}",
+            f"stripe_price={plan.stripe_price_id or '-'}",
+            "public" if plan.is_public else "hidden",
+            f"orgs={organizations}",
+        ]
+    )
+
+
+PlanAnswers = Annotated[
+    str | None, typer.Option("--answers-per-month", help="AI answers a month, or 'unlimited'")
+]
+PlanChunks = Annotated[str | None, typer.Option("--chunks", help="Knowledge limit in chunks, or 'unlimited'")]
+PlanSeats = Annotated[str | None, typer.Option("--seats", help="Members (seats), or 'unlimited'")]
+PlanPriceId = Annotated[str | None, typer.Option("--price-id", help="Stripe price id ('' to clear)")]
+PlanPrice = Annotated[str | None, typer.Option("--price", help="Monthly price shown, e.g. 49 or 49.90")]
+
+
+def _plan_values(
+    *,
+    name: str | None,
+    answers: str | None,
+    chunks: str | None,
+    seats: str | None,
+    price_id: str | None,
+    price: str | None,
+    flags: dict[str, bool | None],
+) -> tuple[dict[str, Any], set[str]]:
+    """The options given, as plan fields, and the limits to make unlimited."""
+    values: dict[str, Any] = {"name": name, "price_cents": _price_cents(price)}
+    if price_id is not None:
+        values["stripe_price_id"] = price_id.strip() or None
+    unlimited: set[str] = set()
+    for field, option, raw, minimum in (
+        ("answers_per_month", "--answers-per-month", answers, 0),
+        ("chunks_limit", "--chunks", chunks, 0),
+        ("seats_limit", "--seats", seats, 1),
+    ):
+        limit = _limit(option, raw, minimum=minimum)
+        if limit == UNLIMITED:
+            unlimited.add(field)
+        elif limit is not None:
+            values[field] = limit
+    values.update(flags)
+    return {k: v for k, v in values.items() if v is not None or k == "stripe_price_id"}, unlimited
+
+
+@plan_app.command("list")
+def plan_list() -> None:
+    """List plans: price, limits, features, Stripe price and how many organizations are on each."""
+
+    async def work(db: AsyncSession, runtime: Runtime) -> list[str]:
+        billing = BillingService(db, runtime.settings)
+        await billing.seed_plans()
+        return [_plan_line(p, await billing.plans.organizations_on(p.id)) for p in await billing.list_plans()]
+
+    for line in in_session(work):
+        typer.echo(line)
+
+
+@plan_app.command("create")
+def plan_create(
+    slug: Annotated[str, typer.Argument(help="URL-safe identifier, e.g. 'business'")],
+    name: Annotated[str, typer.Option(help="Name customers see")],
+    answers_per_month: PlanAnswers,
+    chunks: PlanChunks = None,
+    seats: PlanSeats = None,
+    price_id: PlanPriceId = None,
+    price: PlanPrice = None,
+    whmcs: Annotated[bool, typer.Option("--whmcs/--no-whmcs", help="WHMCS connection")] = False,
+    live_chat: Annotated[bool, typer.Option("--live-chat/--no-live-chat", help="Live chat")] = True,
+    remove_branding: Annotated[
+        bool, typer.Option("--remove-branding/--no-remove-branding", help="Widget without branding")
+    ] = False,
+    api_access: Annotated[bool, typer.Option("--api-access/--no-api-access", help="Secret API keys")] = False,
+    public: Annotated[bool, typer.Option("--public/--hidden", help="On the pricing table")] = True,
+) -> None:
+    """Create a plan. Limits not given are unlimited."""
+    values, _ = _plan_values(
+        name=name,
+        answers=answers_per_month,
+        chunks=chunks,
+        seats=seats,
+        price_id=price_id,
+        price=price,
+        flags={
+            "feature_whmcs": whmcs,
+            "feature_live_chat": live_chat,
+            "feature_remove_branding": remove_branding,
+            "feature_api_access": api_access,
+            "is_public": public,
+        },
+    )
+    body = _validated(PlanCreate, {"slug": slug, **values})
+
+    async def work(db: AsyncSession, runtime: Runtime) -> str:
+        billing = BillingService(db, runtime.settings)
+        await billing.seed_plans()
+        plan = await billing.create_plan(body)
+        return _plan_line(plan, 0)
+
+    typer.echo(in_session(work))
+
+
+@plan_app.command("update")
+def plan_update(
+    slug: Annotated[str, typer.Argument(help="The plan's slug")],
+    name: Annotated[str | None, typer.Option(help="Name customers see")] = None,
+    answers_per_month: PlanAnswers = None,
+    chunks: PlanChunks = None,
+    seats: PlanSeats = None,
+    price_id: PlanPriceId = None,
+    price: PlanPrice = None,
+    whmcs: Annotated[bool | None, typer.Option("--whmcs/--no-whmcs", show_default=False)] = None,
+    live_chat: Annotated[bool | None, typer.Option("--live-chat/--no-live-chat", show_default=False)] = None,
+    remove_branding: Annotated[
+        bool | None, typer.Option("--remove-branding/--no-remove-branding", show_default=False)
+    ] = None,
+    api_access: Annotated[
+        bool | None, typer.Option("--api-access/--no-api-access", show_default=False)
+    ] = None,
+    public: Annotated[bool | None, typer.Option("--public/--hidden", show_default=False)] = None,
+) -> None:
+    """Change a plan; only the options given change. Organizations on it get the new limits at once."""
+    values, unlimited = _plan_values(
+        name=name,
+        answers=answers_per_month,
+        chunks=chunks,
+        seats=seats,
+        price_id=price_id,
+        price=price,
+        flags={
+            "feature_whmcs": whmcs,
+            "feature_live_chat": live_chat,
+            "feature_remove_branding": remove_branding,
+            "feature_api_access": api_access,
+            "is_public": public,
+        },
+    )
+    clear_price_id = "stripe_price_id" in values and values["stripe_price_id"] is None
+    values = {k: v for k, v in values.items() if v is not None}
+    if not values and not unlimited and not clear_price_id:
+        raise fail("nothing to change: give at least one option (see --help)")
+    change = _validated(PlanUpdate, {**values, "unlimited": unlimited})
+
+    async def work(db: AsyncSession, runtime: Runtime) -> str:
+        billing = BillingService(db, runtime.settings)
+        await billing.seed_plans()
+        plan = await billing.update_plan(slug, change)
+        if clear_price_id:
+            plan.stripe_price_id = None
+            await db.flush()
+        return _plan_line(plan, await billing.plans.organizations_on(plan.id))
+
+    typer.echo(in_session(work))
+
+
+M = TypeVar("M", PlanCreate, PlanUpdate)
+
+
+def _validated(model: type[M], values: dict[str, Any]) -> M:
+    """Pydantic's complaint as one line naming the option."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "value"
+        raise fail(f"{where}: {first['msg']}") from None
 
 
 @user_app.command("create")

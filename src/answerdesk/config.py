@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     signup_verify_hours: int = Field(default=48, ge=1)  # how long an e-mail confirmation link works
     signup_invite_days: int = Field(default=14, ge=1)  # default validity of a new invitation code
 
+    # Plans and quotas (billing/). Organizations without a plan of their own follow DEFAULT_PLAN (unlimited
+    # "enterprise" by default: a self-hosted instance is never limited by surprise); organizations made by
+    # public sign-up get SIGNUP_PLAN. Both are plan slugs (`answerdesk plan list`).
+    default_plan: str = "enterprise"
+    signup_plan: str = "free"
+    # Share of the monthly AI answers at which admins see a banner and get one e-mail per period.
+    usage_warning_ratio: float = Field(default=0.8, gt=0, le=1)
+
     # Observability. A token makes /metrics require "Authorization: Bearer <token>"; a DSN turns on Sentry.
     metrics_token: SecretStr | None = None
     sentry_dsn: SecretStr | None = None

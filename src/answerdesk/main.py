@@ -12,6 +12,8 @@ from answerdesk.admin.app import admin_error_page, is_admin_path, mount_admin
 from answerdesk.admin.routes import widget as admin_widget
 from answerdesk.answers.router import router as ai_settings_router
 from answerdesk.auth.router import router as auth_router
+from answerdesk.billing.router import router as billing_router
+from answerdesk.billing.service import seed_plans
 from answerdesk.chat.live_router import router as live_chat_router
 from answerdesk.chat.router import router as chat_router
 from answerdesk.config import Settings, get_settings
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.build(settings)
         app.state.runtime = runtime
+        await seed_plans(runtime.sessionmaker, settings)
         await runtime.jobs.start()
         await requeue_unfinished_ingestions(runtime)
         try:
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(live_chat_router)
     api.include_router(ai_settings_router)
     api.include_router(tickets_router)
+    api.include_router(billing_router)
     api.include_router(whmcs_router)
     api.include_router(widget_api_router)
     app.include_router(api)

@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
+from answerdesk.billing.models import Plan, UsagePeriod
 from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
@@ -20,6 +21,8 @@ __all__ = [
     "Membership",
     "Message",
     "Organization",
+    "Plan",
     "SignupInvitation",
+    "UsagePeriod",
     "User",
 ]

@@ -32,6 +32,13 @@ class Unauthorized(AppError):
     code = "unauthorized"
 
 
+class PaymentRequired(AppError):
+    """The organization's plan does not allow this (a quota is used up, or a feature is not included)."""
+
+    status_code = 402
+    code = "plan_limit"
+
+
 class Forbidden(AppError):
     status_code = 403
     code = "forbidden"

@@ -2,7 +2,7 @@
 invitation codes
 
 Revision ID: 9c3e5a7b0450
-Revises: 8a1c0e7e0008
+Revises: 9b2d1f8a0009
 Create Date: 2026-12-07 04:50:00+00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9c3e5a7b0450"
-down_revision: str | None = "8a1c0e7e0008"
+down_revision: str | None = "9b2d1f8a0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,140 @@
+"""All SQL for plans and usage, including the atomic per-period answer counter."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.auth.models import Membership, User
+from answerdesk.billing.models import Plan, UsagePeriod
+from answerdesk.kit.db import utcnow
+from answerdesk.knowledge.models import Chunk
+from answerdesk.tenants.models import Organization
+
+
+class PlanRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def list(self) -> Sequence[Plan]:
+        return (await self.db.scalars(sa.select(Plan).order_by(Plan.sort_order, Plan.price_cents))).all()
+
+    async def get(self, plan_id: uuid.UUID) -> Plan | None:
+        return await self.db.get(Plan, plan_id)
+
+    async def by_slug(self, slug: str) -> Plan | None:
+        return await self.db.scalar(sa.select(Plan).where(Plan.slug == slug))
+
+    async def count(self) -> int:
+        return int(await self.db.scalar(sa.select(sa.func.count()).select_from(Plan)) or 0)
+
+    async def organizations_on(self, plan_id: uuid.UUID) -> int:
+        stmt = sa.select(sa.func.count()).select_from(Organization).where(Organization.plan_id == plan_id)
+        return int(await self.db.scalar(stmt) or 0)
+
+    def add(self, plan: Plan) -> Plan:
+        self.db.add(plan)
+        return plan
+
+
+class UsageRepository:
+    """The usage row of (organization, period). Writes are single conditional statements, so that any number
+    of processes counting at once agree without locks held across an answer."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, organization_id: uuid.UUID, period_start: datetime) -> UsagePeriod | None:
+        return await self.db.scalar(
+            sa.select(UsagePeriod).where(
+                UsagePeriod.organization_id == organization_id, UsagePeriod.period_start == period_start
+            )
+        )
+
+    async def ensure(self, organization_id: uuid.UUID, period_start: datetime, period_end: datetime) -> None:
+        """Creates the period's row unless it exists (two processes may try at once: one wins, no error)."""
+        values: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "organization_id": organization_id,
+            "period_start": period_start,
+            "period_end": period_end,
+            "answers_used": 0,
+            "updated_at": utcnow(),
+        }
+        insert = postgresql.insert if self.db.get_bind().dialect.name == "postgresql" else sqlite.insert
+        stmt = (
+            insert(UsagePeriod)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["organization_id", "period_start"])
+        )
+        await self.db.execute(stmt)
+
+    async def consume(
+        self, organization_id: uuid.UUID, period_start: datetime, limit: int | None
+    ) -> int | None:
+        """Counts one answer if the limit allows it; the new count, or None when the limit is reached.
+
+        One UPDATE with the limit in its WHERE: the database serialises concurrent ones on the row, so the
+        count never passes the limit however many replicas answer at once."""
+        stmt = (
+            sa.update(UsagePeriod)
+            .where(UsagePeriod.organization_id == organization_id, UsagePeriod.period_start == period_start)
+            .values(answers_used=UsagePeriod.answers_used + 1, updated_at=utcnow())
+            .returning(UsagePeriod.answers_used)
+            .execution_options(synchronize_session=False)
+        )
+        if limit is not None:
+            stmt = stmt.where(UsagePeriod.answers_used < limit)
+        return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def release(self, organization_id: uuid.UUID, period_start: datetime) -> None:
+        """Gives back one counted answer (the bot did not answer after all)."""
+        await self.db.execute(
+            sa.update(UsagePeriod)
+            .where(
+                UsagePeriod.organization_id == organization_id,
+                UsagePeriod.period_start == period_start,
+                UsagePeriod.answers_used > 0,
+            )
+            .values(answers_used=UsagePeriod.answers_used - 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_warned(self, organization_id: uuid.UUID, period_start: datetime) -> bool:
+        """True for exactly one caller per period: the one who gets to send the warning."""
+        result = await self.db.execute(
+            sa.update(UsagePeriod)
+            .where(
+                UsagePeriod.organization_id == organization_id,
+                UsagePeriod.period_start == period_start,
+                UsagePeriod.warned_at.is_(None),
+            )
+            .values(warned_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # Counts over other areas' tables (read only): what the plan's limits are measured against.
+
+    async def chunks(self, organization_id: uuid.UUID) -> int:
+        stmt = sa.select(sa.func.count()).select_from(Chunk).where(Chunk.organization_id == organization_id)
+        return int(await self.db.scalar(stmt) or 0)
+
+    async def seats(self, organization_id: uuid.UUID) -> int:
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Membership)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.organization_id == organization_id,
+                Membership.is_active.is_(True),
+                User.is_active.is_(True),
+            )
+        )
+        return int(await self.db.scalar(stmt) or 0)

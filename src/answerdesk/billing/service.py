@@ -1,0 +1,264 @@
+"""Plans and quotas: an organization's plan, its billing period, what it has used and what it may do."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from answerdesk.billing.models import FEATURE_LABELS, Feature, Plan
+from answerdesk.billing.periods import monthly_period
+from answerdesk.billing.repository import PlanRepository, UsageRepository
+from answerdesk.billing.schemas import PlanCreate, PlanUpdate, UsageRead
+from answerdesk.billing.seeds import DEFAULT_PLANS
+from answerdesk.config import Settings
+from answerdesk.kit.db import session_scope, utcnow
+from answerdesk.kit.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
+from answerdesk.kit.jobs import JobQueue, enqueue_after_commit
+from answerdesk.tenants.models import Organization
+
+log = structlog.get_logger(__name__)
+
+WARN_TASK = "billing.warn_usage"
+
+
+class BillingService:
+    def __init__(self, db: AsyncSession, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.plans = PlanRepository(db)
+        self.usage_rows = UsageRepository(db)
+
+    # -- plans ----------------------------------------------------------------------------------------
+
+    async def list_plans(self) -> Sequence[Plan]:
+        return await self.plans.list()
+
+    async def get_plan(self, slug: str) -> Plan:
+        plan = await self.plans.by_slug(slug.strip().lower())
+        if plan is None:
+            known = ", ".join(p.slug for p in await self.plans.list()) or "none"
+            raise NotFound(f"No plan with slug {slug!r} (plans: {known}).")
+        return plan
+
+    async def create_plan(self, body: PlanCreate) -> Plan:
+        if await self.plans.by_slug(body.slug) is not None:
+            raise Conflict(f"A plan with slug {body.slug!r} already exists.")
+        values = body.model_dump(exclude_none=True)
+        plan = self.plans.add(Plan(**values))
+        await self.db.flush()
+        return plan
+
+    async def update_plan(self, slug: str, change: PlanUpdate) -> Plan:
+        plan = await self.get_plan(slug)
+        values = change.model_dump(exclude_none=True, exclude={"unlimited"})
+        both = set(values) & change.unlimited
+        if both:
+            raise ValidationFailed(f"Both a number and unlimited given for {', '.join(sorted(both))}.")
+        for field, value in values.items():
+            setattr(plan, field, value)
+        for field in change.unlimited:
+            setattr(plan, field, None)
+        await self.db.flush()
+        return plan
+
+    async def seed_plans(self) -> bool:
+        """Seeds Free / Pro / Enterprise into an empty plan table; True when it did."""
+        if await self.plans.count():
+            return False
+        for values in DEFAULT_PLANS:
+            self.plans.add(Plan(**values))
+        await self.db.flush()
+        return True
+
+    # -- an organization's plan -----------------------------------------------------------------------
+
+    async def get_plan_for_org(self, org: Organization) -> Plan:
+        """The organization's plan; one without its own follows the operator's default plan."""
+        if org.plan_id is not None:
+            plan = await self.plans.get(org.plan_id)
+            if plan is not None:
+                return plan
+        plan = await self.plans.by_slug(self.settings.default_plan)
+        if plan is None:
+            # A default naming no plan must not stop every bot: unlimited, and the logs say why.
+            log.warning("billing.default_plan_missing", slug=self.settings.default_plan)
+            return unlimited_plan(self.settings.default_plan)
+        return plan
+
+    async def set_plan(self, org: Organization, slug: str) -> Plan:
+        """Moves the organization to a plan. Its billing period stays where it was (usage is not reset)."""
+        plan = await self.get_plan(slug)
+        if org.period_anchor is None:
+            org.period_anchor = org.created_at
+        org.plan_id = plan.id
+        await self.db.flush()
+        return plan
+
+    def current_period(self, org: Organization, now: datetime | None = None) -> tuple[datetime, datetime]:
+        now = now or utcnow()
+        start, end = org.current_period_start, org.current_period_end
+        if start is not None and end is not None and start <= now < end:
+            return start, end
+        return monthly_period(start or org.period_anchor or org.created_at, now)
+
+    async def usage(self, org: Organization, now: datetime | None = None) -> UsageRead:
+        plan = await self.get_plan_for_org(org)
+        start, end = self.current_period(org, now)
+        row = await self.usage_rows.get(org.id, start)
+        return UsageRead(
+            plan=plan.slug,
+            period_start=start,
+            period_end=end,
+            answers_used=row.answers_used if row is not None else 0,
+            answers_limit=plan.answers_per_month,
+            chunks_used=await self.usage_rows.chunks(org.id),
+            chunks_limit=plan.chunks_limit,
+            seats_used=await self.usage_rows.seats(org.id),
+            seats_limit=plan.seats_limit,
+        )
+
+    def warns(self, usage: UsageRead) -> bool:
+        """Whether admins should see the usage banner (answers past the warning share)."""
+        share = usage.answers_share
+        return share is not None and share >= self.settings.usage_warning_ratio
+
+    # -- limits and features --------------------------------------------------------------------------
+
+    async def require_feature(self, org: Organization, feature: Feature) -> None:
+        plan = await self.get_plan_for_org(org)
+        if not plan.has(feature):
+            raise PaymentRequired(
+                f"{FEATURE_LABELS[feature]} is not included in the {plan.name} plan. "
+                "Upgrade your plan to use it.",
+                details={"feature": str(feature), "plan": plan.slug},
+            )
+
+    async def has_feature(self, org: Organization, feature: Feature) -> bool:
+        return (await self.get_plan_for_org(org)).has(feature)
+
+    async def check_chunks(self, org: Organization) -> None:
+        """Refuses new knowledge once the plan's chunk limit is reached."""
+        plan = await self.get_plan_for_org(org)
+        if plan.chunks_limit is None:
+            return
+        used = await self.usage_rows.chunks(org.id)
+        if used >= plan.chunks_limit:
+            raise PaymentRequired(
+                f"Your knowledge base is full: {used:,} of the {plan.chunks_limit:,} passages the "
+                f"{plan.name} plan includes. Delete documents or upgrade your plan to add more.",
+                details={"limit": "chunks", "used": used, "allowed": plan.chunks_limit, "plan": plan.slug},
+            )
+
+    async def check_seats(self, org: Organization) -> None:
+        """Refuses a new member once every seat of the plan is taken."""
+        plan = await self.get_plan_for_org(org)
+        if plan.seats_limit is None:
+            return
+        used = await self.usage_rows.seats(org.id)
+        if used >= plan.seats_limit:
+            raise PaymentRequired(
+                f"All {plan.seats_limit} seats of the {plan.name} plan are taken. Deactivate a member or "
+                "upgrade your plan to invite more people.",
+                details={"limit": "seats", "used": used, "allowed": plan.seats_limit, "plan": plan.slug},
+            )
+
+
+def unlimited_plan(slug: str) -> Plan:
+    """A plan with no limits and every feature, not stored (the default plan is missing)."""
+    return Plan(
+        id=uuid.UUID(int=0),
+        slug=slug,
+        name=slug.title(),
+        price_cents=0,
+        currency="usd",
+        answers_per_month=None,
+        chunks_limit=None,
+        seats_limit=None,
+        feature_whmcs=True,
+        feature_live_chat=True,
+        feature_remove_branding=True,
+        feature_api_access=True,
+        is_public=False,
+        sort_order=0,
+    )
+
+
+async def seed_plans(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Start-up: an empty plan table (a new database the migration did not seed, a wiped one) gets the
+    default plans. Two processes starting at once: the second one's insert fails on the slug, harmlessly."""
+    try:
+        async with session_scope(sessionmaker) as db:
+            if await BillingService(db, settings).seed_plans():
+                log.info("billing.plans_seeded", plans=[p["slug"] for p in DEFAULT_PLANS])
+    except IntegrityError:
+        pass
+
+
+# -- the answer quota ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """One AI answer counted before it is written; given back if the bot does not answer after all."""
+
+    organization_id: uuid.UUID
+    period_start: datetime
+    used: int
+    limit: int | None
+
+
+class AnswerQuota:
+    """Counts AI answers per organization and period, exactly, across processes.
+
+    Each call is its own short transaction, committed at once: the usage row is locked only for one
+    UPDATE, never across an answer being written."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, jobs: JobQueue
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.jobs = jobs
+
+    async def reserve(self, organization_id: uuid.UUID) -> Reservation | None:
+        """Counts one answer; None when the plan's answers for this period are used up."""
+        async with session_scope(self.sessionmaker) as db:
+            service = BillingService(db, self.settings)
+            org = await db.get(Organization, organization_id)
+            if org is None:
+                raise NotFound("Organization not found.")
+            plan = await service.get_plan_for_org(org)
+            start, end = service.current_period(org)
+            limit = plan.answers_per_month
+            used = await service.usage_rows.consume(org.id, start, limit)
+            if used is None and await service.usage_rows.get(org.id, start) is None:
+                # The period's first answer: make its row, then count as everyone else does.
+                await service.usage_rows.ensure(org.id, start, end)
+                used = await service.usage_rows.consume(org.id, start, limit)
+            if used is None:
+                return None
+            if (
+                limit is not None
+                and used >= limit * self.settings.usage_warning_ratio
+                and await service.usage_rows.mark_warned(org.id, start)
+            ):
+                enqueue_after_commit(
+                    db,
+                    self.jobs,
+                    WARN_TASK,
+                    job_id=f"{WARN_TASK}:{org.id}:{start.isoformat()}",
+                    organization_id=str(org.id),
+                    period_start=start.isoformat(),
+                )
+            return Reservation(org.id, start, used, limit)
+
+    async def release(self, reservation: Reservation) -> None:
+        async with session_scope(self.sessionmaker) as db:
+            await UsageRepository(db).release(reservation.organization_id, reservation.period_start)
+

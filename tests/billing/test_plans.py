@@ -1,0 +1,106 @@
+"""Plans: seeded at start-up, the default for organizations without one, moving plans, billing periods."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.billing.periods import add_months, monthly_period
+from answerdesk.billing.service import BillingService
+from answerdesk.config import Settings
+from answerdesk.runtime import Runtime
+from tests.factories import bearer, logged_in, make_key, make_member, make_org
+
+
+def test_add_months_keeps_the_day_or_takes_the_last_one() -> None:
+    jan31 = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+    assert add_months(jan31, 1) == datetime(2026, 2, 28, 9, 30, tzinfo=UTC)
+    assert add_months(jan31, 2) == datetime(2026, 3, 31, 9, 30, tzinfo=UTC)
+    assert add_months(jan31, 12) == datetime(2027, 1, 31, 9, 30, tzinfo=UTC)
+    assert add_months(jan31, -2) == datetime(2025, 11, 30, 9, 30, tzinfo=UTC)
+
+
+def test_monthly_period_contains_now() -> None:
+    anchor = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    assert monthly_period(anchor, datetime(2026, 3, 15, 12, 0, tzinfo=UTC)) == (
+        datetime(2026, 3, 15, 12, 0, tzinfo=UTC),
+        datetime(2026, 4, 15, 12, 0, tzinfo=UTC),
+    )
+    assert monthly_period(anchor, datetime(2026, 3, 15, 11, 59, tzinfo=UTC)) == (
+        datetime(2026, 2, 15, 12, 0, tzinfo=UTC),
+        datetime(2026, 3, 15, 12, 0, tzinfo=UTC),
+    )
+    # The end of a 31st-anchored period in a short month.
+    start, end = monthly_period(datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 2, 28, 1, tzinfo=UTC))
+    assert (start, end) == (datetime(2026, 2, 28, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC))
+
+
+async def test_plans_are_seeded_and_organizations_follow_the_default(
+    db: AsyncSession, settings: Settings
+) -> None:
+    billing = BillingService(db, settings)
+    assert [(p.slug, p.answers_per_month, p.price_cents) for p in await billing.list_plans()] == [
+        ("free", 100, 0),
+        ("pro", 5_000, 4_900),
+        ("enterprise", None, 19_900),
+    ]
+    org = await make_org(db)
+    # Self-hosted default: a new organization is not limited.
+    assert org.plan_id is None
+    assert (await billing.get_plan_for_org(org)).slug == "enterprise"
+    await billing.set_plan(org, "free")
+    await db.commit()
+    assert (await billing.get_plan_for_org(org)).slug == "free"
+    assert org.period_anchor == org.created_at
+
+
+async def test_a_default_plan_setting_is_followed(db: AsyncSession, settings: Settings) -> None:
+    org = await make_org(db)
+    pro = settings.model_copy(update={"default_plan": "pro"})
+    assert (await BillingService(db, pro).get_plan_for_org(org)).slug == "pro"
+    # A default naming no plan leaves bots answering (unlimited), rather than stopping every one.
+    missing = settings.model_copy(update={"default_plan": "gone"})
+    plan = await BillingService(db, missing).get_plan_for_org(org)
+    assert plan.answers_per_month is None and plan.chunks_limit is None
+
+
+async def test_usage_api(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime) -> None:
+    org = await make_org(db)
+    admin = await make_member(db, org)
+    await BillingService(db, runtime.settings).set_plan(org, "free")
+    await db.commit()
+    key = await make_key(db, org)
+    response = await client.get("/api/v1/billing/usage", headers=bearer(key))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {
+        "plan", "period_start", "period_end", "answers_used", "answers_limit",
+        "chunks_used", "chunks_limit", "seats_used", "seats_limit",
+    }  # fmt: skip
+    assert body["plan"] == "free" and body["answers_used"] == 0 and body["answers_limit"] == 100
+    assert body["chunks_used"] == 0 and body["chunks_limit"] == 1_000
+    assert body["seats_used"] == 1 and body["seats_limit"] == 2
+    start = datetime.fromisoformat(body["period_start"])
+    assert start == org.created_at
+    assert datetime.fromisoformat(body["period_end"]) == add_months(start, 1)
+
+    # Unlimited limits are null; staff may not read billing.
+    await BillingService(db, runtime.settings).set_plan(org, "enterprise")
+    await db.commit()
+    session = await logged_in(client, admin.user.email)
+    body = (await session.client.get("/api/v1/billing/usage")).json()
+    assert body["plan"] == "enterprise"
+    assert body["answers_limit"] is None and body["chunks_limit"] is None and body["seats_limit"] is None
+
+
+async def test_staff_cannot_read_usage(new_client: object, db: AsyncSession) -> None:
+    from answerdesk.auth.models import Role
+
+    org = await make_org(db)
+    staff = await make_member(db, org, role=Role.staff)
+    session = await logged_in(new_client(), staff.user.email)  # type: ignore[operator]
+    response = await session.client.get("/api/v1/billing/usage")
+    assert response.status_code == 403
+    assert set(response.json()["error"]) == {"code", "message", "details"}
