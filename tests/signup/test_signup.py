@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
 from answerdesk.auth.models import AuditLog, Membership, Role, User
+from answerdesk.billing.schemas import PlanCreate, PlanUpdate
+from answerdesk.billing.service import BillingService
 from answerdesk.signup.models import SignupInvitation
 from answerdesk.signup.service import VERIFY_SALT, SignupService
 from answerdesk.tenants.models import Organization
@@ -55,6 +57,8 @@ async def test_open_signup_without_smtp_is_active_at_once(database_url: str, tmp
                 await db.scalars(sa.select(AuditLog.action).where(AuditLog.organization_id == org.id))
             )
             assert {"signup.completed", "member.added", "login.succeeded"} <= actions
+            # Organizations made by sign-up start on the sign-up plan (free), not the self-hosted default.
+            assert (await BillingService(db, app.state.runtime.settings).get_plan_for_org(org)).slug == "free"
 
         # A second company with the same name gets its own address.
         again = await sign_up(client, email="other@newco.example")
@@ -236,3 +240,21 @@ async def test_landing_page_shows_features_and_signup(database_url: str, tmp_pat
         ):
             assert words in page.text
         assert "https://" not in page.text.split("<body", 1)[0]  # no CDN: every asset is ours
+        # The pricing table is the configured plans: seeded Free / Pro / Enterprise with their limits.
+        for plan in ("free", "pro", "enterprise"):
+            assert f'data-plan="{plan}"' in page.text
+        assert "$49" in page.text and "5,000" in page.text and "Unlimited" in page.text
+        assert "WHMCS connection" in page.text
+
+
+async def test_pricing_follows_plan_changes_and_hides_custom_plans(database_url: str, tmp_path: Path) -> None:
+    async with signup_app(database_url, tmp_path) as app, app_client(app) as client:
+        runtime = app.state.runtime
+        async with runtime.sessionmaker() as db:
+            billing = BillingService(db, runtime.settings)
+            await billing.update_plan("pro", PlanUpdate(price_cents=5900, answers_per_month=6000))
+            await billing.create_plan(PlanCreate(slug="acme-deal", name="Acme custom", is_public=False))
+            await db.commit()
+        page = await client.get("/")
+        assert "$59" in page.text and "6,000" in page.text and "$49" not in page.text
+        assert "Acme custom" not in page.text

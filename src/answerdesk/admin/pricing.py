@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answerdesk.billing.models import FEATURE_LABELS
+from answerdesk.billing.service import BillingService
+from answerdesk.config import Settings
+
 
 @dataclass(frozen=True)
 class PricingPlan:
@@ -30,5 +34,18 @@ def limit(value: int | None) -> str:
     return "Unlimited" if value is None else f"{value:,}"
 
 
-async def pricing_plans(db: AsyncSession) -> list[PricingPlan]:
-    return []
+async def pricing_plans(db: AsyncSession, settings: Settings) -> list[PricingPlan]:
+    """The public plans in the operator's order; custom plans made for one customer are not shown."""
+    return [
+        PricingPlan(
+            slug=p.slug,
+            name=p.name,
+            price=money(p.price_cents, p.currency),
+            answers=limit(p.answers_per_month),
+            chunks=limit(p.chunks_limit),
+            seats=limit(p.seats_limit),
+            features=[(label, p.has(feature)) for feature, label in FEATURE_LABELS.items()],
+        )
+        for p in await BillingService(db, settings).list_plans()
+        if p.is_public
+    ]

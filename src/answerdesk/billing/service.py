@@ -261,4 +261,3 @@ class AnswerQuota:
     async def release(self, reservation: Reservation) -> None:
         async with session_scope(self.sessionmaker) as db:
             await UsageRepository(db).release(reservation.organization_id, reservation.period_start)
-

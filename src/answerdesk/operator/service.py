@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import AuditLog, User
 from answerdesk.auth.repository import UserRepository
 from answerdesk.auth.service import AuditService
+from answerdesk.billing.service import BillingService
+from answerdesk.config import Settings
 from answerdesk.kit.db import utcnow
 from answerdesk.kit.errors import Conflict, Forbidden, NotFound
 from answerdesk.operator.repository import OperatorRepository
@@ -24,7 +26,7 @@ from answerdesk.tenants.service import OrganizationService
 class OrganizationRow:
     organization: Organization
     plan: str
-    answers_used: int | None
+    answers_used: int
     answers_limit: int | None
     members: int
     last_activity: datetime | None
@@ -35,8 +37,9 @@ class OrganizationRow:
 
 
 class OperatorService:
-    def __init__(self, db: AsyncSession) -> None:
+    def __init__(self, db: AsyncSession, settings: Settings) -> None:
         self.db = db
+        self.billing = BillingService(db, settings)
         self.orgs = OrganizationService(db)
         self.repo = OperatorRepository(db)
         self.audit = AuditService(db)
@@ -58,7 +61,7 @@ class OperatorService:
         rows = []
         for org in orgs:
             seen = [t for t in (logins.get(org.id), chats.get(org.id)) if t is not None]
-            plan, used, cap = await self.plan_usage(org.id)
+            plan, used, cap = await self.plan_usage(org)
             rows.append(
                 OrganizationRow(
                     organization=org,
@@ -71,16 +74,31 @@ class OperatorService:
             )
         return rows
 
-    async def plan_usage(self, organization_id: uuid.UUID) -> tuple[str, int | None, int | None]:
+    async def plan_usage(self, org: Organization) -> tuple[str, int, int | None]:
         """The plan's name, answers used this period and the plan's answer limit (None: unlimited)."""
-        return "—", None, None
+        plan = await self.billing.get_plan_for_org(org)
+        usage = await self.billing.usage(org)
+        return plan.name, usage.answers_used, usage.answers_limit
 
     async def plan_choices(self) -> list[tuple[str, str]]:
         """(slug, name) of every plan, public or not: Enterprise deals are made by hand."""
-        return []
+        return [(p.slug, p.name) for p in await self.billing.list_plans()]
 
     async def change_plan(self, organization_id: uuid.UUID, slug: str, *, actor: User, ip: str = "") -> str:
-        raise Conflict("Plans are not available yet.")
+        self._check(actor)
+        org = await self.orgs.get(organization_id)
+        before = await self.billing.get_plan_for_org(org)
+        plan = await self.billing.set_plan(org, slug)
+        self.audit.record(
+            "operator.plan_changed",
+            organization_id=org.id,
+            actor_id=actor.id,
+            target=org.slug,
+            ip=ip,
+            details={"from": before.slug, "to": plan.slug},
+        )
+        await self.db.flush()
+        return plan.name
 
     async def get(self, organization_id: uuid.UUID) -> Organization:
         return await self.orgs.get(organization_id)

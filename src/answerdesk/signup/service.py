@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+import structlog
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Role, User
 from answerdesk.auth.service import AuditService, MemberService
+from answerdesk.billing.service import BillingService
 from answerdesk.config import Settings
 from answerdesk.integrations.mail.smtp import Mailer, MailError, OutgoingMail
 from answerdesk.kit.db import utcnow
@@ -24,6 +26,8 @@ from answerdesk.signup.repository import InvitationRepository
 from answerdesk.signup.schemas import SignupCreate
 from answerdesk.tenants.models import Organization
 from answerdesk.tenants.service import OrganizationService, slugify
+
+log = structlog.get_logger(__name__)
 
 VERIFY_SALT = "answerdesk.signup.verify-email"
 INVITE_PREFIX = "adinv_"
@@ -85,6 +89,11 @@ class SignupService:
             await self.usable_invitation(form.invite_code, email=email) if self.mode == "invite" else None
         )
         org = await self._new_organization(form.organization_name)
+        try:
+            await BillingService(self.db, self.settings).set_plan(org, self.settings.signup_plan)
+        except NotFound:
+            # A sign-up plan naming no plan must not turn customers away: they follow the default plan.
+            log.warning("signup.plan_missing", slug=self.settings.signup_plan)
         membership, _ = await MemberService(self.db).create(
             org.id, email, Role.admin, name=form.name, password=form.password, ip=ip
         )

@@ -37,13 +37,15 @@ class OperatorContext:
         return self.user.email
 
 
-async def get_operator(request: Request, db: DbSession, logins: LoginServiceDep) -> OperatorContext:
+async def get_operator(
+    request: Request, db: DbSession, runtime: RuntimeDep, logins: LoginServiceDep
+) -> OperatorContext:
     token = request.cookies.get(SESSION_COOKIE)
     session = await logins.resolve(token) if token else None
     if session is None:
         raise LoginRequired("Please log in.")
     # Anyone but an operator gets a 404: org admins are not told the console exists.
-    user = await OperatorService(db).operator(session.user_id)
+    user = await OperatorService(db, runtime.settings).operator(session.user_id)
     op = OperatorContext(session=session, user=user)
     if request.method not in ("GET", "HEAD"):
         await check_csrf_token(request, session.csrf_token)
@@ -55,7 +57,7 @@ Operator = Annotated[OperatorContext, Depends(get_operator)]
 
 @router.get("")
 async def console(request: Request, op: Operator, db: DbSession, runtime: RuntimeDep) -> Response:
-    rows = await OperatorService(db).organizations()
+    rows = await OperatorService(db, runtime.settings).organizations()
     return render(
         request,
         "operator/index.html",
@@ -67,10 +69,12 @@ async def console(request: Request, op: Operator, db: DbSession, runtime: Runtim
 
 
 @router.get("/organizations/{organization_id}")
-async def organization(request: Request, op: Operator, db: DbSession, organization_id: uuid.UUID) -> Response:
-    service = OperatorService(db)
+async def organization(
+    request: Request, op: Operator, db: DbSession, runtime: RuntimeDep, organization_id: uuid.UUID
+) -> Response:
+    service = OperatorService(db, runtime.settings)
     org = await service.get(organization_id)
-    plan, used, cap = await service.plan_usage(org.id)
+    plan, used, cap = await service.plan_usage(org)
     return render(
         request,
         "operator/organization.html",
@@ -90,18 +94,23 @@ async def suspend(
     request: Request,
     op: Operator,
     db: DbSession,
+    runtime: RuntimeDep,
     organization_id: uuid.UUID,
     reason: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    org = await OperatorService(db).suspend(
+    org = await OperatorService(db, runtime.settings).suspend(
         organization_id, reason=reason, actor=op.user, ip=client_ip(request)
     )
     return redirect(f"{PAGE}/organizations/{org.id}", flash=f"{org.name} is suspended.")
 
 
 @router.post("/organizations/{organization_id}/resume")
-async def resume(request: Request, op: Operator, db: DbSession, organization_id: uuid.UUID) -> Response:
-    org = await OperatorService(db).resume(organization_id, actor=op.user, ip=client_ip(request))
+async def resume(
+    request: Request, op: Operator, db: DbSession, runtime: RuntimeDep, organization_id: uuid.UUID
+) -> Response:
+    org = await OperatorService(db, runtime.settings).resume(
+        organization_id, actor=op.user, ip=client_ip(request)
+    )
     return redirect(f"{PAGE}/organizations/{org.id}", flash=f"{org.name} is active again.")
 
 
@@ -110,10 +119,11 @@ async def change_plan(
     request: Request,
     op: Operator,
     db: DbSession,
+    runtime: RuntimeDep,
     organization_id: uuid.UUID,
     plan: Annotated[str, Form(max_length=63)],
 ) -> Response:
-    service = OperatorService(db)
+    service = OperatorService(db, runtime.settings)
     name = await service.change_plan(organization_id, plan, actor=op.user, ip=client_ip(request))
     org = await service.get(organization_id)
     return redirect(f"{PAGE}/organizations/{org.id}", flash=f"{org.name} is now on the {name} plan.")
@@ -170,7 +180,10 @@ async def revoke_invitation(
 
 
 @router.get("/audit")
-async def audit(request: Request, op: Operator, db: DbSession) -> Response:
+async def audit(request: Request, op: Operator, db: DbSession, runtime: RuntimeDep) -> Response:
     return render(
-        request, "operator/audit.html", op=op, entries=await OperatorService(db).audit_log(limit=200)
+        request,
+        "operator/audit.html",
+        op=op,
+        entries=await OperatorService(db, runtime.settings).audit_log(limit=200),
     )

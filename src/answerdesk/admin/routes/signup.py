@@ -36,7 +36,10 @@ async def landing(request: Request, db: DbSession, runtime: RuntimeDep) -> Respo
     if runtime.settings.signup == "closed":
         return redirect("/admin")
     response = render(
-        request, "landing/index.html", plans=await pricing_plans(db), mode=runtime.settings.signup
+        request,
+        "landing/index.html",
+        plans=await pricing_plans(db, runtime.settings),
+        mode=runtime.settings.signup,
     )
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
