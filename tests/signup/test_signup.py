@@ -243,7 +243,7 @@ async def test_landing_page_shows_features_and_signup(database_url: str, tmp_pat
         # The pricing table is the configured plans: seeded Free / Pro / Enterprise with their limits.
         for plan in ("free", "pro", "enterprise"):
             assert f'data-plan="{plan}"' in page.text
-        assert "$49" in page.text and "5,000" in page.text and "Unlimited" in page.text
+        assert "$49" in page.text and "$0" in page.text and "5,000" in page.text and "Unlimited" in page.text
         assert "WHMCS connection" in page.text
 
 

@@ -15,7 +15,7 @@ from answerdesk.config import Settings
 class PricingPlan:
     slug: str
     name: str
-    price: str  # "Free", "$49"
+    price: str  # "$0", "$49", "49 CHF"
     answers: str  # "100", "Unlimited"
     chunks: str
     seats: str
@@ -23,8 +23,6 @@ class PricingPlan:
 
 
 def money(cents: int, currency: str) -> str:
-    if cents == 0:
-        return "Free"
     symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower())
     amount = f"{cents / 100:,.2f}".removesuffix(".00")
     return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
