@@ -13,6 +13,7 @@ from answerdesk.admin.routes import (
     ai,
     api_keys,
     auth,
+    billing,
     chats,
     knowledge,
     live,
@@ -72,6 +73,7 @@ def mount_admin(app: FastAPI) -> None:
         users,
         api_keys,
         settings,
+        billing,
     )
     for module in modules:
         app.include_router(module.router)

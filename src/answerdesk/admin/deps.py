@@ -8,11 +8,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep
+from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep, RuntimeDep
 from answerdesk.auth.models import Membership, Role
 from answerdesk.auth.repository import MembershipRepository, UserRepository
 from answerdesk.auth.service import SUSPENDED_MESSAGE, OrganizationSuspended
 from answerdesk.auth.sessions import SessionData
+from answerdesk.billing.service import AnswersWarning, BillingService
 from answerdesk.kit.errors import AppError, Forbidden, Unauthorized
 from answerdesk.kit.security import tokens_equal
 
@@ -51,6 +52,8 @@ class AdminContext:
     organization: OrgRef
     organizations: list[OrgRef]
     is_operator: bool = False
+    # Admins only: the plan's AI answers this period are nearly or all used (the banner on every page).
+    answers_warning: AnswersWarning | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -61,7 +64,9 @@ class AdminContext:
         return self.session.csrf_token
 
 
-async def get_admin_context(request: Request, db: DbSession, logins: LoginServiceDep) -> AdminContext:
+async def get_admin_context(
+    request: Request, db: DbSession, logins: LoginServiceDep, runtime: RuntimeDep
+) -> AdminContext:
     token = request.cookies.get(SESSION_COOKIE)
     session = await logins.resolve(token) if token else None
     if session is None:
@@ -78,6 +83,9 @@ async def get_admin_context(request: Request, db: DbSession, logins: LoginServic
     if current is None:  # deactivated in the org the session pointed at: fall back to another
         session = await logins.switch_organization(session, memberships[0].organization_id)
         current = memberships[0]
+    warning = None
+    if current.role == Role.admin:
+        warning = await BillingService(db, runtime.settings).answers_warning(current.organization)
     ctx = AdminContext(
         session=session,
         user_id=current.user_id,
@@ -86,6 +94,7 @@ async def get_admin_context(request: Request, db: DbSession, logins: LoginServic
         organization=_ref(current),
         organizations=[_ref(m) for m in memberships],
         is_operator=current.user.is_operator,
+        answers_warning=warning,
     )
     request.state.admin = ctx
     if request.method not in ("GET", "HEAD"):

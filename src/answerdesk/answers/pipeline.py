@@ -77,7 +77,7 @@ class AnswerResult:
     @property
     def offers_human(self) -> bool:
         # An answer that cites nothing is not grounded: the model said it does not know, or failed.
-        return self.mode in (AnswerMode.no_answer, AnswerMode.handoff) or not self.citations
+        return self.mode in (AnswerMode.no_answer, AnswerMode.handoff, AnswerMode.quota) or not self.citations
 
     def trace(self) -> dict[str, object]:
         return {

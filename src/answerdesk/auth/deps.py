@@ -18,6 +18,8 @@ from answerdesk.auth.service import (
     Principal,
 )
 from answerdesk.auth.sessions import SessionData
+from answerdesk.billing.models import Feature
+from answerdesk.billing.service import BillingService
 from answerdesk.kit.db import session_scope
 from answerdesk.kit.errors import Forbidden, Unauthorized
 from answerdesk.kit.security import tokens_equal
@@ -63,7 +65,13 @@ async def get_principal(request: Request, db: DbSession, logins: LoginServiceDep
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Use 'Authorization: Bearer <API key>'.")
-        return await ApiKeyService(db).authenticate(token.strip(), origin=request.headers.get("origin"))
+        principal = await ApiKeyService(db).authenticate(token.strip(), origin=request.headers.get("origin"))
+        if principal.kind == "secret":
+            runtime: Runtime = request.app.state.runtime
+            await BillingService(db, runtime.settings).require_feature(
+                principal.organization_id, Feature.api_access
+            )
+        return principal
     session = await current_session(request, logins)
     if session is None or session.organization_id is None:
         raise Unauthorized("An API key or a login session is required.")

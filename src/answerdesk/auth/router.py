@@ -21,6 +21,7 @@ from answerdesk.auth.schemas import (
     UserUpdate,
 )
 from answerdesk.auth.service import ApiKeyService, AuditService, MemberService, member_read
+from answerdesk.billing.service import BillingService
 from answerdesk.kit.web import client_ip
 
 router = APIRouter(tags=["users and keys"])
@@ -35,7 +36,8 @@ async def list_users(principal: AdminPrincipal, db: DbSession) -> list[MemberRea
 async def create_user(
     body: UserCreate, principal: AdminPrincipal, db: DbSession, request: Request, runtime: RuntimeDep
 ) -> MemberCreated:
-    m, generated = await MemberService(db, runtime.session_store).create(
+    seats = BillingService(db, runtime.settings)
+    m, generated = await MemberService(db, runtime.session_store, seats=seats).create(
         principal.organization_id,
         body.email,
         body.role,
@@ -61,7 +63,8 @@ async def update_user(
     request: Request,
     runtime: RuntimeDep,
 ) -> MemberRead:
-    m = await MemberService(db, runtime.session_store).update(
+    seats = BillingService(db, runtime.settings)
+    m = await MemberService(db, runtime.session_store, seats=seats).update(
         principal.organization_id,
         user_id,
         name=body.name,
@@ -97,10 +100,10 @@ async def list_memberships(principal: AdminPrincipal, db: DbSession) -> list[Mem
 
 @router.post("/memberships", response_model=MemberRead, status_code=status.HTTP_201_CREATED)
 async def add_membership(
-    body: MembershipCreate, principal: AdminPrincipal, db: DbSession, request: Request
+    body: MembershipCreate, principal: AdminPrincipal, db: DbSession, request: Request, runtime: RuntimeDep
 ) -> MemberRead:
     """Adds an existing user (by e-mail) to this organization."""
-    m = await MemberService(db).add_existing(
+    m = await MemberService(db, seats=BillingService(db, runtime.settings)).add_existing(
         principal.organization_id, body.email, body.role, actor_id=principal.user_id, ip=client_ip(request)
     )
     return member_read(m)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,11 +119,21 @@ class AuditService:
         return await self.repo.list(organization_id, limit=limit)
 
 
+class SeatLimit(Protocol):
+    """The plan's seat limit (billing.BillingService); raises when no seat is free."""
+
+    async def check_seats(self, organization_id: uuid.UUID) -> None: ...
+
+
 class MemberService:
     """Users as members of one organization, with their role there."""
 
-    def __init__(self, db: AsyncSession, sessions: SessionStore | None = None) -> None:
+    def __init__(
+        self, db: AsyncSession, sessions: SessionStore | None = None, *, seats: SeatLimit | None = None
+    ) -> None:
         self.db = db
+        # Given by callers acting for the organization (API, admin); the operator's CLI is not limited.
+        self.seats = seats
         self.users = UserRepository(db)
         self.members = MembershipRepository(db)
         self.audit = AuditService(db)
@@ -153,6 +163,8 @@ class MemberService:
         email = email.strip().lower()
         if await self.users.by_email(email) is not None:
             raise Conflict(f"A user with e-mail {email} already exists.")
+        if self.seats is not None:
+            await self.seats.check_seats(org_id)
         generated = None
         if password is None:
             password = generated = generate_password()
@@ -206,6 +218,8 @@ class MemberService:
             raise NotFound(f"No user with e-mail {email}; create the user instead.")
         if await self.members.get_for_user(org_id, user.id) is not None:
             raise Conflict(f"{user.email} is already a member of this organization.")
+        if self.seats is not None:
+            await self.seats.check_seats(org_id)
         return await self._add_membership(org_id, user, role, actor_id=actor_id, ip=ip)
 
     async def _add_membership(
@@ -257,6 +271,8 @@ class MemberService:
                 if m.role == Role.admin:
                     await self._keep_an_admin(org_id, m)
                 await self._end_sessions(user_id)
+            elif self.seats is not None:
+                await self.seats.check_seats(org_id)
             m.is_active = is_active
             self.audit.record(
                 "member.activated" if is_active else "member.deactivated",

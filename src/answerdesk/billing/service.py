@@ -27,6 +27,21 @@ log = structlog.get_logger(__name__)
 WARN_TASK = "billing.warn_usage"
 
 
+@dataclass(frozen=True)
+class AnswersWarning:
+    used: int
+    limit: int
+    plan_name: str
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.limit
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.limit else min(100, round(100 * self.used / self.limit))
+
+
 class BillingService:
     def __init__(self, db: AsyncSession, settings: Settings) -> None:
         self.db = db
@@ -128,10 +143,23 @@ class BillingService:
         share = usage.answers_share
         return share is not None and share >= self.settings.usage_warning_ratio
 
+    async def answers_warning(self, org: Organization) -> AnswersWarning | None:
+        """What the admin banner says, when this period's answers are past the warning share (two small
+        queries: it runs on every admin page)."""
+        plan = await self.get_plan_for_org(org)
+        limit = plan.answers_per_month
+        if limit is None:
+            return None
+        row = await self.usage_rows.get(org.id, self.current_period(org)[0])
+        used = row.answers_used if row is not None else 0
+        if limit and used < limit * self.settings.usage_warning_ratio:
+            return None
+        return AnswersWarning(used=used, limit=limit, plan_name=plan.name)
+
     # -- limits and features --------------------------------------------------------------------------
 
-    async def require_feature(self, org: Organization, feature: Feature) -> None:
-        plan = await self.get_plan_for_org(org)
+    async def require_feature(self, organization_id: uuid.UUID, feature: Feature) -> None:
+        plan = await self.get_plan_for_org(await self._org(organization_id))
         if not plan.has(feature):
             raise PaymentRequired(
                 f"{FEATURE_LABELS[feature]} is not included in the {plan.name} plan. "
@@ -139,15 +167,21 @@ class BillingService:
                 details={"feature": str(feature), "plan": plan.slug},
             )
 
-    async def has_feature(self, org: Organization, feature: Feature) -> bool:
-        return (await self.get_plan_for_org(org)).has(feature)
+    async def has_feature(self, organization_id: uuid.UUID, feature: Feature) -> bool:
+        return (await self.get_plan_for_org(await self._org(organization_id))).has(feature)
 
-    async def check_chunks(self, org: Organization) -> None:
+    async def _org(self, organization_id: uuid.UUID) -> Organization:
+        org = await self.db.get(Organization, organization_id)
+        if org is None:
+            raise NotFound("Organization not found.")
+        return org
+
+    async def check_chunks(self, organization_id: uuid.UUID) -> None:
         """Refuses new knowledge once the plan's chunk limit is reached."""
-        plan = await self.get_plan_for_org(org)
+        plan = await self.get_plan_for_org(await self._org(organization_id))
         if plan.chunks_limit is None:
             return
-        used = await self.usage_rows.chunks(org.id)
+        used = await self.usage_rows.chunks(organization_id)
         if used >= plan.chunks_limit:
             raise PaymentRequired(
                 f"Your knowledge base is full: {used:,} of the {plan.chunks_limit:,} passages the "
@@ -155,12 +189,12 @@ class BillingService:
                 details={"limit": "chunks", "used": used, "allowed": plan.chunks_limit, "plan": plan.slug},
             )
 
-    async def check_seats(self, org: Organization) -> None:
-        """Refuses a new member once every seat of the plan is taken."""
-        plan = await self.get_plan_for_org(org)
+    async def check_seats(self, organization_id: uuid.UUID) -> None:
+        """Refuses a new (or reactivated) member once every seat of the plan is taken."""
+        plan = await self.get_plan_for_org(await self._org(organization_id))
         if plan.seats_limit is None:
             return
-        used = await self.usage_rows.seats(org.id)
+        used = await self.usage_rows.seats(organization_id)
         if used >= plan.seats_limit:
             raise PaymentRequired(
                 f"All {plan.seats_limit} seats of the {plan.name} plan are taken. Deactivate a member or "

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Membership
 from answerdesk.auth.service import MemberService, Principal
+from answerdesk.billing.models import Feature
+from answerdesk.billing.service import BillingService
 from answerdesk.chat import announce
 from answerdesk.chat.models import Conversation, ConversationStatus, Message, Sender
 from answerdesk.chat.repository import ConversationRepository
@@ -108,10 +110,14 @@ class LiveChatService:
     async def take_over(
         self, db: AsyncSession, organization_id: uuid.UUID, conversation_id: uuid.UUID, staff: Staff
     ) -> Conversation:
+        await self._require_live_chat(db, organization_id)
         conversation = await self.locked(db, organization_id, conversation_id)
         self._take_over(db, conversation, staff)
         await db.flush()
         return conversation
+
+    async def _require_live_chat(self, db: AsyncSession, organization_id: uuid.UUID) -> None:
+        await BillingService(db, self.runtime.settings).require_feature(organization_id, Feature.live_chat)
 
     def _take_over(self, db: AsyncSession, conversation: Conversation, staff: Staff) -> None:
         if conversation.status == ConversationStatus.closed:
@@ -196,6 +202,7 @@ class LiveChatService:
         if conversation.status == ConversationStatus.closed:
             raise Conflict(CLOSED_CONFLICT)
         if conversation.status == ConversationStatus.bot:
+            await self._require_live_chat(db, organization_id)
             self._take_over(db, conversation, staff)
         message = append_message(
             db, conversation, Sender.staff, text, author_user_id=staff.user_id, events=self.events
@@ -252,7 +259,11 @@ class LiveChatService:
         conversation = await self.chat.get(db, principal, conversation_id, token, for_update=True)
         if conversation.status == ConversationStatus.closed:
             raise Conflict("This conversation is closed. Start a new one to ask something else.")
-        online = await self.staff_online(conversation.organization_id)
+        # Without live chat in the plan, nobody can join: the customer is offered the message form.
+        live = await BillingService(db, self.runtime.settings).has_feature(
+            conversation.organization_id, Feature.live_chat
+        )
+        online = live and await self.staff_online(conversation.organization_id)
         message = None
         if conversation.status == ConversationStatus.bot and conversation.waiting_since is None:
             now = utcnow()

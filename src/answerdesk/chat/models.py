@@ -43,6 +43,7 @@ class AnswerMode(enum.StrEnum):
     fallback = "fallback"  # quoted passages or a handoff because the model failed
     no_answer = "no_answer"  # nothing relevant in the knowledge base: says so, offers a human
     handoff = "handoff"  # the customer asked for a person
+    quota = "quota"  # the plan's AI answers for this period are used up: no model call, offers a person
 
 
 class Conversation(IdMixin, TenantMixin, CreatedAtMixin, Base):

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.answers.pipeline import AnswerPipeline, AnswerRequest, AnswerResult
+from answerdesk.answers.pipeline import AnswerEvent, AnswerPipeline, AnswerRequest, AnswerResult
 from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
+from answerdesk.billing.service import AnswerQuota
 from answerdesk.chat import announce
 from answerdesk.chat.models import AnswerMode, Channel, Conversation, ConversationStatus, Message, Sender
 from answerdesk.chat.repository import ConversationFilter, ConversationRepository, MessageRepository
@@ -31,6 +32,7 @@ from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.events import EventBus
 from answerdesk.kit.security import hash_token, new_token, tokens_equal
 from answerdesk.languages.detect import detect_language
+from answerdesk.languages.texts import Text, say
 from answerdesk.runtime import Runtime
 from answerdesk.sentiment import SentimentResult
 from answerdesk.tenants.service import OrganizationService, org_language
@@ -230,7 +232,7 @@ class ChatService:
             )
             return
         result: AnswerResult | None = None
-        async for event in AnswerPipeline(self.runtime).run(accepted.answer):
+        async for event in self._answer_within_quota(accepted.organization_id, accepted.answer):
             if isinstance(event, TokenDelta):
                 yield event
             else:
@@ -273,6 +275,40 @@ class ChatService:
             ),
             result,
         )
+
+    async def _answer_within_quota(
+        self, organization_id: uuid.UUID, request: AnswerRequest
+    ) -> AsyncIterator[AnswerEvent]:
+        """The pipeline's events, if the plan has an AI answer left this period.
+
+        The answer is counted before the model is called (so concurrent answers cannot overshoot) and given
+        back when the bot did not answer after all: the customer asked for a person, nothing relevant was
+        found, or answering failed. Used up, the customer is offered a person instead, with no model call."""
+        if request.wants_human:  # a handoff, not an AI answer
+            async for event in AnswerPipeline(self.runtime).run(request):
+                yield event
+            return
+        quota = AnswerQuota(self.runtime.sessionmaker, self.runtime.settings, self.runtime.jobs)
+        reservation = await quota.reserve(organization_id)
+        if reservation is None:
+            log.info("chat.quota_reached", organization_id=str(organization_id))
+            text = say(Text.cannot_answer, request.language)
+            yield TokenDelta(text=text)
+            yield AnswerResult(text=text, mode=AnswerMode.quota)
+            return
+        give_back = False
+        try:
+            async for event in AnswerPipeline(self.runtime).run(request):
+                if isinstance(event, AnswerResult):
+                    give_back = event.mode in (AnswerMode.no_answer, AnswerMode.handoff)
+                yield event
+        except Exception:
+            give_back = True
+            raise
+        finally:
+            # A client gone mid-answer keeps it counted: the model was already writing it.
+            if give_back:
+                await quota.release(reservation)
 
     async def answer(self, accepted: AcceptedMessage) -> Reply:
         """The whole reply at once (JSON clients, the CLI, tickets)."""

@@ -6,10 +6,11 @@ import mimetypes
 import uuid
 from collections.abc import Sequence
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answerdesk.billing.service import BillingService
 from answerdesk.integrations.storage import ObjectStorage
 from answerdesk.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from answerdesk.knowledge.extract import SUPPORTED_EXTENSIONS, UnsupportedFileType
@@ -43,11 +44,26 @@ MAX_FILENAME_CHARS = 300
 MAX_CONTENT_TYPE_CHARS = 200
 
 
+class ChunkLimit(Protocol):
+    """The plan's knowledge limit (billing.BillingService); raises when the knowledge base is full."""
+
+    async def check_chunks(self, organization_id: uuid.UUID) -> None: ...
+
+
 class KnowledgeService:
     """Owns the document lifecycle; the heavy work (extract, chunk, embed) runs in the ingest job."""
 
-    def __init__(self, db: AsyncSession, storage: ObjectStorage, *, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        db: AsyncSession,
+        storage: ObjectStorage,
+        *,
+        max_upload_bytes: int,
+        chunk_limit: ChunkLimit | None = None,
+    ) -> None:
         self.db = db
+        # The plan's knowledge limit, checked before a new document is accepted (None: not limited).
+        self.chunk_limit = chunk_limit
         self.storage = storage
         self.max_upload_bytes = max_upload_bytes
         self.documents = DocumentRepository(db)
@@ -57,7 +73,12 @@ class KnowledgeService:
     @classmethod
     def of(cls, db: AsyncSession, runtime: Runtime) -> KnowledgeService:
         """The service as every caller (API, admin, CLI, jobs) builds it: the runtime's storage and limit."""
-        return cls(db, runtime.storage, max_upload_bytes=runtime.settings.max_upload_bytes)
+        return cls(
+            db,
+            runtime.storage,
+            max_upload_bytes=runtime.settings.max_upload_bytes,
+            chunk_limit=BillingService(db, runtime.settings),
+        )
 
     async def upload(
         self,
@@ -90,6 +111,7 @@ class KnowledgeService:
             )
         doc = await self.documents.by_filename(organization_id, filename)
         if doc is None:
+            await self._check_room(organization_id)
             doc = self.documents.add(
                 Document(
                     id=uuid.uuid4(),
@@ -117,6 +139,7 @@ class KnowledgeService:
     async def create_faq(
         self, organization_id: uuid.UUID, question: str, answer: str, tags: Sequence[str] = ()
     ) -> Document:
+        await self._check_room(organization_id)
         doc = self.documents.add(
             Document(
                 organization_id=organization_id,
@@ -155,6 +178,7 @@ class KnowledgeService:
         """A web page to fetch and ingest; an existing document for the same URL is refreshed."""
         doc = await self.documents.by_url(organization_id, url)
         if doc is None:
+            await self._check_room(organization_id)
             doc = self.documents.add(
                 Document(
                     id=uuid.uuid4(),
@@ -168,6 +192,11 @@ class KnowledgeService:
         self._queue(doc)
         await self.db.flush()
         return doc
+
+    async def _check_room(self, organization_id: uuid.UUID) -> None:
+        """A new document needs room under the plan's knowledge limit (replacing one does not)."""
+        if self.chunk_limit is not None:
+            await self.chunk_limit.check_chunks(organization_id)
 
     async def get(self, organization_id: uuid.UUID, document_id: uuid.UUID) -> Document:
         doc = await self.documents.get(organization_id, document_id)

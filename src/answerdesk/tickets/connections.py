@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answerdesk.billing.models import Feature
+from answerdesk.billing.service import BillingService
 from answerdesk.integrations.whmcs import WhmcsClient, WhmcsConnectionCheck, api_endpoint, server_timezone
 from answerdesk.kit.db import utcnow
 from answerdesk.kit.errors import NotFound, ValidationFailed
@@ -75,6 +77,7 @@ class ConnectionService:
 
     async def save(self, organization_id: uuid.UUID, body: WhmcsConnectionUpdate) -> WhmcsConnection:
         """Create or replace the connection; secrets not given keep their stored values."""
+        await BillingService(self.db, self.runtime.settings).require_feature(organization_id, Feature.whmcs)
         url = self._check_url(body.url)
         connection = await self.repo.get(organization_id, for_update=True)
         if connection is None:

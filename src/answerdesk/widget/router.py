@@ -15,6 +15,8 @@ from answerdesk.auth.deps import DbSession, RuntimeDep, require_scope
 from answerdesk.auth.models import Scope
 from answerdesk.auth.origins import normalise_origin
 from answerdesk.auth.service import Principal
+from answerdesk.billing.models import Feature
+from answerdesk.billing.service import BillingService
 from answerdesk.demo.seed import DEMO_ORG_SLUG
 from answerdesk.kit.errors import NotFound
 from answerdesk.tenants.service import OrganizationService
@@ -67,10 +69,16 @@ async def versioned_widget_js(
 
 
 @api_router.get("/config", response_model=WidgetConfigRead)
-async def widget_config(principal: WidgetPrincipal, db: DbSession, response: Response) -> WidgetConfigRead:
+async def widget_config(
+    principal: WidgetPrincipal, db: DbSession, response: Response, runtime: RuntimeDep
+) -> WidgetConfigRead:
     """The organization's widget appearance, for its public key from an allowed origin."""
     response.headers["Cache-Control"] = "no-cache"
-    return await WidgetService(db).config(principal.organization_id)
+    config = await WidgetService(db).config(principal.organization_id)
+    billing = BillingService(db, runtime.settings)
+    if not await billing.has_feature(principal.organization_id, Feature.remove_branding):
+        config.powered_by_url = runtime.settings.base_url
+    return config
 
 
 @script_router.get("/demo", response_class=HTMLResponse)

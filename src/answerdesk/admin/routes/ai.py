@@ -59,6 +59,7 @@ MODE_LABELS: dict[str, str] = {
     "fallback": "Fallback",
     "no_answer": "No answer",
     "handoff": "Handoff",
+    "quota": "Quota reached",
 }
 SENDER_LABELS: dict[str, str] = {
     Sender.customer: "Customer",
@@ -289,7 +290,8 @@ class MessageView:
     @property
     def offers_human(self) -> bool:
         # The pipeline's rule: an answer that cites nothing is not grounded, so it comes with a person.
-        return self.mode in ("no_answer", "handoff") or (self.sender == Sender.bot and not self.citations)
+        unanswered = self.mode in ("no_answer", "handoff", "quota")
+        return unanswered or (self.sender == Sender.bot and not self.citations)
 
 
 def message_view(m: Message) -> MessageView:

@@ -13,6 +13,7 @@ from answerdesk.admin.templating import redirect, render
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.auth.models import Role
 from answerdesk.auth.service import MemberService
+from answerdesk.billing.service import BillingService
 from answerdesk.kit.errors import AppError
 from answerdesk.kit.web import client_ip
 
@@ -38,12 +39,13 @@ async def invite(
     request: Request,
     ctx: OrgAdmin,
     db: DbSession,
+    runtime: RuntimeDep,
     email: Annotated[str, Form(max_length=320)],
     role: Annotated[Role, Form()],
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
-        m, password = await MemberService(db).create(
+        m, password = await MemberService(db, seats=BillingService(db, runtime.settings)).create(
             ctx.organization.id, email, role, name=name, actor_id=ctx.user_id, ip=client_ip(request)
         )
     except AppError as exc:
@@ -77,7 +79,8 @@ async def set_active(
     runtime: RuntimeDep,
     active: Annotated[bool, Form()],
 ) -> Response:
-    m = await MemberService(db, runtime.session_store).update(
+    seats = BillingService(db, runtime.settings)
+    m = await MemberService(db, runtime.session_store, seats=seats).update(
         ctx.organization.id, user_id, is_active=active, actor_id=ctx.user_id, ip=client_ip(request)
     )
     return redirect("/admin/users", flash=f"{m.user.email} {'activated' if active else 'deactivated'}.")

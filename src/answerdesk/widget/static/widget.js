@@ -16,6 +16,7 @@
   var DEFAULTS = {
     position: "bottom-right", color: "#2563eb", title: "Chat with us", avatar_url: null,
     welcome_message: "", suggestions: [], prechat: { name: "off", email: "off", phone: "off" },
+    powered_by_url: null,
   };
   var FIELD_TYPES = { name: ["text", "name"], email: ["email", "email"], phone: ["tel", "tel"] };
   // The widget's own texts. The organization's texts (title, welcome) are shown as typed, except the
@@ -36,7 +37,7 @@
       human: "Talk to a human", end: "End chat", minimise: "Minimise chat", before: "Before we start",
       optional: " (optional)", start: "Start chat", sendMessage: "Send message", leave: "Leave us a message",
       emailRequired: "E-mail is required.", writeFirst: "Write a message first.", message: "Message",
-      notNow: "Not now", required: "{0} is required.",
+      notNow: "Not now", required: "{0} is required.", poweredBy: "Powered by {0}",
       badEmail: "Enter an e-mail address like name@example.com.",
       badPhone: "Enter a phone number with at least 5 digits.", rateQ: "How was this chat?", star: "1 star",
       stars: "{0} stars", thanks: "Thank you for your feedback!", sendRating: "Send rating",
@@ -62,7 +63,7 @@
       minimise: "Chat minimieren", before: "Bevor wir beginnen", optional: " (optional)", start: "Chat starten",
       sendMessage: "Nachricht senden", leave: "Hinterlassen Sie uns eine Nachricht",
       emailRequired: "Die E-Mail-Adresse ist erforderlich.", writeFirst: "Schreiben Sie zuerst eine Nachricht.",
-      message: "Nachricht", notNow: "Nicht jetzt", required: "{0} ist erforderlich.",
+      message: "Nachricht", notNow: "Nicht jetzt", required: "{0} ist erforderlich.", poweredBy: "Bereitgestellt von {0}",
       badEmail: "Geben Sie eine E-Mail-Adresse wie name@example.com ein.",
       badPhone: "Geben Sie eine Telefonnummer mit mindestens 5 Ziffern ein.", rateQ: "Wie war dieser Chat?",
       star: "1 Stern", stars: "{0} Sterne", thanks: "Vielen Dank für Ihr Feedback!",
@@ -87,7 +88,7 @@
       minimise: "Réduire le chat", before: "Avant de commencer", optional: " (facultatif)",
       start: "Démarrer le chat", sendMessage: "Envoyer le message", leave: "Laissez-nous un message",
       emailRequired: "L'adresse e-mail est obligatoire.", writeFirst: "Écrivez d'abord un message.",
-      message: "Message", notNow: "Plus tard", required: "{0} : champ obligatoire.",
+      message: "Message", notNow: "Plus tard", required: "{0} : champ obligatoire.", poweredBy: "Propulsé par {0}",
       badEmail: "Saisissez une adresse e-mail comme nom@exemple.com.",
       badPhone: "Saisissez un numéro de téléphone d'au moins 5 chiffres.",
       rateQ: "Comment s'est passé ce chat ?", star: "1 étoile", stars: "{0} étoiles",
@@ -113,7 +114,7 @@
       human: "Hablar con una persona", end: "Finalizar chat", minimise: "Minimizar chat",
       before: "Antes de empezar", optional: " (opcional)", start: "Iniciar chat", sendMessage: "Enviar mensaje",
       leave: "Déjanos un mensaje", emailRequired: "El correo electrónico es obligatorio.",
-      writeFirst: "Escribe primero un mensaje.", message: "Mensaje", notNow: "Ahora no",
+      writeFirst: "Escribe primero un mensaje.", message: "Mensaje", notNow: "Ahora no", poweredBy: "Con la tecnología de {0}",
       required: "{0}: campo obligatorio.", badEmail: "Introduce un correo electrónico como nombre@ejemplo.com.",
       badPhone: "Introduce un número de teléfono con al menos 5 dígitos.", rateQ: "¿Qué tal este chat?",
       star: "1 estrella", stars: "{0} estrellas", thanks: "¡Gracias por tu opinión!",
@@ -138,7 +139,7 @@
       before: "Voordat we beginnen", optional: " (optioneel)", start: "Chat starten",
       sendMessage: "Bericht versturen", leave: "Laat een bericht achter",
       emailRequired: "E-mailadres is verplicht.", writeFirst: "Schrijf eerst een bericht.", message: "Bericht",
-      notNow: "Niet nu", required: "{0} is verplicht.",
+      notNow: "Niet nu", required: "{0} is verplicht.", poweredBy: "Mogelijk gemaakt door {0}",
       badEmail: "Vul een e-mailadres in zoals naam@voorbeeld.nl.",
       badPhone: "Vul een telefoonnummer in met minstens 5 cijfers.", rateQ: "Hoe was deze chat?",
       star: "1 ster", stars: "{0} sterren", thanks: "Bedankt voor uw feedback!",
@@ -162,7 +163,7 @@
       minimise: "Riduci chat", before: "Prima di iniziare", optional: " (facoltativo)", start: "Inizia la chat",
       sendMessage: "Invia messaggio", leave: "Lasciaci un messaggio",
       emailRequired: "L'indirizzo e-mail è obbligatorio.", writeFirst: "Scrivi prima un messaggio.",
-      message: "Messaggio", notNow: "Non ora", required: "{0}: campo obbligatorio.",
+      message: "Messaggio", notNow: "Non ora", required: "{0}: campo obbligatorio.", poweredBy: "Con tecnologia {0}",
       badEmail: "Inserisci un indirizzo e-mail come nome@esempio.it.",
       badPhone: "Inserisci un numero di telefono con almeno 5 cifre.", rateQ: "Com'è andata questa chat?",
       star: "1 stella", stars: "{0} stelle", thanks: "Grazie per il tuo feedback!",
@@ -186,7 +187,7 @@
       yourMessage: "Sua mensagem", human: "Falar com uma pessoa", end: "Encerrar chat",
       minimise: "Minimizar chat", before: "Antes de começar", optional: " (opcional)", start: "Iniciar chat",
       sendMessage: "Enviar mensagem", leave: "Deixe uma mensagem", emailRequired: "O e-mail é obrigatório.",
-      writeFirst: "Escreva uma mensagem primeiro.", message: "Mensagem", notNow: "Agora não",
+      writeFirst: "Escreva uma mensagem primeiro.", message: "Mensagem", notNow: "Agora não", poweredBy: "Com tecnologia {0}",
       required: "{0} é obrigatório.", badEmail: "Digite um e-mail como nome@exemplo.com.",
       badPhone: "Digite um telefone com pelo menos 5 dígitos.", rateQ: "Como foi este chat?", star: "1 estrela",
       stars: "{0} estrelas", thanks: "Obrigado pela sua avaliação!", sendRating: "Enviar avaliação",
@@ -307,6 +308,8 @@
     ".stars label{font-size:22px;cursor:pointer;color:#d1d5db}.stars label.on{color:#f59e0b}",
     ".stars input{position:absolute;opacity:0;width:1px;height:1px}.stars input:focus-visible+span{outline:2px solid var(--c)}",
     ".row{display:flex;gap:8px}.link{text-decoration:underline;font-size:13px}",
+    ".brand{margin:0;padding:0 10px 8px;text-align:center;font-size:11px}.brand a{color:#6b7280;text-decoration:none}",
+    ".brand a:hover{text-decoration:underline}",
     ":focus-visible{outline:2px solid #1d4ed8;outline-offset:2px}",
     ".sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.open .launcher{display:none}}",
@@ -544,12 +547,19 @@
         webUrl(cfg.avatar_url) ? h("img", { src: webUrl(cfg.avatar_url), alt: "", referrerpolicy: "no-referrer" }) : null,
         h("div", { class: "ttl" }, h("h2", { dir: "auto" }, title), ui.sub),
         h("button", { class: "hb", type: "button", "aria-label": t("minimise"), onclick: close }, "–")),
-      ui.bar, ui.log, ui.typing, ui.chips, ui.error, ui.prechat, ui.leave, ui.rating, ui.compose);
+      ui.bar, ui.log, ui.typing, ui.chips, ui.error, ui.prechat, ui.leave, ui.rating, ui.compose, poweredBy());
     var fg = contrast(cfg.color);
     ui.wrap = h("div", { class: "w" + (cfg.position === "bottom-left" ? " left" : ""), lang: LANG, style: "--c:" + safeColor(cfg.color) + ";--fg:" + fg }, ui.launcher, ui.panel);
     root.replaceChildren(h("style", null, CSS), ui.wrap);
     setLauncherLabel();
     syncBar();
+  }
+
+  // The plan decides: the server sends a link only when the organization's plan keeps the branding.
+  function poweredBy() {
+    var url = webUrl(cfg.powered_by_url);
+    if (!url) return null;
+    return h("p", { class: "brand" }, h("a", { href: url, target: "_blank", rel: "noopener" }, t("poweredBy", "Answerdesk")));
   }
 
   function svg(path) {

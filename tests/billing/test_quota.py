@@ -1,0 +1,164 @@
+"""The AI answer quota: counted per period before answering, never past the limit, a human offered after."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.billing.service import AnswerQuota
+from answerdesk.languages.texts import Text, say
+from answerdesk.runtime import Runtime
+from answerdesk.tenants.models import Organization
+from tests.billing.support import answers_used, put_on_plan
+from tests.chat.support import Chat, make_chat, seed_demo_subset
+from tests.conftest import app_client, make_settings, started_app
+from tests.factories import bearer, make_key, make_org
+from tests.fakes.openai_server import FakeOpenAIServer
+
+FAQ_QUESTION = "How do I point my domain to your nameservers?"
+OUTSIDE = "What is the capital of France?"
+QUOTA_TEXT = say(Text.cannot_answer, "en")
+
+
+async def test_answers_are_counted_until_the_limit_then_a_person_is_offered(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    chat = await make_chat(client, db, runtime)
+    org = await db.get_one(Organization, chat.organization_id)
+    await put_on_plan(db, runtime.settings, org, answers_per_month=2)
+
+    # Nothing relevant found: said so, offered a person, not counted.
+    reply = await chat.ask(OUTSIDE)
+    assert reply["message"]["mode"] == "no_answer"
+    assert await answers_used(db, org.id) == 0
+    for _ in range(2):
+        reply = await chat.ask(FAQ_QUESTION)
+        assert reply["message"]["mode"] == "faq" and reply["handoff"] is False
+    assert await answers_used(db, org.id) == 2
+
+    conversation_id, _ = await chat.start()
+    response = await chat.send(conversation_id, FAQ_QUESTION)
+    assert response.status_code == 200  # a normal reply, never an error
+    reply = response.json()
+    assert reply["handoff"] is True
+    assert reply["message"]["mode"] == "quota"
+    assert reply["message"]["content"] == QUOTA_TEXT
+    assert reply["citations"] == []
+    assert await answers_used(db, org.id) == 2
+    usage = (await client.get("/api/v1/billing/usage", headers=chat.headers)).json()
+    assert usage["answers_used"] == 2 and usage["answers_limit"] == 2
+    # The conversation stays with the bot until the customer takes the offer; staff see the handoff.
+    conversation = (await chat.get(conversation_id)).json()
+    assert conversation["handoff"] is True and conversation["status"] == "bot"
+
+
+async def test_quota_reply_in_the_customers_language_and_over_sse(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org = await make_org(db)
+    chat = Chat(client, bearer(await make_key(db, org)), runtime, org.id)
+    await put_on_plan(db, runtime.settings, org, answers_per_month=0)
+    conversation_id, _ = await chat.start(language="de")
+    events = await chat.stream(conversation_id, "Wie richte ich mein E-Mail-Konto in Outlook ein?")
+    assert [e.event for e in events] == ["token", "done"]
+    done = events[-1].data
+    assert done["handoff"] is True and done["message"]["mode"] == "quota"
+    assert done["message"]["content"] == say(Text.cannot_answer, "de")
+    assert events[0].data["text"] == say(Text.cannot_answer, "de")
+
+
+async def test_asking_for_a_person_is_not_an_ai_answer(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org = await make_org(db)
+    chat = Chat(client, bearer(await make_key(db, org)), runtime, org.id)
+    await put_on_plan(db, runtime.settings, org, answers_per_month=0)
+    reply = await chat.ask("I want to talk to a human")
+    assert reply["message"]["mode"] == "handoff" and reply["handoff"] is True
+
+
+async def test_no_model_call_once_the_quota_is_used_up(
+    llm_client: httpx.AsyncClient, llm_runtime: Runtime, fake_openai: FakeOpenAIServer
+) -> None:
+    async with llm_runtime.sessionmaker() as db:
+        org = await make_org(db)
+        chat = Chat(llm_client, bearer(await make_key(db, org)), llm_runtime, org.id)
+        await put_on_plan(db, llm_runtime.settings, org, answers_per_month=1)
+    await seed_demo_subset(llm_runtime, org.id, ("dns.md",))
+    first = await chat.ask("How can I check that my nameserver change has worked?")
+    assert first["message"]["mode"] == "llm"
+    calls = len(fake_openai.requests)
+    assert calls >= 1
+    second = await chat.ask("How long does DNS propagation take?")
+    assert second["message"]["mode"] == "quota" and second["handoff"] is True
+    assert len(fake_openai.requests) == calls  # not even the query rewrite
+
+
+async def test_a_failed_answer_is_given_back(
+    llm_client: httpx.AsyncClient, llm_runtime: Runtime, fake_openai: FakeOpenAIServer
+) -> None:
+    """The answer is counted before the model is called; the model failing with nothing to quote instead
+    leaves the customer without an answer, and the count is given back."""
+    async with llm_runtime.sessionmaker() as db:
+        org = await make_org(db)
+        chat = Chat(llm_client, bearer(await make_key(db, org)), llm_runtime, org.id)
+        await put_on_plan(db, llm_runtime.settings, org, answers_per_month=5)
+    reply = await chat.ask(OUTSIDE)
+    assert reply["message"]["mode"] == "no_answer"
+    async with llm_runtime.sessionmaker() as db:
+        assert await answers_used(db, org.id) == 0
+
+
+async def test_concurrent_reservations_from_two_processes_never_overshoot(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Two app instances (each its own engine and pool, as two replicas) count against one row."""
+    settings = make_settings(database_url, tmp_path / "data")
+    async with started_app(settings) as one, started_app(settings) as two:
+        rt1: Runtime = one.state.runtime
+        rt2: Runtime = two.state.runtime
+        async with rt1.sessionmaker() as db:
+            org = await make_org(db)
+            await put_on_plan(db, settings, org, answers_per_month=7)
+        quotas = [AnswerQuota(rt.sessionmaker, settings, rt.jobs) for rt in (rt1, rt2)]
+        limit = 7
+        results = await asyncio.gather(*(quotas[i % 2].reserve(org.id) for i in range(24)))
+        granted = [r for r in results if r is not None]
+        assert len(granted) == limit
+        assert sorted(r.used for r in granted) == list(range(1, limit + 1))
+        async with rt2.sessionmaker() as db:
+            assert await answers_used(db, org.id) == limit
+        # A released answer can be taken again, once.
+        await quotas[0].release(granted[0])
+        again = await asyncio.gather(*(quotas[i % 2].reserve(org.id) for i in range(6)))
+        assert sum(r is not None for r in again) == 1
+
+
+async def test_concurrent_chat_answers_on_two_replicas(database_url: str, tmp_path: Path) -> None:
+    """Customers asking at once through two app instances: exactly the plan's answers are given."""
+    settings = make_settings(database_url, tmp_path / "data")
+    async with started_app(settings) as one, started_app(settings) as two:
+        rt1: Runtime = one.state.runtime
+        async with rt1.sessionmaker() as db:
+            org = await make_org(db)
+            key = await make_key(db, org)
+            await put_on_plan(db, settings, org, answers_per_month=3)
+        await seed_demo_subset(rt1, org.id, ("faq.json",))
+        async with app_client(one) as c1, app_client(two, ip="203.0.113.11") as c2:
+            chats = [Chat(c, bearer(key), rt1, org.id) for c in (c1, c2)]
+            replies = await asyncio.gather(*(chats[i % 2].ask(FAQ_QUESTION) for i in range(8)))
+        modes = sorted(r["message"]["mode"] for r in replies)
+        assert modes == ["faq"] * 3 + ["quota"] * 5
+        async with rt1.sessionmaker() as db:
+            assert await answers_used(db, org.id) == 3
+
+
+async def test_unlimited_plan_counts_but_never_stops(db: AsyncSession, runtime: Runtime) -> None:
+    org = await make_org(db)  # the default plan: enterprise, unlimited
+    quota = AnswerQuota(runtime.sessionmaker, runtime.settings, runtime.jobs)
+    for n in range(1, 4):
+        reservation = await quota.reserve(org.id)
+        assert reservation is not None and reservation.used == n and reservation.limit is None
