@@ -258,3 +258,41 @@ async def test_pricing_follows_plan_changes_and_hides_custom_plans(database_url:
         page = await client.get("/")
         assert "$59" in page.text and "6,000" in page.text and "$49" not in page.text
         assert "Acme custom" not in page.text
+
+
+async def test_a_new_link_on_request_says_nothing_about_accounts(
+    database_url: str, tmp_path: Path, smtp: SmtpServer
+) -> None:
+    async with (
+        signup_app(database_url, tmp_path, smtp, signup_limit_per_ip="3/hour") as app,
+        app_client(app) as client,
+    ):
+        await sign_up(client)
+        first = link_in(smtp.fake.received[0].message.get_content())
+        resent = await client.post("/signup/resend", data={"email": "Founder@NewCo.example"})
+        assert resent.status_code == 200 and "If an unconfirmed account exists" in resent.text
+        assert len(smtp.fake.received) == 2
+        second = link_in(smtp.fake.received[1].message.get_content())
+        unknown = await client.post("/signup/resend", data={"email": "nobody@newco.example"})
+        assert unknown.status_code == 200 and unknown.text.replace(
+            "nobody", "founder"
+        ) == resent.text.replace("Founder@NewCo", "founder@newco")
+        assert len(smtp.fake.received) == 2  # nobody to write to
+
+        # Either link confirms; afterwards no more links go out for the confirmed address.
+        token = second.split("token=", 1)[1]
+        assert (await client.post("/signup/verify", data={"token": token})).status_code == 303
+        assert (
+            "already confirmed"
+            in (await client.get(urlsplit(first).path, params={"token": first.split("=", 1)[1]})).text
+        )
+        async with app_client(app, ip="198.51.100.99") as other:
+            await other.post("/signup/resend", data={"email": "founder@newco.example"})
+        assert len(smtp.fake.received) == 2
+        # Per address too: past three requests for one address, the next is refused whatever its IP.
+        async with app_client(app, ip="198.51.100.100") as other:
+            assert (
+                await other.post("/signup/resend", data={"email": "founder@newco.example"})
+            ).status_code == 200
+            limited = await other.post("/signup/resend", data={"email": "founder@newco.example"})
+        assert limited.status_code == 429 and "retry-after" in limited.headers

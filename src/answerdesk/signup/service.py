@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Role, User
+from answerdesk.auth.repository import UserRepository
 from answerdesk.auth.service import AuditService, MemberService
 from answerdesk.billing.service import BillingService
 from answerdesk.config import Settings
@@ -153,6 +154,28 @@ class SignupService:
             raise MailNotSent(
                 f"We could not send the confirmation e-mail ({exc.message}). Please try again later."
             ) from exc
+
+    async def resend_verification(self, email: str, *, ip: str) -> None:
+        """A new link for an unconfirmed account. Says nothing about whether one exists (the caller shows
+        the same message either way), and is limited per IP and per address so it cannot flood a mailbox."""
+        email = email.strip().lower()
+        spec = self.settings.signup_limit_per_ip
+        for key in (f"signup:resend:ip:{ip}", f"signup:resend:email:{email}"):
+            if not await self.limiter.hit(spec, key):
+                raise TooManyRequests(
+                    "Too many requests for a new link. Please try again later.",
+                    retry_after=await self.limiter.blocked_for(spec, key),
+                )
+        user = await UserRepository(self.db).by_email(email)
+        if user is None or user.email_verified_at is not None or self.mailer is None:
+            return
+        try:
+            await self.send_verification(user)
+        except MailNotSent as exc:
+            log.warning("signup.resend_failed", error=exc.message)
+        else:
+            self.audit.record("signup.link_resent", actor_id=user.id, target=user.email, ip=ip)
+            await self.db.flush()
 
     async def user_for_token(self, token: str) -> User:
         try:

@@ -169,3 +169,18 @@ async def verify(
     except AppError as exc:
         return render(request, "signup/verify.html", status_code=exc.status_code, error=exc.message)
     return redirect("/login?next=/admin", flash=f"Thank you: {user.email} is confirmed. Please log in.")
+
+
+@router.post("/signup/resend")
+async def resend(
+    request: Request, db: DbSession, runtime: RuntimeDep, email: Annotated[str, Form(max_length=320)]
+) -> Response:
+    service = signup_service(db, runtime)
+    service.ensure_open()
+    try:
+        await service.resend_verification(email, ip=client_ip(request))
+    except TooManyRequests as exc:
+        response = render(request, "signup/check_email.html", status_code=429, error=exc.message, email=email)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    return render(request, "signup/check_email.html", email=email.strip().lower(), resent=True)
