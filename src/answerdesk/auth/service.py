@@ -533,9 +533,10 @@ class ApiKeyService:
         key = await self.repo.by_hash(hash_token(token))
         if key is None or key.revoked_at is not None:
             raise Unauthorized("Invalid or revoked API key.")
-        await ensure_not_suspended(self.db, key.organization_id)
         if key.kind == ApiKeyKind.public and not origin_allowed(origin, key.allowed_origins):
             raise Forbidden("This key may not be used from this origin.", code="origin_not_allowed")
+        # After the origin check: only a suspended organization's own sites may read this plain 403 (CORS).
+        await ensure_not_suspended(self.db, key.organization_id)
         now = utcnow()
         if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
             key.last_used_at = now
