@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import ApiKeyKind, AuditLog, Role
 from answerdesk.auth.service import MemberService
-from answerdesk.billing.service import BillingService
+from answerdesk.billing.service import AnswerQuota, BillingService
 from answerdesk.tenants.models import Organization
 from tests.factories import (
     PASSWORD,
@@ -101,6 +101,12 @@ async def test_suspension_stops_keys_but_members_can_still_read(
         error = response.json()["error"]
         assert error["code"] == "organization_suspended"
         assert error["message"] == "This organization is suspended. Please contact the service operator."
+    # The organization's own site may read why (CORS); a site its key does not allow learns nothing.
+    own = await api.get("/api/v1/widget/config", headers=bearer(public, Origin=ORIGIN))
+    assert own.headers.get("access-control-allow-origin") == ORIGIN
+    foreign = await api.get("/api/v1/widget/config", headers=bearer(public, Origin="https://evil.example"))
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "origin_not_allowed"
+    assert "access-control-allow-origin" not in foreign.headers
     # Other organizations are untouched.
     assert (await api.get("/api/v1/organization", headers=bearer(other_secret))).status_code == 200
 
@@ -151,11 +157,16 @@ async def test_change_plan_by_hand_is_audited(
         f"/operator/organizations/{org.id}/plan", data={"csrf_token": ops.csrf, "plan": "pro"}
     )
     assert changed.status_code == 303
+    runtime = app.state.runtime
+    quota = AnswerQuota(runtime.sessionmaker, runtime.settings, runtime.jobs)
+    for _ in range(3):
+        assert await quota.reserve(org.id) is not None
     page = await client.get(f"/operator/organizations/{org.id}")
     assert 'data-testid="org-plan">Pro' in page.text
     console = await client.get("/operator")
     row = console.text.split('data-org="big-deal-inc"', 1)[1].split("</tr>", 1)[0]
-    assert "Pro" in row and "0 / 5000" in row
+    assert "Pro" in row and "3 / 5000" in row
+    assert "3 of 5000" in page.text
 
     unknown = await client.post(
         f"/operator/organizations/{org.id}/plan", data={"csrf_token": ops.csrf, "plan": "platinum"}

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import AuditLog, Membership, User
+from answerdesk.billing.models import UsagePeriod
 from answerdesk.chat.models import Conversation
 
 
@@ -31,6 +32,14 @@ class OperatorRepository:
             Conversation.organization_id
         )
         return {org_id: at for org_id, at in (await self.db.execute(stmt)).all() if at is not None}
+
+    async def current_answers(self, now: datetime) -> dict[tuple[uuid.UUID, datetime], int]:
+        """Answers used in every period still running, by organization and period start (one query for the
+        whole console instead of one per organization)."""
+        stmt = sa.select(
+            UsagePeriod.organization_id, UsagePeriod.period_start, UsagePeriod.answers_used
+        ).where(UsagePeriod.period_end > now)
+        return {(org_id, start): int(n) for org_id, start, n in (await self.db.execute(stmt)).all()}
 
     async def member_counts(self) -> dict[uuid.UUID, int]:
         stmt = sa.select(Membership.organization_id, sa.func.count()).group_by(Membership.organization_id)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import AuditLog, User
 from answerdesk.auth.repository import UserRepository
 from answerdesk.auth.service import AuditService
-from answerdesk.billing.service import BillingService
+from answerdesk.billing.service import BillingService, unlimited_plan
 from answerdesk.config import Settings
 from answerdesk.kit.db import utcnow
 from answerdesk.kit.errors import Conflict, Forbidden, NotFound
@@ -39,6 +39,7 @@ class OrganizationRow:
 class OperatorService:
     def __init__(self, db: AsyncSession, settings: Settings) -> None:
         self.db = db
+        self.settings = settings
         self.billing = BillingService(db, settings)
         self.orgs = OrganizationService(db)
         self.repo = OperatorRepository(db)
@@ -53,21 +54,29 @@ class OperatorService:
 
     async def organizations(self) -> list[OrganizationRow]:
         orgs = await self.orgs.list()
-        logins, chats, members = (
+        now = utcnow()
+        logins, chats, members, answers = (
             await self.repo.last_logins(),
             await self.repo.last_conversations(),
             await self.repo.member_counts(),
+            await self.repo.current_answers(now),
         )
+        # Plans resolved here as BillingService.get_plan_for_org does, but from one read of the plan table.
+        plans = await self.billing.list_plans()
+        by_id = {p.id: p for p in plans}
+        default_slug = self.settings.default_plan
+        default = next((p for p in plans if p.slug == default_slug), None) or unlimited_plan(default_slug)
         rows = []
         for org in orgs:
             seen = [t for t in (logins.get(org.id), chats.get(org.id)) if t is not None]
-            plan, used, cap = await self.plan_usage(org)
+            plan = (by_id.get(org.plan_id) if org.plan_id is not None else None) or default
+            start, _ = self.billing.current_period(org, now)
             rows.append(
                 OrganizationRow(
                     organization=org,
-                    plan=plan,
-                    answers_used=used,
-                    answers_limit=cap,
+                    plan=plan.name,
+                    answers_used=answers.get((org.id, start), 0),
+                    answers_limit=plan.answers_per_month,
                     members=members.get(org.id, 0),
                     last_activity=max(seen) if seen else None,
                 )
