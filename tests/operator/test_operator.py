@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import ApiKeyKind, AuditLog, Role
 from answerdesk.auth.service import MemberService
 from answerdesk.billing.service import AnswerQuota, BillingService
+from answerdesk.signup.models import SignupInvitation
 from answerdesk.tenants.models import Organization
 from tests.factories import (
     PASSWORD,
@@ -199,9 +200,18 @@ async def test_invitations_from_the_console(
     assert url.startswith("http://testserver/signup?invite=adinv_")
     listing = await client.get("/operator/invitations")
     assert "Acme" in listing.text and url.split("=", 1)[1] not in listing.text  # the code is shown once
+    assert ">open<" in listing.text
+    async with app.state.runtime.sessionmaker() as check:
+        invitation = await check.scalar(sa.select(SignupInvitation))
+        assert invitation is not None and invitation.note == "Acme" and invitation.email is None
+    revoked = await client.post(
+        f"/operator/invitations/{invitation.id}/revoke", data={"csrf_token": ops.csrf}
+    )
+    assert revoked.status_code == 303
+    assert ">revoked<" in (await client.get("/operator/invitations")).text
     async with app.state.runtime.sessionmaker() as check:
         actions = set(await check.scalars(sa.select(AuditLog.action)))
-    assert "operator.invitation_created" in actions
+    assert {"operator.invitation_created", "operator.invitation_revoked"} <= actions
 
 
 async def test_suspended_org_members_still_log_in(

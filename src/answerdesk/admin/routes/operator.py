@@ -16,6 +16,7 @@ from answerdesk.admin.templating import redirect, render
 from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep, RuntimeDep
 from answerdesk.auth.models import User
 from answerdesk.auth.sessions import SessionData
+from answerdesk.kit.db import utcnow
 from answerdesk.kit.web import client_ip
 from answerdesk.operator.service import OperatorService
 
@@ -139,6 +140,7 @@ async def invitations(request: Request, op: Operator, db: DbSession, runtime: Ru
         invitations=await service.list_invitations(),
         signup_mode=runtime.settings.signup,
         default_days=runtime.settings.signup_invite_days,
+        now=utcnow(),
     )
 
 
@@ -164,6 +166,7 @@ async def create_invitation(
         invitations=await service.list_invitations(),
         signup_mode=runtime.settings.signup,
         default_days=runtime.settings.signup_invite_days,
+        now=utcnow(),
         new_code=code,
         new_url=service.invitation_url(code),
     )
