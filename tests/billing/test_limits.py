@@ -180,3 +180,26 @@ async def test_widget_branding_follows_the_plan(
         )
     ).json()
     assert config["powered_by_url"] == ("http://testserver" if shown else None)
+
+
+async def test_a_document_too_big_for_the_room_left_fails_with_the_reason(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org = await make_org(db)
+    await put_on_plan(db, runtime.settings, org, chunks_limit=3)
+    headers = bearer(await make_key(db, org))
+    guide = "\n\n".join(
+        f"## Step {n}\n\n" + f"Sentence number {n} about mail settings. " * 40 for n in range(8)
+    )
+    accepted = await client.post(
+        "/api/v1/knowledge/documents",
+        headers=headers,
+        files={"file": ("guide.md", f"# Guide\n\n{guide}".encode(), "text/markdown")},
+    )
+    assert accepted.status_code == 202, accepted.text
+    await runtime.jobs.drain(timeout=120)  # type: ignore[attr-defined] - the in-process queue
+    doc = (await client.get(f"/api/v1/knowledge/documents/{accepted.json()['id']}", headers=headers)).json()
+    assert doc["status"] == "failed"
+    assert "leaves room for 3" in doc["error"] and "upgrade your plan" in doc["error"]
+    usage = (await client.get("/api/v1/billing/usage", headers=headers)).json()
+    assert usage["chunks_used"] == 0

@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.billing.periods import add_months, monthly_period
+from answerdesk.billing.schemas import PlanCreate
 from answerdesk.billing.service import BillingService
 from answerdesk.config import Settings
 from answerdesk.runtime import Runtime
@@ -71,8 +72,8 @@ async def test_usage_api(client: httpx.AsyncClient, db: AsyncSession, runtime: R
     admin = await make_member(db, org)
     await BillingService(db, runtime.settings).set_plan(org, "free")
     await db.commit()
-    key = await make_key(db, org)
-    response = await client.get("/api/v1/billing/usage", headers=bearer(key))
+    session = await logged_in(client, admin.user.email)  # Free has no API access: the admin's session
+    response = await session.client.get("/api/v1/billing/usage")
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {
@@ -86,11 +87,10 @@ async def test_usage_api(client: httpx.AsyncClient, db: AsyncSession, runtime: R
     assert start == org.created_at
     assert datetime.fromisoformat(body["period_end"]) == add_months(start, 1)
 
-    # Unlimited limits are null; staff may not read billing.
+    # Unlimited limits are null; a secret key works on a plan with API access.
     await BillingService(db, runtime.settings).set_plan(org, "enterprise")
     await db.commit()
-    session = await logged_in(client, admin.user.email)
-    body = (await session.client.get("/api/v1/billing/usage")).json()
+    body = (await client.get("/api/v1/billing/usage", headers=bearer(await make_key(db, org)))).json()
     assert body["plan"] == "enterprise"
     assert body["answers_limit"] is None and body["chunks_limit"] is None and body["seats_limit"] is None
 
@@ -104,3 +104,26 @@ async def test_staff_cannot_read_usage(new_client: object, db: AsyncSession) -> 
     response = await session.client.get("/api/v1/billing/usage")
     assert response.status_code == 403
     assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+async def test_a_subscription_period_decides_the_billing_period(db: AsyncSession, settings: Settings) -> None:
+    org = await make_org(db)
+    billing = BillingService(db, settings)
+    await billing.create_plan(
+        PlanCreate(slug="paid", name="Paid", answers_per_month=10, stripe_price_id="price_x")
+    )
+    assert (await billing.plan_for_price("price_x")) is not None
+    assert await billing.plan_for_price("price_unknown") is None
+    start = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    end = datetime(2027, 1, 3, 8, 0, tzinfo=UTC)
+    await billing.set_period(org, start, end)
+    await db.commit()
+    assert billing.current_period(org, datetime(2026, 12, 20, tzinfo=UTC)) == (start, end)
+    # Past its end (no renewal seen yet), periods go on monthly from its start.
+    assert billing.current_period(org, datetime(2027, 1, 10, tzinfo=UTC)) == (end, add_months(start, 2))
+    assert [p.slug for p in await billing.list_plans(public_only=True)] == [
+        "free",
+        "pro",
+        "enterprise",
+        "paid",
+    ]

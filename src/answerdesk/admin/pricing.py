@@ -44,6 +44,5 @@ async def pricing_plans(db: AsyncSession, settings: Settings) -> list[PricingPla
             seats=limit(p.seats_limit),
             features=[(label, p.has(feature)) for feature, label in FEATURE_LABELS.items()],
         )
-        for p in await BillingService(db, settings).list_plans()
-        if p.is_public
+        for p in await BillingService(db, settings).list_plans(public_only=True)
     ]

@@ -31,6 +31,9 @@ class PlanRepository:
     async def by_slug(self, slug: str) -> Plan | None:
         return await self.db.scalar(sa.select(Plan).where(Plan.slug == slug))
 
+    async def by_stripe_price(self, stripe_price_id: str) -> Plan | None:
+        return await self.db.scalar(sa.select(Plan).where(Plan.stripe_price_id == stripe_price_id).limit(1))
+
     async def count(self) -> int:
         return int(await self.db.scalar(sa.select(sa.func.count()).select_from(Plan)) or 0)
 

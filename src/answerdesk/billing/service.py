@@ -51,8 +51,14 @@ class BillingService:
 
     # -- plans ----------------------------------------------------------------------------------------
 
-    async def list_plans(self) -> Sequence[Plan]:
-        return await self.plans.list()
+    async def list_plans(self, *, public_only: bool = False) -> Sequence[Plan]:
+        """Every plan, cheapest first; ``public_only``: those for the pricing table."""
+        plans = await self.plans.list()
+        return [p for p in plans if p.is_public] if public_only else plans
+
+    async def plan_for_price(self, stripe_price_id: str) -> Plan | None:
+        """The plan a Stripe price belongs to (subscriptions name prices, not plans)."""
+        return await self.plans.by_stripe_price(stripe_price_id)
 
     async def get_plan(self, slug: str) -> Plan:
         plan = await self.plans.by_slug(slug.strip().lower())
@@ -65,6 +71,8 @@ class BillingService:
         if await self.plans.by_slug(body.slug) is not None:
             raise Conflict(f"A plan with slug {body.slug!r} already exists.")
         values = body.model_dump(exclude_none=True)
+        if "sort_order" not in values:  # after the existing plans
+            values["sort_order"] = max((p.sort_order for p in await self.plans.list()), default=0) + 10
         plan = self.plans.add(Plan(**values))
         await self.db.flush()
         return plan
@@ -114,6 +122,15 @@ class BillingService:
         org.plan_id = plan.id
         await self.db.flush()
         return plan
+
+    async def set_period(self, org: Organization, start: datetime, end: datetime) -> None:
+        """A subscription's current period (Stripe's), which then decides the billing period; later periods
+        follow monthly from its start until the next one is set."""
+        if end <= start:
+            raise ValidationFailed("A billing period must end after it starts.")
+        org.current_period_start, org.current_period_end = start, end
+        org.period_anchor = start
+        await self.db.flush()
 
     def current_period(self, org: Organization, now: datetime | None = None) -> tuple[datetime, datetime]:
         now = now or utcnow()
@@ -186,6 +203,21 @@ class BillingService:
             raise PaymentRequired(
                 f"Your knowledge base is full: {used:,} of the {plan.chunks_limit:,} passages the "
                 f"{plan.name} plan includes. Delete documents or upgrade your plan to add more.",
+                details={"limit": "chunks", "used": used, "allowed": plan.chunks_limit, "plan": plan.slug},
+            )
+
+    async def check_chunks_fit(self, organization_id: uuid.UUID, adding: int, replacing: int = 0) -> None:
+        """Refuses a processed document whose passages would pass the plan's knowledge limit (the ones of
+        the version it replaces are freed)."""
+        plan = await self.get_plan_for_org(await self._org(organization_id))
+        if plan.chunks_limit is None:
+            return
+        used = await self.usage_rows.chunks(organization_id) - replacing
+        if used + adding > plan.chunks_limit:
+            room = max(0, plan.chunks_limit - used)
+            raise PaymentRequired(
+                f"This document has {adding:,} passages; the knowledge limit of the {plan.name} plan "
+                f"({plan.chunks_limit:,}) leaves room for {room:,}. Delete documents or upgrade your plan.",
                 details={"limit": "chunks", "used": used, "allowed": plan.chunks_limit, "plan": plan.slug},
             )
 

@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import structlog
 
+from answerdesk.billing.service import BillingService
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import AppError
 from answerdesk.kit.jobs import JobContext, task
@@ -63,6 +64,7 @@ async def run_ingest(runtime: Runtime, organization_id: uuid.UUID, document_id: 
         snapshot = _Snapshot(doc)
     try:
         prepared = await _prepare(runtime, snapshot)
+        await _check_room(runtime, organization_id, document_id, len(prepared.chunks))
         await _set_progress(runtime, organization_id, document_id, 20)
         vectors = await _embed(runtime, [c.embed_text for c in prepared.chunks], organization_id, document_id)
         question_vectors = await _embed_questions(runtime, prepared.chunks)
@@ -96,6 +98,16 @@ async def run_ingest(runtime: Runtime, organization_id: uuid.UUID, document_id: 
         await IndexStateRepository(db).bump(organization_id)
     log.info("knowledge.ingested", document_id=str(document_id), chunks=len(rows))
     return DocumentStatus.ready
+
+
+async def _check_room(
+    runtime: Runtime, organization_id: uuid.UUID, document_id: uuid.UUID, adding: int
+) -> None:
+    """The plan's knowledge limit, now that the document's size in passages is known (before embedding)."""
+    async with session_scope(runtime.sessionmaker) as db:
+        doc = await DocumentRepository(db).get(organization_id, document_id)
+        replacing = doc.chunk_count if doc is not None else 0
+        await BillingService(db, runtime.settings).check_chunks_fit(organization_id, adding, replacing)
 
 
 def _title_is_placeholder(doc: Document) -> bool:
