@@ -116,6 +116,7 @@ async def test_suspension_stops_keys_but_members_can_still_read(
     admin = await logged_in(member, "admin@late.example")
     dashboard = await member.get("/admin")
     assert dashboard.status_code == 200 and 'data-testid="suspended-banner"' in dashboard.text
+    assert (await member.get("/admin/onboarding")).text == ""  # no steps to suggest while suspended
     assert (await member.get("/api/v1/organization")).status_code == 200
     assert (await member.get("/admin/knowledge")).status_code == 200
     refused = await member.post("/admin/users", data={"csrf_token": admin.csrf, "email": "x@late.example"})

@@ -18,6 +18,8 @@ router = APIRouter(prefix="/admin/onboarding", include_in_schema=False)
 
 @router.get("")
 async def checklist(request: Request, ctx: OrgAdmin, db: DbSession) -> Response:
+    if ctx.organization.suspended:
+        return HTMLResponse("")  # nothing can be done while suspended: no steps to suggest
     state = await OnboardingService(db).checklist(ctx.organization.id)
     if not state.visible:
         return HTMLResponse("")  # htmx swaps the slot away: nothing left to do, or dismissed
