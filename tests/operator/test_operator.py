@@ -7,11 +7,13 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.auth.models import ApiKeyKind, AuditLog, Role
+from answerdesk.auth.models import ApiKeyKind, AuditLog, Role, User
 from answerdesk.auth.service import MemberService
 from answerdesk.billing.service import AnswerQuota, BillingService
+from answerdesk.operator.service import OperatorService
 from answerdesk.signup.models import SignupInvitation
 from answerdesk.tenants.models import Organization
+from answerdesk.tickets.repository import ConnectionRepository
 from tests.factories import (
     PASSWORD,
     LoggedIn,
@@ -23,6 +25,8 @@ from tests.factories import (
     make_org,
     page_csrf,
 )
+from tests.fakes.whmcs_server import FakeWhmcs, serve_fake_whmcs
+from tests.tickets.support import connect
 
 ORIGIN = "https://shop.example.com"
 
@@ -226,3 +230,19 @@ async def test_suspended_org_members_still_log_in(
     staff = new_client()  # type: ignore[operator]
     assert (await login(staff, "staff@suspended.example")).status_code == 303
     assert (await staff.get("/admin/chats")).status_code == 200
+
+
+async def test_suspended_organizations_are_not_synced(app: FastAPI, db: AsyncSession) -> None:
+    runtime = app.state.runtime
+    paused, running = await make_org(db, "Paused"), await make_org(db, "Running")
+    with serve_fake_whmcs(FakeWhmcs()) as whmcs:
+        await connect(runtime, paused.id, whmcs)
+        await connect(runtime, running.id, whmcs)
+    await make_operator(db)
+    operator = await db.scalar(sa.select(User).where(User.is_operator))
+    assert operator is not None
+    await OperatorService(db, runtime.settings).suspend(paused.id, reason="", actor=operator)
+    await db.commit()
+    async with runtime.sessionmaker() as check:
+        due = {c.organization_id for c in await ConnectionRepository(check).enabled()}
+    assert due == {running.id}
