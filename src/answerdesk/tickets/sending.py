@@ -22,7 +22,6 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.integrations.mail.smtp import Mailer, MailError, OutgoingMail, SmtpMailer
 from answerdesk.integrations.whmcs import (
     WhmcsClient,
     WhmcsError,
@@ -37,6 +36,7 @@ from answerdesk.runtime import Runtime
 from answerdesk.tickets.classify import whmcs_priority
 from answerdesk.tickets.connections import ClientSpec, ConnectionService, admin_username_for
 from answerdesk.tickets.faq import save_if_enabled
+from answerdesk.integrations.mail.smtp import Mailer, MailError, OutgoingMail, SmtpMailer
 from answerdesk.tickets.mail import reply_subject
 from answerdesk.tickets.models import (
     Author,
