@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from answerdesk.billing.models import FEATURE_LABELS, Feature, Plan
@@ -17,7 +17,7 @@ from answerdesk.billing.repository import PlanRepository, UsageRepository
 from answerdesk.billing.schemas import PlanCreate, PlanUpdate, UsageRead
 from answerdesk.billing.seeds import DEFAULT_PLANS
 from answerdesk.config import Settings
-from answerdesk.kit.db import session_scope, utcnow
+from answerdesk.kit.db import DatabaseUnavailable, session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from answerdesk.kit.jobs import JobQueue, enqueue_after_commit
 from answerdesk.tenants.models import Organization
@@ -264,6 +264,8 @@ async def seed_plans(sessionmaker: async_sessionmaker[AsyncSession], settings: S
                 log.info("billing.plans_seeded", plans=[p["slug"] for p in DEFAULT_PLANS])
     except IntegrityError:
         pass
+    except (DBAPIError, DatabaseUnavailable) as exc:  # e.g. not migrated yet: /readyz says so; serving starts
+        log.warning("billing.seed_skipped", error=type(exc).__name__)
 
 
 # -- the answer quota ---------------------------------------------------------------------------------
