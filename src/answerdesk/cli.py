@@ -541,26 +541,52 @@ def _validated(model: type[M], values: dict[str, Any]) -> M:
 
 @user_app.command("create")
 def user_create(
-    org: Annotated[str, typer.Option(help="Organization slug")],
     email: Annotated[str, typer.Option(help="Login e-mail")],
+    org: Annotated[str | None, typer.Option(help="Organization slug (optional with --operator)")] = None,
     role: Annotated[Role, typer.Option(help="admin or staff")] = Role.staff,
     password: Annotated[str | None, typer.Option(help="Default: a generated one, printed once")] = None,
     name: Annotated[str, typer.Option(help="Display name")] = "",
+    operator: Annotated[
+        bool, typer.Option("--operator", help="Instance operator: the operator console across organizations")
+    ] = False,
 ) -> None:
-    """Create a user in an organization; prints the password when it was generated."""
+    """Create a user in an organization, or an instance operator; prints a generated password once."""
     _check_email(email)
+    if org is None and not operator:
+        raise fail("--org is required (or --operator for an instance operator without an organization)")
 
     async def work(db: AsyncSession, runtime: Runtime) -> str | None:
+        members = MemberService(db)
+        if org is None:
+            _, generated = await members.create_operator(email, name=name, password=password)
+            return generated
         organization = await OrganizationService(db).by_slug(org)
-        _, generated = await MemberService(db).create(
-            organization.id, email, role, name=name, password=password
-        )
+        _, generated = await members.create(organization.id, email, role, name=name, password=password)
+        if operator:
+            await members.set_operator(email, True)
         return generated
 
     generated = in_session(work)
-    typer.echo(f"created {email.strip().lower()} ({role}) in {org}")
+    where = f"({role}) in {org}" if org else "(instance operator)"
+    typer.echo(
+        f"created {email.strip().lower()} {where}{' and instance operator' if org and operator else ''}"
+    )
     if generated:
         typer.echo(f"password: {generated}")
+
+
+@user_app.command("operator")
+def user_operator(
+    email: Annotated[str, typer.Option(help="Login e-mail of an existing user")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="Take the operator role away")] = False,
+) -> None:
+    """Make an existing user an instance operator (or, with --revoke, no longer one)."""
+
+    async def work(db: AsyncSession, runtime: Runtime) -> None:
+        await MemberService(db, runtime.session_store).set_operator(email, not revoke)
+
+    in_session(work)
+    typer.echo(f"{email.strip().lower()} is {'no longer' if revoke else 'now'} an instance operator")
 
 
 @user_app.command("add")

@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     smtp_from: str | None = Field(default=None, description="Default: the SMTP username")
     smtp_timeout_seconds: float = Field(default=20.0, gt=0)
 
+    # SaaS: self-service sign-up at /signup and the landing page at / ("closed": / is the login, as before;
+    # "invite": only with a code an operator made in the operator console; "open": anyone).
+    signup: Literal["closed", "invite", "open"] = "closed"
+    signup_limit_per_ip: str = "5/hour"  # sign-up attempts per client IP
+    signup_verify_hours: int = Field(default=48, ge=1)  # how long an e-mail confirmation link works
+    signup_invite_days: int = Field(default=14, ge=1)  # default validity of a new invitation code
+
     # Plans and quotas (billing/). Organizations without a plan of their own follow DEFAULT_PLAN (unlimited
     # "enterprise" by default: a self-hosted instance is never limited by surprise); organizations made by
     # public sign-up get SIGNUP_PLAN. Both are plan slugs (`answerdesk plan list`).
@@ -140,6 +147,7 @@ class Settings(BaseSettings):
         "chat_message_limit_per_ip",
         "chat_signal_limit_per_ip",
         "chat_limit_per_key",
+        "signup_limit_per_ip",
     )
     @classmethod
     def _rate_limit(cls, value: str) -> str:

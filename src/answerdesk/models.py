@@ -7,6 +7,7 @@ from answerdesk.gaps.models import GapResolution
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
 from answerdesk.privacy.models import ErasedTicket, OrganizationExport
+from answerdesk.signup.models import SignupInvitation
 from answerdesk.tenants.models import Organization
 from answerdesk.tickets.models import (  # noqa: F401
     ApprovedReply,
@@ -33,6 +34,7 @@ __all__ = [
     "Organization",
     "OrganizationExport",
     "Plan",
+    "SignupInvitation",
     "StripeEvent",
     "Subscription",
     "UsagePeriod",

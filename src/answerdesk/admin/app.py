@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from answerdesk.admin.deps import LoginRequired
+from answerdesk.admin.deps import LoginRequired, OperatorHome
 from answerdesk.admin.routes import (
     ai,
     api_keys,
@@ -18,9 +18,12 @@ from answerdesk.admin.routes import (
     gaps,
     knowledge,
     live,
+    onboarding,
+    operator,
     pages,
     privacy,
     settings,
+    signup,
     ticket_categories,
     tickets,
     users,
@@ -29,7 +32,7 @@ from answerdesk.admin.routes import (
 from answerdesk.admin.templating import STATIC_DIR, render
 from answerdesk.kit.errors import AppError, TooManyRequests
 
-HTML_PREFIXES = ("/admin", "/login", "/logout")
+HTML_PREFIXES = ("/admin", "/login", "/logout", "/signup", "/operator")
 
 
 def is_admin_path(path: str) -> bool:
@@ -43,6 +46,10 @@ def admin_error_page(request: Request, exc: AppError) -> Response:
         if request.headers.get("hx-request"):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
+    if isinstance(exc, OperatorHome):
+        if request.headers.get("hx-request"):
+            return Response(status_code=200, headers={"HX-Redirect": "/operator"})
+        return RedirectResponse("/operator", status_code=303)
     response = render(request, "error.html", status_code=exc.status_code, error=exc)
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -53,6 +60,9 @@ def mount_admin(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # ticket_categories before tickets: "/admin/tickets/{ticket_id}" would take "categories" for an id.
     modules = (
+        signup,
+        operator,
+        onboarding,
         auth,
         pages,
         knowledge,

@@ -9,7 +9,14 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Scope
-from answerdesk.auth.service import ApiKeyService, LoginService, MemberService, Principal
+from answerdesk.auth.service import (
+    SUSPENDED_MESSAGE,
+    ApiKeyService,
+    LoginService,
+    MemberService,
+    OrganizationSuspended,
+    Principal,
+)
 from answerdesk.auth.sessions import SessionData
 from answerdesk.billing.models import Feature
 from answerdesk.billing.service import BillingService
@@ -75,6 +82,9 @@ async def get_principal(request: Request, db: DbSession, logins: LoginServiceDep
     m = await MemberService(db).members.get_for_user(session.organization_id, session.user_id)
     if m is None or not m.is_active or not m.user.is_active:
         raise Unauthorized("Your session is no longer valid.")
+    if m.organization.is_suspended and request.method not in SAFE_METHODS:
+        # Members of a suspended organization may still read (to export their data), not change or chat.
+        raise OrganizationSuspended(SUSPENDED_MESSAGE)
     return ApiKeyService.principal_for_member(m)
 
 

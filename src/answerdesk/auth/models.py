@@ -42,6 +42,10 @@ class User(IdMixin, CreatedAtMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Empty only while a self-service sign-up waits for its e-mail link; login is refused until then.
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    # Instance operator (SaaS): sees the operator console across organizations; not an org role.
+    is_operator: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Membership(IdMixin, TenantMixin, CreatedAtMixin, Base):

@@ -39,6 +39,7 @@ from answerdesk.kit.security import (
     password_problem,
     verify_password,
 )
+from answerdesk.tenants.service import OrganizationService
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     Role.admin: frozenset(Scope),
@@ -74,6 +75,19 @@ def member_read(m: Membership) -> MemberRead:
         membership_id=m.id,
         created_at=m.created_at,
     )
+
+
+class OrganizationSuspended(Forbidden):
+    code = "organization_suspended"
+
+
+SUSPENDED_MESSAGE = "This organization is suspended. Please contact the service operator."
+
+
+async def ensure_not_suspended(db: AsyncSession, organization_id: uuid.UUID) -> None:
+    """A suspended organization's keys (widget, integrations) get a plain 403 instead of service."""
+    if (await OrganizationService(db).get(organization_id)).is_suspended:
+        raise OrganizationSuspended(SUSPENDED_MESSAGE)
 
 
 class AuditService:
@@ -160,6 +174,41 @@ class MemberService:
         await self.db.flush()
         membership = await self._add_membership(org_id, user, role, actor_id=actor_id, ip=ip)
         return membership, generated
+
+    async def create_operator(
+        self, email: str, *, name: str = "", password: str | None = None
+    ) -> tuple[User, str | None]:
+        """An instance operator with no organization (the operator console is their home)."""
+        email = email.strip().lower()
+        if await self.users.by_email(email) is not None:
+            raise Conflict(f"A user with e-mail {email} already exists.")
+        generated = None
+        if password is None:
+            password = generated = generate_password()
+        elif problem := password_problem(password, email=email):
+            raise ValidationFailed(problem)
+        user = self.users.add(
+            User(email=email, name=name.strip(), password_hash=hash_password(password), is_operator=True)
+        )
+        await self.db.flush()
+        self.audit.record("operator.granted", actor_id=None, target=email, details={"by": "cli"})
+        return user, generated
+
+    async def set_operator(self, email: str, is_operator: bool) -> User:
+        """Grants or takes back the instance-operator flag (from the CLI: there is no screen for it)."""
+        user = await self.users.by_email(email)
+        if user is None:
+            raise NotFound(f"No user with e-mail {email}.")
+        if user.is_operator != is_operator:
+            user.is_operator = is_operator
+            self.audit.record(
+                "operator.granted" if is_operator else "operator.revoked",
+                target=user.email,
+                details={"by": "cli"},
+            )
+            await self._end_sessions(user.id)
+            await self.db.flush()
+        return user
 
     async def add_existing(
         self, org_id: uuid.UUID, email: str, role: Role, *, actor_id: uuid.UUID | None = None, ip: str = ""
@@ -340,7 +389,8 @@ class LoginService:
             user is None
             or not verify_password(user.password_hash, password)
             or not user.is_active
-            or not memberships
+            # Instance operators may have no organization of their own: they log in to the operator console.
+            or not (memberships or user.is_operator)
         ):
             for k in keys:
                 await self.limiter.hit(self.limit, k)
@@ -351,9 +401,15 @@ class LoginService:
                 organization_id=memberships[0].organization_id if memberships else None,
             )
             raise Unauthorized("E-mail or password is not correct.")
+        if user.email_verified_at is None:
+            # The password was right, so saying why does not help a guesser.
+            raise Unauthorized(
+                "Please confirm your e-mail address first: open the link we sent you.",
+                code="email_unverified",
+            )
         now = utcnow()
         user.last_login_at = now
-        org_id = memberships[0].organization_id
+        org_id = memberships[0].organization_id if memberships else None
         token = new_token()
         data = SessionData(
             id=hash_token(token),
@@ -479,6 +535,8 @@ class ApiKeyService:
             raise Unauthorized("Invalid or revoked API key.")
         if key.kind == ApiKeyKind.public and not origin_allowed(origin, key.allowed_origins):
             raise Forbidden("This key may not be used from this origin.", code="origin_not_allowed")
+        # After the origin check: only a suspended organization's own sites may read this plain 403 (CORS).
+        await ensure_not_suspended(self.db, key.organization_id)
         now = utcnow()
         if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
             key.last_used_at = now

@@ -28,3 +28,10 @@ class Organization(IdMixin, CreatedAtMixin, Base):
     # A subscription's current period (Stripe sets both); outside it, periods follow period_anchor.
     current_period_start: Mapped[datetime | None] = mapped_column(default=None)
     current_period_end: Mapped[datetime | None] = mapped_column(default=None)
+    # Set by an instance operator: the widget and API keys answer 403; members may still log in and read.
+    suspended_at: Mapped[datetime | None] = mapped_column(default=None)
+    suspended_reason: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None

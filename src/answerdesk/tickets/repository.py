@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.kit.db import contains
+from answerdesk.tenants.models import Organization
 from answerdesk.tickets.models import (
     ApprovedReply,
     Draft,
@@ -52,8 +53,14 @@ class ConnectionRepository:
         return await self.db.scalar(query)
 
     async def enabled(self) -> Sequence[WhmcsConnection]:
-        """Every enabled connection, across organizations: only the scheduler uses this."""
-        return (await self.db.scalars(sa.select(WhmcsConnection).where(WhmcsConnection.enabled))).all()
+        """Every enabled connection of an active organization, across organizations: only the scheduler uses
+        this. A suspended organization's tickets are not synced (nor drafted) until it is resumed."""
+        stmt = (
+            sa.select(WhmcsConnection)
+            .join(Organization, Organization.id == WhmcsConnection.organization_id)
+            .where(WhmcsConnection.enabled, Organization.suspended_at.is_(None))
+        )
+        return (await self.db.scalars(stmt)).all()
 
     def add(self, connection: WhmcsConnection) -> WhmcsConnection:
         self.db.add(connection)

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from answerdesk.auth.service import ApiKeyService
+from answerdesk.auth.service import ApiKeyService, OrganizationSuspended
 from answerdesk.kit.db import session_scope
 from answerdesk.kit.errors import AppError
 from answerdesk.kit.security import hash_token
@@ -101,6 +101,8 @@ class PublicApiCorsMiddleware:
         try:
             async with session_scope(runtime.sessionmaker) as db:
                 await ApiKeyService(db).authenticate(token, origin=origin)
+        except OrganizationSuspended:
+            pass  # the key is allowed here: the page may read why the chat is off
         except AppError:
             return False
         self._allowed[cache_key] = now + ALLOWED_CACHE_SECONDS

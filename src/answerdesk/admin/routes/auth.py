@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from answerdesk.admin.deps import Admin
+from answerdesk.admin.deps import Admin, check_csrf_token
 from answerdesk.admin.templating import redirect, render
 from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep, RuntimeDep, current_session
 from answerdesk.auth.service import MemberService
@@ -56,11 +56,6 @@ def _login_page(
     return response
 
 
-@router.get("/")
-async def root() -> Response:
-    return redirect("/admin")
-
-
 @router.get("/login")
 async def login_form(request: Request, logins: LoginServiceDep, next: str | None = None) -> Response:
     if await current_session(request, logins) is not None:
@@ -81,7 +76,7 @@ async def login(
     if not tokens_equal(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "-")):
         raise Forbidden("The login form expired. Reload the page and try again.", code="csrf_failed")
     try:
-        token, _ = await logins.login(
+        token, data = await logins.login(
             email, password, ip=client_ip(request), user_agent=request.headers.get("user-agent", "")
         )
     except TooManyRequests as exc:
@@ -94,7 +89,8 @@ async def login(
         return _login_page(
             request, error=exc.message, email=email, status_code=exc.status_code, next_url=_safe_next(next)
         )
-    response = redirect(_safe_next(next))
+    # An operator without an organization has nothing under /admin: the console is their start page.
+    response = redirect(_safe_next(next) if data.organization_id is not None else "/operator")
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -109,8 +105,13 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, ctx: Admin, logins: LoginServiceDep) -> Response:
-    await logins.logout(ctx.session, ip=client_ip(request))
+async def logout(request: Request, logins: LoginServiceDep) -> Response:
+    # Not the admin context: an operator without an organization logs out here too.
+    session = await current_session(request, logins)
+    if session is None:
+        return redirect("/login")
+    await check_csrf_token(request, session.csrf_token)
+    await logins.logout(session, ip=client_ip(request))
     response = redirect("/login", flash="You have been logged out.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -1,0 +1,1 @@
+"""The instance operator's console: every organization, its plan and usage, suspension, plan changes."""

@@ -1,0 +1,52 @@
+"""`answerdesk user create --operator` and `answerdesk user operator`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from answerdesk.cli import app
+from answerdesk.config import get_settings
+from tests.conftest import MODEL_CACHE
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("ANSWERDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("ANSWERDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANSWERDESK_ENV", "test")
+    monkeypatch.setenv("ANSWERDESK_MODEL_CACHE_DIR", str(MODEL_CACHE))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_operator_users_from_the_cli(cli_env: None) -> None:
+    code, out, _ = run("user", "create", "--email", "ops@instance.example", "--operator")
+    assert code == 0, out
+    assert "ops@instance.example (instance operator)" in out and "password: " in out
+
+    code, _, err = run("user", "create", "--email", "nobody@example.com")
+    assert code == 1 and "--org is required" in err
+
+    assert run("org", "create", "Acme")[0] == 0
+    code, out, _ = run(
+        "user", "create", "--org", "acme", "--email", "boss@acme.example", "--role", "admin", "--operator"
+    )
+    assert code == 0 and "and instance operator" in out
+    code, out, _ = run("user", "operator", "--email", "boss@acme.example", "--revoke")
+    assert code == 0 and "no longer" in out
+    code, _, err = run("user", "operator", "--email", "ghost@example.com")
+    assert code == 1 and "No user" in err
+    code, _, err = run("user", "create", "--email", "ops@instance.example", "--operator")
+    assert code == 1 and "already exists" in err
