@@ -1,5 +1,6 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
+from answerdesk.analytics.models import ConversationStat
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
 from answerdesk.chat.models import Conversation, Message
 from answerdesk.kit.db import Base
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "Chunk",
     "Conversation",
+    "ConversationStat",
     "Document",
     "IndexState",
     "Membership",

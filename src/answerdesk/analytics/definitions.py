@@ -1,0 +1,73 @@
+"""What each figure means: the SQL conditions and the sentences the dashboard and README show."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from answerdesk.chat.models import AnswerMode, Channel, Conversation, ConversationStatus
+
+# A conversation nobody wrote in for this long has ended, whether or not anyone closed it.
+IDLE_ENDS_AFTER = timedelta(hours=24)
+
+# Bot message modes, in the order the dashboard shows them.
+ANSWER_MODES: tuple[str, ...] = (
+    AnswerMode.llm,
+    AnswerMode.faq,
+    AnswerMode.extractive,
+    AnswerMode.fallback,
+    AnswerMode.no_answer,
+    AnswerMode.handoff,
+)
+MODE_LABELS: dict[str, str] = {
+    AnswerMode.llm: "LLM",
+    AnswerMode.faq: "FAQ",
+    AnswerMode.extractive: "Extractive",
+    AnswerMode.fallback: "Fallback",
+    AnswerMode.no_answer: "No answer",
+    AnswerMode.handoff: "Handoff",
+}
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+
+DEFINITIONS: dict[str, str] = {
+    "period": "Every figure counts the conversations started in the range (days in the organization's "
+    "time zone) and the messages in them; the playground is left out unless chosen as the channel.",
+    "ended": "A conversation has ended when it was closed, rated, or nobody wrote in it for 24 hours.",
+    "automatic_resolution_rate": "Automatic resolution rate: of the conversations that ended, the share "
+    "that ended without a handoff (the assistant offering a person, or the customer asking for one) "
+    "and without any staff message.",
+    "handoff_rate": "Handoff rate: the share of conversations in which the assistant offered a person "
+    "or the customer asked for one.",
+    "first_response": "First staff response: from the handoff (or, when staff joined without one, the "
+    "customer's first message) to the first staff message; for tickets, from the ticket's opening to "
+    "the first staff reply. The median is shown.",
+    "csat": "CSAT: the customers' 1 to 5 star ratings of the conversations.",
+    "drafts": "Ticket drafts: AI drafts sent as written, sent after staff edited them, or rejected, by the "
+    "day the draft was written.",
+    "busiest_hours": "Busiest hours: conversations started per weekday and hour, local time.",
+}
+
+
+def in_channel(channel: str | None) -> sa.ColumnElement[bool]:
+    """Conversations of one channel, or of every channel but the staff's playground."""
+    if channel:
+        return Conversation.channel == channel
+    return Conversation.channel != Channel.playground
+
+
+def ended(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        Conversation.status == ConversationStatus.closed,
+        Conversation.rating.is_not(None),
+        Conversation.last_message_at <= now - IDLE_ENDS_AFTER,
+    )
+
+
+def handed_off() -> sa.ColumnElement[bool]:
+    return Conversation.handoff_at.is_not(None)
+
+
+def resolved_automatically(now: datetime, staff_messages: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    """Ended, with no handoff and no staff message (``staff_messages`` counts the conversation's)."""
+    return sa.and_(ended(now), Conversation.handoff_at.is_(None), sa.func.coalesce(staff_messages, 0) == 0)
