@@ -2,7 +2,8 @@
 
 from answerdesk.analytics.models import ConversationStat
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
-from answerdesk.chat.models import Conversation, Message
+from answerdesk.chat.models import Conversation, Message, MessageFeedback
+from answerdesk.gaps.models import GapResolution
 from answerdesk.kit.db import Base
 from answerdesk.knowledge.models import Chunk, Document, IndexState
 from answerdesk.tenants.models import Organization
@@ -17,9 +18,11 @@ __all__ = [
     "Conversation",
     "ConversationStat",
     "Document",
+    "GapResolution",
     "IndexState",
     "Membership",
     "Message",
+    "MessageFeedback",
     "Organization",
     "User",
 ]

@@ -106,3 +106,32 @@ class Message(IdMixin, TenantMixin, CreatedAtMixin, Base):
     language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     # Retrieval trace of a bot message (standalone query, passages and scores) for the playground and audits.
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Customer messages the bot answered: the search query's vector (float32, L2-normalised), kept so that
+    # knowledge gaps can be grouped by meaning without embedding every question again.
+    query_embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+
+
+class FeedbackReason(enum.StrEnum):
+    """Why a customer marked an answer unhelpful (optional, "down" only)."""
+
+    wrong = "wrong"
+    not_asked = "not_asked"  # "not what I asked"
+    outdated = "outdated"
+
+
+class MessageFeedback(IdMixin, TenantMixin, CreatedAtMixin, Base):
+    """A thumbs up or down on one bot answer; the visitor may change it, so one row per message."""
+
+    __tablename__ = "message_feedback"
+    __table_args__ = (sa.Index("ix_message_feedback_org_created", "organization_id", "created_at"),)
+
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("conversation.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("message.id", ondelete="CASCADE"), unique=True
+    )
+    helpful: Mapped[bool] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    comment: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, Sender
+from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, MessageFeedback, Sender
 from answerdesk.kit.db import contains
 
 
@@ -187,6 +187,11 @@ class MessageRepository:
             stmt = stmt.where(Message.sender.not_in(exclude_senders))
         return (await self.db.scalars(stmt)).all()
 
+    async def get(self, organization_id: uuid.UUID, message_id: uuid.UUID) -> Message | None:
+        return await self.db.scalar(
+            sa.select(Message).where(Message.organization_id == organization_id, Message.id == message_id)
+        )
+
     async def recent(
         self, organization_id: uuid.UUID, conversation_id: uuid.UUID, limit: int
     ) -> list[Message]:
@@ -197,3 +202,61 @@ class MessageRepository:
             .limit(limit)
         )
         return list(reversed((await self.db.scalars(stmt)).all()))
+
+
+@dataclass(frozen=True)
+class FeedbackCounts:
+    rated: int
+    helpful: int
+
+
+class FeedbackRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, feedback: MessageFeedback) -> MessageFeedback:
+        self.db.add(feedback)
+        return feedback
+
+    async def for_message(self, organization_id: uuid.UUID, message_id: uuid.UUID) -> MessageFeedback | None:
+        return await self.db.scalar(
+            sa.select(MessageFeedback).where(
+                MessageFeedback.organization_id == organization_id, MessageFeedback.message_id == message_id
+            )
+        )
+
+    async def for_conversation(
+        self, organization_id: uuid.UUID, conversation_id: uuid.UUID
+    ) -> Sequence[MessageFeedback]:
+        return (
+            await self.db.scalars(
+                sa.select(MessageFeedback).where(
+                    MessageFeedback.organization_id == organization_id,
+                    MessageFeedback.conversation_id == conversation_id,
+                )
+            )
+        ).all()
+
+    async def counts(
+        self, organization_id: uuid.UUID, *, since: datetime | None = None, until: datetime | None = None
+    ) -> FeedbackCounts:
+        """Rated and helpful answers, by when the feedback was first given; playground chats are staff
+        trying the bot out, not customers, so they are left out."""
+        stmt = (
+            sa.select(
+                sa.func.count(MessageFeedback.id),
+                sa.func.count(MessageFeedback.id).filter(MessageFeedback.helpful.is_(True)),
+            )
+            .join(Conversation, Conversation.id == MessageFeedback.conversation_id)
+            .where(
+                MessageFeedback.organization_id == organization_id,
+                Conversation.organization_id == organization_id,
+                Conversation.channel != Channel.playground,
+            )
+        )
+        if since is not None:
+            stmt = stmt.where(MessageFeedback.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(MessageFeedback.created_at < until)
+        rated, helpful = (await self.db.execute(stmt)).one()
+        return FeedbackCounts(rated=int(rated or 0), helpful=int(helpful or 0))

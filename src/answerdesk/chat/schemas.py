@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from answerdesk.chat.models import FeedbackReason
 from answerdesk.kit.bounds import MAX_REQUEST_TEXT, SQL_INT_MAX
 from answerdesk.languages.names import language_code
 
@@ -71,6 +72,39 @@ class CitationRead(BaseModel):
     section: str = ""
 
 
+class FeedbackCreate(BaseModel):
+    """A thumbs up or down on one bot answer; sending it again replaces the earlier one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: uuid.UUID
+    helpful: bool
+    reason: FeedbackReason | None = Field(default=None, description="Only with helpful=false")
+    comment: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("comment")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return value or None
+
+    @model_validator(mode="after")
+    def _reason_only_when_unhelpful(self) -> FeedbackCreate:
+        if self.helpful and self.reason is not None:
+            raise ValueError("a reason is given only with helpful=false")
+        return self
+
+
+class FeedbackRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    message_id: uuid.UUID
+    helpful: bool
+    reason: str | None
+    comment: str | None
+    updated_at: datetime
+
+
 class MessageRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -91,6 +125,9 @@ class MessageRead(BaseModel):
     frustrated: bool
     language: str | None = Field(default=None, description="Customer messages: detected ISO 639-1 code")
     created_at: datetime
+    feedback: FeedbackRead | None = Field(
+        default=None, description="Bot answers: the customer's thumbs up/down"
+    )
 
 
 class ReplyRead(BaseModel):

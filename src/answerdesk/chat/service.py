@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -15,12 +15,22 @@ from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
 from answerdesk.chat import announce
-from answerdesk.chat.models import AnswerMode, Channel, Conversation, ConversationStatus, Message, Sender
+from answerdesk.chat.feedback import FeedbackService
+from answerdesk.chat.models import (
+    AnswerMode,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageFeedback,
+    Sender,
+)
 from answerdesk.chat.repository import ConversationFilter, ConversationRepository, MessageRepository
 from answerdesk.chat.schemas import (
     ConversationCreate,
     ConversationRead,
     CustomerIn,
+    FeedbackRead,
     MessageRead,
     ReplyRead,
 )
@@ -134,6 +144,7 @@ class ChatService:
         return conversation_read(
             conversation,
             await self.messages(db, conversation, after_seq=after_seq, include_notes=include_notes),
+            feedback=await FeedbackService(db).for_conversation(conversation),
         )
 
     async def list(
@@ -339,7 +350,13 @@ def turns_of(messages: Sequence[Message]) -> list[Turn]:
     return turns
 
 
-def conversation_read(conversation: Conversation, messages: Sequence[Message]) -> ConversationRead:
+def conversation_read(
+    conversation: Conversation,
+    messages: Sequence[Message],
+    *,
+    feedback: Mapping[uuid.UUID, MessageFeedback] | None = None,
+) -> ConversationRead:
+    rated = feedback or {}
     return ConversationRead(
         id=conversation.id,
         channel=conversation.channel,
@@ -353,5 +370,12 @@ def conversation_read(conversation: Conversation, messages: Sequence[Message]) -
         language=conversation.language,
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
-        messages=[MessageRead.model_validate(m) for m in messages],
+        messages=[message_read(m, rated.get(m.id)) for m in messages],
     )
+
+
+def message_read(message: Message, feedback: MessageFeedback | None = None) -> MessageRead:
+    read = MessageRead.model_validate(message)
+    if feedback is not None:
+        read.feedback = FeedbackRead.model_validate(feedback)
+    return read
