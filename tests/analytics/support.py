@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, Sender
+from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, MessageFeedback, Sender
 from answerdesk.tickets.models import Author, Draft, DraftStatus, Ticket, TicketMessage, TicketSource
 
 Step = tuple[str, int, str | None]  # (sender, seconds after the start, mode for bot / sentiment for customer)
@@ -52,7 +53,24 @@ async def add_conversation(
                 created_at=started + timedelta(seconds=after),
             )
         )
+    await db.flush()
     return c
+
+
+async def add_feedback(db: AsyncSession, conversation: Conversation, helpful: bool) -> MessageFeedback:
+    """A thumb on the conversation's first bot answer."""
+    answer = await db.scalar(
+        sa.select(Message).where(Message.conversation_id == conversation.id, Message.sender == Sender.bot)
+    )
+    assert answer is not None
+    feedback = MessageFeedback(
+        organization_id=conversation.organization_id,
+        conversation_id=conversation.id,
+        message_id=answer.id,
+        helpful=helpful,
+    )
+    db.add(feedback)
+    return feedback
 
 
 async def add_ticket(

@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.analytics.repository import AnalyticsRepository
 from answerdesk.analytics.service import AnalyticsService
+from answerdesk.analytics.tasks import roll_up_stale
 from answerdesk.auth.models import ApiKeyKind, Role
 from answerdesk.chat.models import Channel, ConversationStatus, Message, Sender
+from answerdesk.runtime import Runtime
 from answerdesk.tenants.models import Organization
 from answerdesk.tickets.models import DraftStatus
-from tests.analytics.support import add_conversation, add_ticket
+from tests.analytics.support import add_conversation, add_feedback, add_ticket
 from tests.factories import bearer, logged_in, make_key, make_member, make_org
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -38,7 +40,7 @@ async def seed(db: AsyncSession) -> tuple[Organization, date, date]:
     start = today - timedelta(days=6)
     c, b, s = Sender.customer, Sender.bot, Sender.staff
     # A: answered by the model, rated 5, idle for days: resolved automatically.
-    await add_conversation(
+    a = await add_conversation(
         db, org.id, at(today - timedelta(days=3), 10), [(c, 0, "neutral"), (b, 5, "llm")], rating=5
     )
     # B: no answer, handoff, staff 60 s after the handoff: not resolved.
@@ -63,7 +65,10 @@ async def seed(db: AsyncSession) -> tuple[Organization, date, date]:
         [(c, 0, "neutral"), (b, 1, "handoff")], channel=Channel.api, handoff_after=1,
     )  # fmt: skip
     # J: 00:30 on the first day, Berlin time (the evening before in UTC): counted.
-    await add_conversation(db, org.id, at(start, 0, 30), [(c, 0, "neutral"), (b, 10, "llm")])
+    j = await add_conversation(db, org.id, at(start, 0, 30), [(c, 0, "neutral"), (b, 10, "llm")])
+    # Thumbs: A's answer helpful, J's not.
+    await add_feedback(db, a, True)
+    await add_feedback(db, j, False)
     # Not counted: the playground, half an hour before the first day, another organization.
     await add_conversation(
         db, org.id, now - timedelta(days=1), [(c, 0, "neutral"), (b, 1, "llm")], channel="playground"
@@ -104,6 +109,9 @@ EXPECTED = {
     "ratings_by_stars": {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1},
     "sentiment": {"negative": 1, "neutral": 5, "positive": 1},
     "first_response_median_seconds": 90.0,
+    "answers_rated": 2,
+    "answers_helpful": 1,
+    "ai_accuracy": 0.5,
     "tickets": {
         "opened": 2,
         "answered": 1,
@@ -143,7 +151,7 @@ async def test_every_figure_of_the_summary_over_the_api(client: httpx.AsyncClien
 
 
 async def test_rolled_up_counts_give_the_same_figures_and_stale_rows_are_not_read(
-    db: AsyncSession, client: httpx.AsyncClient
+    db: AsyncSession, runtime: Runtime
 ) -> None:
     org, start, today = await seed(db)
     service = AnalyticsService(db)
@@ -153,8 +161,8 @@ async def test_rolled_up_counts_give_the_same_figures_and_stale_rows_are_not_rea
     repo = AnalyticsRepository(db)
     stale = await repo.stale_conversations(None, 1000)
     assert len(stale) == 10
-    assert await repo.roll_up(stale) == 10
-    await db.commit()
+    assert await roll_up_stale(runtime) == 10
+    await db.commit()  # a fresh snapshot for this session
     assert await repo.stale_conversations(None, 1000) == []
     assert (await service.summary(org, period)).model_dump(mode="json") == before
 

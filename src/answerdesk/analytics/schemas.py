@@ -45,6 +45,9 @@ class SummaryRead(BaseModel):
     ratings_by_stars: dict[str, int]
     sentiment: SentimentCounts
     first_response_median_seconds: float | None
+    answers_rated: int  # thumbs up or down given in the range
+    answers_helpful: int
+    ai_accuracy: float | None  # helpful / rated
     tickets: TicketFigures
 
 

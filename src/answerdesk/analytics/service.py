@@ -24,6 +24,7 @@ from answerdesk.analytics.schemas import (
     TimePoint,
     TimeseriesRead,
 )
+from answerdesk.chat.feedback import FeedbackService, accuracy
 from answerdesk.chat.models import Channel
 from answerdesk.kit.errors import ValidationFailed
 from answerdesk.tenants.models import Organization
@@ -37,6 +38,10 @@ EXPORT_ROWS = 100_000
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def figures(c: dict[str, int]) -> dict[str, float | int | None]:
@@ -131,6 +136,7 @@ class AnalyticsService:
         live = median_seconds(live_response_pairs(await self.repo.live_first_responses(scope)))
         tickets = await self.repo.ticket_first_responses(scope)
         drafts = await self.repo.draft_outcomes(scope)
+        feedback = await FeedbackService(self.db).counts(org.id, since=scope.since, until=scope.until)
         summary = SummaryRead(
             start=period.start,
             end=period.end,
@@ -151,6 +157,9 @@ class AnalyticsService:
             ratings_by_stars={str(r): totals[f"rating_{r}"] for r in range(1, 6)},
             sentiment=SentimentCounts(**{s: totals[f"sentiment_{s}"] for s in d.SENTIMENTS}),
             first_response_median_seconds=live,
+            answers_rated=feedback.rated,
+            answers_helpful=feedback.helpful,
+            ai_accuracy=_rounded(accuracy(feedback)),
             tickets=TicketFigures(
                 opened=len(tickets),
                 answered=sum(1 for _, first in tickets if first is not None),

@@ -10,7 +10,11 @@ from typing import Any, TypeVar
 from answerdesk.kit.jobs.base import TASK_NAME, RetryableJobError, UnknownTaskError
 
 # Modules whose import registers tasks; the API and `answerdesk worker` both import them.
-TASK_MODULES: list[str] = ["answerdesk.knowledge.tasks", "answerdesk.tickets.tasks"]
+TASK_MODULES: list[str] = [
+    "answerdesk.knowledge.tasks",
+    "answerdesk.tickets.tasks",
+    "answerdesk.analytics.tasks",
+]
 
 TaskFn = Callable[..., Awaitable[Any]]
 F = TypeVar("F", bound=TaskFn)

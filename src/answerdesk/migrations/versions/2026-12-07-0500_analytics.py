@@ -1,7 +1,7 @@
 """Analytics: per-conversation roll-up rows, and indexes for period queries
 
-Revision ID: 9b2d0f1a0009
-Revises: 8a1c0e7e0008
+Revision ID: a0c3e2b40010
+Revises: 9b2d1f8f0009
 Create Date: 2026-12-07 05:00:00+00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "9b2d0f1a0009"
-down_revision: str | None = "8a1c0e7e0008"
+revision: str = "a0c3e2b40010"
+down_revision: str | None = "9b2d1f8f0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
