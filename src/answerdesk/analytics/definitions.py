@@ -20,14 +20,6 @@ ANSWER_MODES: tuple[str, ...] = (
     AnswerMode.no_answer,
     AnswerMode.handoff,
 )
-MODE_LABELS: dict[str, str] = {
-    AnswerMode.llm: "LLM",
-    AnswerMode.faq: "FAQ",
-    AnswerMode.extractive: "Extractive",
-    AnswerMode.fallback: "Fallback",
-    AnswerMode.no_answer: "No answer",
-    AnswerMode.handoff: "Handoff",
-}
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 
 DEFINITIONS: dict[str, str] = {

@@ -15,7 +15,6 @@ from answerdesk.auth.models import Scope
 from answerdesk.auth.service import Principal
 from answerdesk.kit.errors import Forbidden
 from answerdesk.tenants.models import Organization
-from answerdesk.tenants.service import OrganizationService
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -33,7 +32,7 @@ ChannelQ = Annotated[str | None, Query(max_length=40)]
 
 
 async def _org(db: DbSession, principal: Principal) -> Organization:
-    return await OrganizationService(db).get(principal.organization_id)
+    return await AnalyticsService(db).organization(principal.organization_id)
 
 
 @router.get("/summary", response_model=SummaryRead)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from answerdesk.chat.feedback import FeedbackService, accuracy
 from answerdesk.chat.models import Channel
 from answerdesk.kit.errors import ValidationFailed
 from answerdesk.tenants.models import Organization
+from answerdesk.tenants.service import OrganizationService
 
 # Sums per bucket; every other figure is derived from them (see figures()).
 COUNT_METRICS: tuple[str, ...] = BUCKET_FIELDS
@@ -108,6 +110,9 @@ class AnalyticsService:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
         self.repo = AnalyticsRepository(db)
+
+    async def organization(self, organization_id: uuid.UUID) -> Organization:
+        return await OrganizationService(self.db).get(organization_id)
 
     def period(
         self, org: Organization, start: str | date | None, end: str | date | None, now: datetime | None = None
