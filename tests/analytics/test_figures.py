@@ -80,7 +80,7 @@ async def seed(db: AsyncSession) -> tuple[Organization, date, date]:
     # Tickets: one answered in an hour with three sent drafts (two unchanged), one rejected draft.
     await add_ticket(
         db, org.id, at(today - timedelta(days=2), 8), staff_reply_after=3600,
-        drafts=((DraftStatus.sent, None), (DraftStatus.sent, " Draft text "), (DraftStatus.sent, "Edited")),
+        drafts=((DraftStatus.sent, None), (DraftStatus.sent, " Draft  text "), (DraftStatus.sent, "Edited")),
     )  # fmt: skip
     await add_ticket(
         db, org.id, now - timedelta(days=1),

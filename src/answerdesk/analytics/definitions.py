@@ -32,13 +32,13 @@ DEFINITIONS: dict[str, str] = {
     "handoff_rate": "Handoff rate: the share of conversations in which the assistant offered a person "
     "or the customer asked for one.",
     "first_response": "First staff response: from the handoff (or, when staff joined without one, the "
-    "customer's first message) to the first staff message; for tickets, from the ticket's opening to "
-    "the first staff reply. The median is shown.",
+    "customer's first message) to the first staff message; for tickets opened in the range, from the "
+    "opening (or the customer's first message, if earlier) to the first staff reply. The median is shown.",
     "ai_accuracy": "AI accuracy: of the answers customers rated with a thumb in the range (any channel but "
     "the playground), the share rated helpful.",
     "csat": "CSAT: the customers' 1 to 5 star ratings of the conversations.",
-    "drafts": "Ticket drafts: AI drafts sent as written, sent after staff edited them, or rejected, by the "
-    "day the draft was written.",
+    "drafts": "Ticket drafts: AI drafts written in the range and sent as written (whitespace aside), sent "
+    "after staff edited them, or rejected.",
     "busiest_hours": "Busiest hours: conversations started per weekday and hour, local time.",
 }
 

@@ -220,37 +220,36 @@ class AnalyticsRepository:
 
     # -- tickets ----------------------------------------------------------------------------------------
 
-    async def ticket_first_responses(self, scope: Scope) -> Sequence[tuple[datetime, datetime | None]]:
-        """(opened, first staff reply) of each ticket opened in the range."""
+    async def ticket_openings(
+        self, scope: Scope
+    ) -> Sequence[tuple[uuid.UUID, datetime | None, datetime, datetime | None, datetime | None]]:
+        """(ticket, opened, created, first customer message, first staff reply) of the tickets opened in the
+        range; the tickets domain's first_response_waits() turns them into waits."""
         opened = sa.func.coalesce(Ticket.opened_at, Ticket.created_at)
-        first_staff = (
-            sa.select(sa.func.min(TicketMessage.created_at))
-            .where(
-                TicketMessage.ticket_id == Ticket.id,
-                TicketMessage.organization_id == scope.organization_id,
-                TicketMessage.author == Author.staff,
-            )
-            .scalar_subquery()
-        )
-        stmt = sa.select(Ticket.opened_at, Ticket.created_at, first_staff).where(
-            Ticket.organization_id == scope.organization_id, opened >= scope.since, opened < scope.until
-        )
-        rows = (await self.db.execute(stmt)).all()
-        return [(row[0] or row[1], row[2]) for row in rows]
 
-    async def draft_outcomes(self, scope: Scope) -> dict[str, int]:
-        sent = Draft.status == DraftStatus.sent
-        unchanged = sa.or_(
-            Draft.final_text.is_(None), sa.func.trim(Draft.final_text) == sa.func.trim(Draft.text)
-        )
+        def first(author: str) -> sa.ScalarSelect[Any]:
+            return (
+                sa.select(sa.func.min(TicketMessage.created_at))
+                .where(
+                    TicketMessage.ticket_id == Ticket.id,
+                    TicketMessage.organization_id == scope.organization_id,
+                    TicketMessage.author == author,
+                )
+                .scalar_subquery()
+            )
+
         stmt = sa.select(
-            _count(sa.and_(sent, unchanged)),
-            _count(sa.and_(sent, sa.not_(unchanged))),
-            _count(Draft.status == DraftStatus.rejected),
-        ).where(
+            Ticket.id, Ticket.opened_at, Ticket.created_at, first(Author.customer), first(Author.staff)
+        ).where(Ticket.organization_id == scope.organization_id, opened >= scope.since, opened < scope.until)
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in (await self.db.execute(stmt)).all()]
+
+    async def reviewed_drafts(self, scope: Scope) -> Sequence[tuple[str, str, str | None]]:
+        """(status, text, final text) of the AI drafts written in the range and then sent or rejected."""
+        stmt = sa.select(Draft.status, Draft.text, Draft.final_text).where(
             Draft.organization_id == scope.organization_id,
             Draft.created_at >= scope.since,
             Draft.created_at < scope.until,
+            Draft.status.in_([DraftStatus.sent, DraftStatus.rejected]),
+            Draft.mode != "manual",
         )
-        row = (await self.db.execute(stmt)).one()
-        return {"sent_unchanged": int(row[0]), "edited": int(row[1]), "rejected": int(row[2])}
+        return [(r[0], r[1], r[2]) for r in (await self.db.execute(stmt)).all()]

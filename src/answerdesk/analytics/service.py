@@ -30,6 +30,7 @@ from answerdesk.chat.models import Channel
 from answerdesk.kit.errors import ValidationFailed
 from answerdesk.tenants.models import Organization
 from answerdesk.tenants.service import OrganizationService
+from answerdesk.tickets.service import first_response_waits, review_counts
 
 # Sums per bucket; every other figure is derived from them (see figures()).
 COUNT_METRICS: tuple[str, ...] = BUCKET_FIELDS
@@ -139,8 +140,13 @@ class AnalyticsService:
             heat[local.weekday()][local.hour] += counts["conversations"]
         f = figures(totals)
         live = median_seconds(live_response_pairs(await self.repo.live_first_responses(scope)))
-        tickets = await self.repo.ticket_first_responses(scope)
-        drafts = await self.repo.draft_outcomes(scope)
+        openings = await self.repo.ticket_openings(scope)
+        waits = first_response_waits(
+            {t: (opened, created) for t, opened, created, _, _ in openings},
+            {t: first for t, _, _, first, _ in openings if first is not None},
+            {t: first for t, _, _, _, first in openings if first is not None},
+        )
+        drafts = review_counts(await self.repo.reviewed_drafts(scope))
         feedback = await FeedbackService(self.db).counts(org.id, since=scope.since, until=scope.until)
         summary = SummaryRead(
             start=period.start,
@@ -166,14 +172,12 @@ class AnalyticsService:
             answers_helpful=feedback.helpful,
             ai_accuracy=_rounded(accuracy(feedback)),
             tickets=TicketFigures(
-                opened=len(tickets),
-                answered=sum(1 for _, first in tickets if first is not None),
-                first_response_median_seconds=median_seconds(
-                    (opened, first) for opened, first in tickets if first is not None
-                ),
-                drafts_sent_unchanged=drafts["sent_unchanged"],
-                drafts_edited=drafts["edited"],
-                drafts_rejected=drafts["rejected"],
+                opened=len(openings),
+                answered=len(waits),
+                first_response_median_seconds=round(statistics.median(waits), 1) if waits else None,
+                drafts_sent_unchanged=drafts.unchanged,
+                drafts_edited=drafts.edited,
+                drafts_rejected=drafts.rejected,
             ),
         )
         return Report(period, scope.channel, summary, dict(daily), heat)
