@@ -51,6 +51,12 @@ class DashboardFilters:
             notices.append(f"Ignored the range “{chosen[:40]}”: showing the last 30 days.")
             chosen = "30"
         default = service.period(org, None, None)
+        preset = (
+            None if chosen == "custom" else Period.last_days(int(chosen), default.zone, today=default.end)
+        )
+        given = (params.get("from") or "", params.get("to") or "")
+        if preset and any(given) and given != (preset.start.isoformat(), preset.end.isoformat()):
+            chosen = "custom"  # dates typed into the form without choosing "Custom"
         if chosen == "custom":
             try:
                 period = service.period(org, params.get("from") or None, params.get("to") or None)
@@ -58,7 +64,7 @@ class DashboardFilters:
                 notices.append(f"Ignored the custom range: {exc.message}")
                 chosen, period = "30", default
         else:
-            period = Period.last_days(int(chosen), default.zone, today=default.end)
+            period = preset or default
         return cls(period, chosen, channel, tuple(notices))
 
     def query(self, **extra: str) -> str:
@@ -119,7 +125,8 @@ def chart_data(report: Report, f: DashboardFilters) -> dict[str, Any]:
         "drafts": {
             "labels": ["Sent unchanged", "Edited", "Rejected"],
             "values": [s.tickets.drafts_sent_unchanged, s.tickets.drafts_edited, s.tickets.drafts_rejected],
-            "links": [tickets_link(f, draft=o) for o in ("unchanged", "edited", "rejected")],
+            # The list cannot tell an edited reply from an unchanged one: both open the sent drafts.
+            "links": [tickets_link(f, draft=o) for o in ("sent", "sent", "rejected")],
         },
     }
 
