@@ -1,6 +1,6 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
-from answerdesk.analytics.models import ConversationStat
+from answerdesk.analytics.models import ConversationStat, RollupState
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
 from answerdesk.chat.models import Conversation, Message, MessageFeedback
 from answerdesk.gaps.models import GapResolution
@@ -24,5 +24,6 @@ __all__ = [
     "Message",
     "MessageFeedback",
     "Organization",
+    "RollupState",
     "User",
 ]

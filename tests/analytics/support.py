@@ -36,6 +36,8 @@ async def add_conversation(
         message_count=len(steps),
         created_at=started,
         last_message_at=started + timedelta(seconds=steps[-1][1]) if steps else started,
+        # As if nothing happened since the last message: old enough for the roll-up to take.
+        updated_at=started + timedelta(seconds=steps[-1][1]) if steps else started,
         closed_at=started + timedelta(hours=1) if status == ConversationStatus.closed else None,
     )
     db.add(c)

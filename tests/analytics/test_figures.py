@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.analytics.repository import AnalyticsRepository
 from answerdesk.analytics.service import AnalyticsService
 from answerdesk.analytics.tasks import roll_up_stale
 from answerdesk.auth.models import ApiKeyKind, Role
-from answerdesk.chat.models import Channel, ConversationStatus, Message, Sender
+from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, Sender
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.models import Organization
 from answerdesk.tickets.models import DraftStatus
@@ -150,23 +150,27 @@ async def test_every_figure_of_the_summary_over_the_api(client: httpx.AsyncClien
     assert first["conversations"] == 1 and first["answers_by_mode"]["llm"] == 1
 
 
-async def test_rolled_up_counts_give_the_same_figures_and_stale_rows_are_not_read(
+async def test_rolled_up_figures_are_the_same_and_later_changes_are_counted_live(
     db: AsyncSession, runtime: Runtime
 ) -> None:
     org, start, today = await seed(db)
     service = AnalyticsService(db)
     period = service.period(org, start, today)
-    before = (await service.summary(org, period)).model_dump(mode="json")
+    before = (await service.summary(org, period)).model_dump(mode="json")  # nothing rolled up yet
     check(before)
-    repo = AnalyticsRepository(db)
-    stale = await repo.stale_conversations(None, 1000)
-    assert len(stale) == 10
-    assert await roll_up_stale(runtime) == 10
+    assert await roll_up_stale(runtime, margin=timedelta(0)) == 10
+    assert await roll_up_stale(runtime, margin=timedelta(0)) == 0  # nothing changed since
     await db.commit()  # a fresh snapshot for this session
-    assert await repo.stale_conversations(None, 1000) == []
     assert (await service.summary(org, period)).model_dump(mode="json") == before
 
-    # A staff message appended after the roll-up: the stale row is bypassed, the new message counted.
+    # The roll-up is what is read: a message removed behind its back (no update of the conversation) is
+    # still counted.
+    j = next(c for c in await _conversations(db, org) if c.created_at == at(start, 0, 30))
+    await db.execute(sa.delete(Message).where(Message.conversation_id == j.id, Message.sender == "customer"))
+    await db.commit()
+    assert (await service.summary(org, period)).customer_messages == 7
+
+    # A staff message after the roll-up changes the conversation: it is counted live until the next run.
     a = next(c for c in await _conversations(db, org) if c.rating == 5)
     a.message_count += 1
     db.add(
@@ -177,14 +181,12 @@ async def test_rolled_up_counts_give_the_same_figures_and_stale_rows_are_not_rea
     await db.commit()
     after = (await service.summary(org, period)).model_dump(mode="json")
     assert after["staff_replied"] == 3 and after["resolved_automatically"] == 2
-    assert await repo.stale_conversations(org.id, 1000) == [a.id]
+    assert await roll_up_stale(runtime, margin=timedelta(0)) == 1
+    await db.commit()
+    assert (await service.summary(org, period)).model_dump(mode="json") == after
 
 
-async def _conversations(db: AsyncSession, org: Organization) -> list:  # type: ignore[type-arg]
-    import sqlalchemy as sa
-
-    from answerdesk.chat.models import Conversation
-
+async def _conversations(db: AsyncSession, org: Organization) -> list[Conversation]:
     return list(await db.scalars(sa.select(Conversation).where(Conversation.organization_id == org.id)))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -43,25 +44,31 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
-def in_channel(channel: str | None) -> sa.ColumnElement[bool]:
+# The conditions read the conversation's own columns by default, or the same-named columns of the
+# analytics roll-up (``subquery.c``), so a figure and the list behind it use one definition.
+
+
+def in_channel(channel: str | None, c: Any = Conversation) -> sa.ColumnElement[bool]:
     """Conversations of one channel, or of every channel but the staff's playground."""
     if channel:
-        return Conversation.channel == channel
-    return Conversation.channel != Channel.playground
+        return c.channel == channel  # type: ignore[no-any-return]
+    return c.channel != Channel.playground  # type: ignore[no-any-return]
 
 
-def ended(now: datetime) -> sa.ColumnElement[bool]:
+def ended(now: datetime, c: Any = Conversation) -> sa.ColumnElement[bool]:
     return sa.or_(
-        Conversation.status == ConversationStatus.closed,
-        Conversation.rating.is_not(None),
-        Conversation.last_message_at <= now - IDLE_ENDS_AFTER,
+        c.status == ConversationStatus.closed,
+        c.rating.is_not(None),
+        c.last_message_at <= now - IDLE_ENDS_AFTER,
     )
 
 
-def handed_off() -> sa.ColumnElement[bool]:
-    return Conversation.handoff_at.is_not(None)
+def handed_off(c: Any = Conversation) -> sa.ColumnElement[bool]:
+    return c.handoff_at.is_not(None)  # type: ignore[no-any-return]
 
 
-def resolved_automatically(now: datetime, staff_messages: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+def resolved_automatically(
+    now: datetime, staff_messages: sa.ColumnElement[int], c: Any = Conversation
+) -> sa.ColumnElement[bool]:
     """Ended, with no handoff and no staff message (``staff_messages`` counts the conversation's)."""
-    return sa.and_(ended(now), Conversation.handoff_at.is_(None), sa.func.coalesce(staff_messages, 0) == 0)
+    return sa.and_(ended(now, c), c.handoff_at.is_(None), sa.func.coalesce(staff_messages, 0) == 0)

@@ -1,5 +1,5 @@
-"""Per-conversation message counts rolled up for fast summaries; a row is valid while its message count
-matches the conversation's (messages are only ever appended), so a stale row is never read."""
+"""The analytics roll-up: one row per conversation with its outcome fields and message counts, and the
+instant up to which every conversation's row is current (changes after it are counted live)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,18 @@ from answerdesk.kit.db import Base, TenantMixin
 
 class ConversationStat(TenantMixin, Base):
     __tablename__ = "conversation_stat"
+    __table_args__ = (sa.Index("ix_conversation_stat_org_started", "organization_id", "started_at"),)
 
     conversation_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("conversation.id", ondelete="CASCADE"), primary_key=True
     )
-    # The conversation's message_count when this row was computed.
+    # Copies of the conversation's columns the figures read (started_at is its created_at).
+    started_at: Mapped[datetime] = mapped_column()
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    rating: Mapped[int | None] = mapped_column()
+    handoff_at: Mapped[datetime | None] = mapped_column()
+    last_message_at: Mapped[datetime] = mapped_column()
     message_count: Mapped[int] = mapped_column()
     customer_messages: Mapped[int] = mapped_column()
     staff_messages: Mapped[int] = mapped_column()
@@ -36,6 +43,16 @@ class ConversationStat(TenantMixin, Base):
     first_staff_at: Mapped[datetime | None] = mapped_column()
 
 
-# Analytics select conversations by organization and start time; declared here, on the chat table, because
-# only analytics needs it.
+class RollupState(Base):
+    """A single row: every conversation last updated before ``rolled_through`` has a current roll-up row."""
+
+    __tablename__ = "analytics_rollup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rolled_through: Mapped[datetime] = mapped_column()
+
+
+# Analytics select conversations by organization and start or update time; declared here, on the chat
+# table, because only analytics needs them.
 sa.Index("ix_conversation_org_created", Conversation.organization_id, Conversation.created_at)
+sa.Index("ix_conversation_org_updated", Conversation.organization_id, Conversation.updated_at)

@@ -12,21 +12,22 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.analytics import definitions as d
-from answerdesk.analytics.models import ConversationStat
+from answerdesk.analytics.models import ConversationStat, RollupState
 from answerdesk.analytics.period import BUCKET_SECONDS
 from answerdesk.chat.models import Conversation, Message, Sender
 from answerdesk.tickets.models import Author, Draft, DraftStatus, Ticket, TicketMessage
 
-# Per-conversation counts, in ConversationStat's column order (after conversation_id).
-FACT_COLUMNS: tuple[str, ...] = (
-    "message_count",
+# A roll-up row's columns after conversation_id and organization_id (ConversationStat's).
+CONVERSATION_COLUMNS: tuple[str, ...] = (
+    "started_at", "channel", "status", "rating", "handoff_at", "last_message_at", "message_count",
+)  # fmt: skip
+COUNT_COLUMNS: tuple[str, ...] = (
     "customer_messages",
     "staff_messages",
     *(f"answers_{m}" for m in d.ANSWER_MODES),
     *(f"sentiment_{s}" for s in d.SENTIMENTS),
-    "first_customer_at",
-    "first_staff_at",
 )
+FACT_COLUMNS: tuple[str, ...] = (*CONVERSATION_COLUMNS, *COUNT_COLUMNS, "first_customer_at", "first_staff_at")
 # The figures summed per bucket, in the order the bucket query returns them (after the bucket).
 BUCKET_FIELDS: tuple[str, ...] = (
     "conversations",
@@ -41,6 +42,7 @@ BUCKET_FIELDS: tuple[str, ...] = (
     *(f"rating_{r}" for r in range(1, 6)),
     *(f"sentiment_{s}" for s in d.SENTIMENTS),
 )
+ROLLUP_ROW = 1
 
 
 @dataclass(frozen=True)
@@ -82,15 +84,14 @@ class AnalyticsRepository:
             d.in_channel(scope.channel),
         ]
 
-    def _message_facts(self, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        """Per-conversation counts computed from the messages themselves (ConversationStat's columns)."""
+    def _counted(self, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        """Roll-up rows computed now from the conversations (``where``) and their messages."""
         bot = Message.sender == Sender.bot
         customer = Message.sender == Sender.customer
         staff = Message.sender == Sender.staff
-        columns: list[Any] = [
+        ids = sa.select(Conversation.id).where(*where)
+        counts: list[Any] = [
             Message.conversation_id.label("conversation_id"),
-            Message.organization_id.label("organization_id"),
-            sa.func.count().label("message_count"),
             _count(customer).label("customer_messages"),
             _count(staff).label("staff_messages"),
             *(_count(sa.and_(bot, Message.mode == m)).label(f"answers_{m}") for m in d.ANSWER_MODES),
@@ -101,115 +102,128 @@ class AnalyticsRepository:
             sa.func.min(sa.case((customer, Message.created_at))).label("first_customer_at"),
             sa.func.min(sa.case((staff, Message.created_at))).label("first_staff_at"),
         ]
-        return sa.select(*columns).where(*where).group_by(Message.conversation_id, Message.organization_id)
+        m = (
+            sa.select(*counts)
+            .where(Message.conversation_id.in_(ids))
+            .group_by(Message.conversation_id)
+            .subquery("m")
+        )
+        columns: list[Any] = [
+            Conversation.id.label("conversation_id"),
+            Conversation.organization_id.label("organization_id"),
+            Conversation.created_at.label("started_at"),
+            Conversation.channel,
+            Conversation.status,
+            Conversation.rating,
+            Conversation.handoff_at,
+            Conversation.last_message_at,
+            Conversation.message_count,
+            *(sa.func.coalesce(m.c[name], 0).label(name) for name in COUNT_COLUMNS),
+            m.c.first_customer_at,
+            m.c.first_staff_at,
+        ]
+        return sa.select(*columns).outerjoin(m, m.c.conversation_id == Conversation.id).where(*where)
 
-    def _facts(self, scope: Scope) -> sa.Subquery:
-        """Rolled-up counts where they are current, counted from the messages where they are not."""
-        current = sa.and_(
-            ConversationStat.conversation_id == Conversation.id,
-            ConversationStat.message_count == Conversation.message_count,
+    async def rolled_through(self) -> datetime | None:
+        state = await self.db.get(RollupState, ROLLUP_ROW)
+        return state.rolled_through if state else None
+
+    async def _facts(self, scope: Scope) -> sa.Subquery:
+        """The scope's conversations: roll-up rows for those unchanged since the roll-up, counted now for the
+        rest (all of them before the first roll-up)."""
+        through = await self.rolled_through()
+        if through is None:
+            return self._counted(*self._conversations(scope)).subquery("facts")
+        changed = sa.select(Conversation.id).where(
+            Conversation.organization_id == scope.organization_id, Conversation.updated_at >= through
         )
-        rolled = (
-            sa.select(
-                ConversationStat.conversation_id,
-                ConversationStat.organization_id,
-                *(getattr(ConversationStat, c) for c in FACT_COLUMNS),
-            )
-            .join(Conversation, current)
-            .where(*self._conversations(scope))
+        rolled = sa.select(
+            ConversationStat.conversation_id,
+            ConversationStat.organization_id,
+            *(getattr(ConversationStat, c) for c in FACT_COLUMNS),
+        ).where(
+            ConversationStat.organization_id == scope.organization_id,
+            ConversationStat.started_at >= scope.since,
+            ConversationStat.started_at < scope.until,
+            d.in_channel(scope.channel, ConversationStat),
+            ConversationStat.conversation_id.not_in(changed),
         )
-        stale = (
-            sa.select(Conversation.id)
-            .outerjoin(ConversationStat, current)
-            .where(*self._conversations(scope), ConversationStat.conversation_id.is_(None))
-        )
-        counted = self._message_facts(
-            Message.organization_id == scope.organization_id, Message.conversation_id.in_(stale)
-        )
+        counted = self._counted(*self._conversations(scope), Conversation.updated_at >= through)
         return sa.union_all(rolled, counted).subquery("facts")
 
     async def buckets(self, scope: Scope) -> list[tuple[int, dict[str, int]]]:
         """Each quarter hour's conversation figures (see BUCKET_FIELDS), by when the conversations started."""
-        f = self._facts(scope)
-        staff = f.c.staff_messages
-        bucket = _bucket(Conversation.created_at, self.dialect).label("bucket")
-        stmt = (
-            sa.select(
-                bucket,
-                sa.func.count().label("conversations"),
-                sa.func.coalesce(sa.func.sum(f.c.customer_messages), 0),
-                *(sa.func.coalesce(sa.func.sum(f.c[f"answers_{m}"]), 0) for m in d.ANSWER_MODES),
-                _count(d.handed_off()),
-                _count(sa.func.coalesce(staff, 0) > 0),
-                _count(d.ended(scope.now)),
-                _count(d.resolved_automatically(scope.now, staff)),
-                _count(Conversation.rating.is_not(None)),
-                sa.func.coalesce(sa.func.sum(Conversation.rating), 0),
-                *(_count(Conversation.rating == r) for r in range(1, 6)),
-                *(sa.func.coalesce(sa.func.sum(f.c[f"sentiment_{s}"]), 0) for s in d.SENTIMENTS),
-            )
-            .select_from(Conversation)
-            .outerjoin(f, f.c.conversation_id == Conversation.id)
-            .where(*self._conversations(scope))
-            .group_by(bucket)
-        )
+        f = await self._facts(scope)
+        bucket = _bucket(f.c.started_at, self.dialect).label("bucket")
+        stmt = sa.select(
+            bucket,
+            sa.func.count().label("conversations"),
+            sa.func.coalesce(sa.func.sum(f.c.customer_messages), 0),
+            *(sa.func.coalesce(sa.func.sum(f.c[f"answers_{m}"]), 0) for m in d.ANSWER_MODES),
+            _count(d.handed_off(f.c)),
+            _count(f.c.staff_messages > 0),
+            _count(d.ended(scope.now, f.c)),
+            _count(d.resolved_automatically(scope.now, f.c.staff_messages, f.c)),
+            _count(f.c.rating.is_not(None)),
+            sa.func.coalesce(sa.func.sum(f.c.rating), 0),
+            *(_count(f.c.rating == r) for r in range(1, 6)),
+            *(sa.func.coalesce(sa.func.sum(f.c[f"sentiment_{s}"]), 0) for s in d.SENTIMENTS),
+        ).group_by(bucket)
         rows = (await self.db.execute(stmt)).all()
-        return [
-            (int(row[0]), dict(zip(BUCKET_FIELDS, (int(v) for v in row[1:]), strict=True))) for row in rows
-        ]
+        return [(int(r[0]), dict(zip(BUCKET_FIELDS, (int(v) for v in r[1:]), strict=True))) for r in rows]
 
     async def live_first_responses(self, scope: Scope) -> Sequence[tuple[datetime, datetime | None, Any]]:
         """(first staff message, handoff, first customer message) of each conversation staff wrote in."""
-        f = self._facts(scope)
-        stmt = (
-            sa.select(f.c.first_staff_at, Conversation.handoff_at, f.c.first_customer_at)
-            .select_from(Conversation)
-            .join(f, f.c.conversation_id == Conversation.id)
-            .where(*self._conversations(scope), f.c.first_staff_at.is_not(None))
+        f = await self._facts(scope)
+        stmt = sa.select(f.c.first_staff_at, f.c.handoff_at, f.c.first_customer_at).where(
+            f.c.first_staff_at.is_not(None)
         )
         return [(row[0], row[1], row[2]) for row in (await self.db.execute(stmt)).all()]
 
-    async def stale_conversations(self, organization_id: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
-        """Conversations whose roll-up row is missing or behind, oldest activity first."""
-        stmt = (
-            sa.select(Conversation.id)
-            .outerjoin(ConversationStat, ConversationStat.conversation_id == Conversation.id)
-            .where(
-                sa.or_(
-                    ConversationStat.conversation_id.is_(None),
-                    ConversationStat.message_count != Conversation.message_count,
-                ),
-                Conversation.message_count > 0,
-            )
-            .order_by(Conversation.last_message_at)
-            .limit(limit)
-        )
-        if organization_id is not None:
-            stmt = stmt.where(Conversation.organization_id == organization_id)
-        return list((await self.db.scalars(stmt)).all())
+    # -- the roll-up ------------------------------------------------------------------------------------
+
+    async def changed_since(
+        self, since: datetime | None, before: datetime, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[tuple[datetime, uuid.UUID]]:
+        """(updated_at, id) of conversations updated in [since, before), in that order, after ``after``."""
+        stmt = sa.select(Conversation.updated_at, Conversation.id).where(Conversation.updated_at < before)
+        if since is not None:
+            stmt = stmt.where(Conversation.updated_at >= since)
+        if after is not None:
+            stmt = stmt.where(sa.tuple_(Conversation.updated_at, Conversation.id) > sa.tuple_(*after))
+        stmt = stmt.order_by(Conversation.updated_at, Conversation.id).limit(limit)
+        return [(row[0], row[1]) for row in (await self.db.execute(stmt)).all()]
 
     async def roll_up(self, conversation_ids: Sequence[uuid.UUID]) -> int:
-        """Recomputes the roll-up rows of these conversations from their messages."""
+        """Recomputes the roll-up rows of these conversations."""
         if not conversation_ids:
             return 0
         await self.db.execute(
             sa.delete(ConversationStat).where(ConversationStat.conversation_id.in_(conversation_ids))
         )
-        facts = self._message_facts(Message.conversation_id.in_(conversation_ids))
+        rows = self._counted(Conversation.id.in_(conversation_ids))
         columns = ["conversation_id", "organization_id", *FACT_COLUMNS]
-        await self.db.execute(sa.insert(ConversationStat).from_select(columns, facts))
+        await self.db.execute(sa.insert(ConversationStat).from_select(columns, rows))
         return len(conversation_ids)
 
+    async def set_rolled_through(self, instant: datetime) -> None:
+        state = await self.db.get(RollupState, ROLLUP_ROW)
+        if state is None:
+            self.db.add(RollupState(id=ROLLUP_ROW, rolled_through=instant))
+        else:
+            state.rolled_through = instant
+        await self.db.flush()
+
     async def conversations_for_export(self, scope: Scope, limit: int) -> Sequence[Any]:
-        f = self._facts(scope)
+        f = await self._facts(scope)
         stmt = (
             sa.select(
                 Conversation,
                 f.c.customer_messages,
                 f.c.staff_messages,
                 *(f.c[f"answers_{m}"] for m in d.ANSWER_MODES),
-                d.ended(scope.now).label("ended"),
-                d.resolved_automatically(scope.now, f.c.staff_messages).label("resolved"),
+                d.ended(scope.now, f.c).label("ended"),
+                d.resolved_automatically(scope.now, f.c.staff_messages, f.c).label("resolved"),
             )
             .outerjoin(f, f.c.conversation_id == Conversation.id)
             .where(*self._conversations(scope))

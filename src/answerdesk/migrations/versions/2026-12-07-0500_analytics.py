@@ -1,4 +1,4 @@
-"""Analytics: per-conversation roll-up rows, and indexes for period queries
+"""Analytics: the per-conversation roll-up and its mark, and indexes for period queries
 
 Revision ID: a0c3e2b40010
 Revises: 9b2d1f8f0009
@@ -15,23 +15,33 @@ down_revision: str | None = "9b2d1f8f0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+COUNTS = (
+    "message_count",
+    "customer_messages",
+    "staff_messages",
+    "answers_llm",
+    "answers_faq",
+    "answers_extractive",
+    "answers_fallback",
+    "answers_no_answer",
+    "answers_handoff",
+    "sentiment_negative",
+    "sentiment_neutral",
+    "sentiment_positive",
+)
+
 
 def upgrade() -> None:
     op.create_table(
         "conversation_stat",
         sa.Column("conversation_id", sa.Uuid(), nullable=False),
-        sa.Column("message_count", sa.Integer(), nullable=False),
-        sa.Column("customer_messages", sa.Integer(), nullable=False),
-        sa.Column("staff_messages", sa.Integer(), nullable=False),
-        sa.Column("answers_llm", sa.Integer(), nullable=False),
-        sa.Column("answers_faq", sa.Integer(), nullable=False),
-        sa.Column("answers_extractive", sa.Integer(), nullable=False),
-        sa.Column("answers_fallback", sa.Integer(), nullable=False),
-        sa.Column("answers_no_answer", sa.Integer(), nullable=False),
-        sa.Column("answers_handoff", sa.Integer(), nullable=False),
-        sa.Column("sentiment_negative", sa.Integer(), nullable=False),
-        sa.Column("sentiment_neutral", sa.Integer(), nullable=False),
-        sa.Column("sentiment_positive", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("rating", sa.Integer(), nullable=True),
+        sa.Column("handoff_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_message_at", sa.DateTime(timezone=True), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
         sa.Column("first_customer_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("first_staff_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("organization_id", sa.Uuid(), nullable=False),
@@ -53,13 +63,26 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_conversation_stat_organization_id"), ["organization_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_conversation_stat_org_started", ["organization_id", "started_at"], unique=False
+        )
+    op.create_table(
+        "analytics_rollup",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rolled_through", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_rollup")),
+    )
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.create_index("ix_conversation_org_created", ["organization_id", "created_at"], unique=False)
+        batch_op.create_index("ix_conversation_org_updated", ["organization_id", "updated_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("conversation", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversation_org_updated")
         batch_op.drop_index("ix_conversation_org_created")
+    op.drop_table("analytics_rollup")
     with op.batch_alter_table("conversation_stat", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversation_stat_org_started")
         batch_op.drop_index(batch_op.f("ix_conversation_stat_organization_id"))
     op.drop_table("conversation_stat")
