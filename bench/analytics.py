@@ -89,9 +89,8 @@ async def seed(admin_url: str, messages: int, per_conversation: int, days: int) 
     )  # fmt: skip
     await conn.execute("ANALYZE")
     await conn.close()
-    print(
-        f"seeded {len(conversations):,} conversations, {len(rows):,} messages in {time.perf_counter() - t0:.0f} s"
-    )
+    took = time.perf_counter() - t0
+    print(f"seeded {len(conversations):,} conversations, {len(rows):,} messages in {took:.0f} s")
     return url, org_id
 
 
@@ -118,18 +117,24 @@ async def time_summary(url: str, org_id: uuid.UUID, runs: int, label: str) -> No
 
 
 async def roll_up(url: str) -> None:
+    """What the analytics.roll_up job does (see analytics/tasks.py), without a runtime."""
     engine = create_engine(url)
     maker = create_sessionmaker(engine)
     t = time.perf_counter()
-    done = 0
+    cutoff = datetime.now(UTC) - timedelta(minutes=5)
+    done, after = 0, None
     while True:
         async with maker() as db:
             repo = AnalyticsRepository(db)
-            stale = await repo.stale_conversations(None, 5000)
-            done += await repo.roll_up(stale)
+            batch = await repo.changed_since(None, cutoff, after, 5000)
+            done += await repo.roll_up([cid for _, cid in batch])
             await db.commit()
-        if len(stale) < 5000:
+        if len(batch) < 5000:
             break
+        after = batch[-1]
+    async with maker() as db:
+        await AnalyticsRepository(db).set_rolled_through(cutoff)
+        await db.commit()
     async with engine.connect() as c:
         await c.exec_driver_sql("ANALYZE conversation_stat")
     await engine.dispose()

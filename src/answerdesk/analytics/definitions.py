@@ -72,3 +72,10 @@ def resolved_automatically(
 ) -> sa.ColumnElement[bool]:
     """Ended, with no handoff and no staff message (``staff_messages`` counts the conversation's)."""
     return sa.and_(ended(now, c), c.handoff_at.is_(None), sa.func.coalesce(staff_messages, 0) == 0)
+
+
+def first_response_start(c: Any) -> sa.ColumnElement[datetime]:
+    """When a live chat's wait for staff began: the handoff, or the customer's first message when staff
+    joined without one (or before it). ``c`` has handoff_at, first_staff_at and first_customer_at."""
+    before_staff = sa.and_(c.handoff_at.is_not(None), c.handoff_at <= c.first_staff_at)
+    return sa.case((before_staff, c.handoff_at), else_=c.first_customer_at)

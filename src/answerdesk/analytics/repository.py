@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,12 @@ class Scope:
     until: datetime  # UTC, excluded
     channel: str | None
     now: datetime
+
+
+def median_seconds(pairs: Iterable[tuple[datetime, datetime]]) -> float | None:
+    """The median of (end - start) over pairs whose end is not before the start."""
+    values = [(end - start).total_seconds() for start, end in pairs if end >= start]
+    return round(statistics.median(values), 1) if values else None
 
 
 def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
@@ -151,12 +158,13 @@ class AnalyticsRepository:
         counted = self._counted(*self._conversations(scope), Conversation.updated_at >= through)
         return sa.union_all(rolled, counted).subquery("facts")
 
-    async def buckets(self, scope: Scope) -> list[tuple[int, dict[str, int]]]:
-        """Each quarter hour's conversation figures (see BUCKET_FIELDS), by when the conversations started."""
+    async def buckets(self, scope: Scope, *, grouped: bool = True) -> list[tuple[int, dict[str, int]]]:
+        """Each quarter hour's conversation figures (see BUCKET_FIELDS), by when the conversations started;
+        not grouped, one row of totals (bucket 0) for the summary alone."""
         f = await self._facts(scope)
-        bucket = _bucket(f.c.started_at, self.dialect).label("bucket")
+        bucket = _bucket(f.c.started_at, self.dialect) if grouped else sa.literal(0)
         stmt = sa.select(
-            bucket,
+            bucket.label("bucket"),
             sa.func.count().label("conversations"),
             sa.func.coalesce(sa.func.sum(f.c.customer_messages), 0),
             *(sa.func.coalesce(sa.func.sum(f.c[f"answers_{m}"]), 0) for m in d.ANSWER_MODES),
@@ -168,17 +176,24 @@ class AnalyticsRepository:
             sa.func.coalesce(sa.func.sum(f.c.rating), 0),
             *(_count(f.c.rating == r) for r in range(1, 6)),
             *(sa.func.coalesce(sa.func.sum(f.c[f"sentiment_{s}"]), 0) for s in d.SENTIMENTS),
-        ).group_by(bucket)
+        )
+        if grouped:
+            stmt = stmt.group_by(bucket)
         rows = (await self.db.execute(stmt)).all()
         return [(int(r[0]), dict(zip(BUCKET_FIELDS, (int(v) for v in r[1:]), strict=True))) for r in rows]
 
-    async def live_first_responses(self, scope: Scope) -> Sequence[tuple[datetime, datetime | None, Any]]:
-        """(first staff message, handoff, first customer message) of each conversation staff wrote in."""
+    async def live_first_response_median(self, scope: Scope) -> float | None:
+        """The median seconds to the first staff message (see definitions.first_response_start)."""
         f = await self._facts(scope)
-        stmt = sa.select(f.c.first_staff_at, f.c.handoff_at, f.c.first_customer_at).where(
-            f.c.first_staff_at.is_not(None)
-        )
-        return [(row[0], row[1], row[2]) for row in (await self.db.execute(stmt)).all()]
+        start = d.first_response_start(f.c)
+        where = [f.c.first_staff_at.is_not(None), start.is_not(None), f.c.first_staff_at >= start]
+        if self.dialect == "postgresql":  # the median in the database: one row instead of every chat's
+            seconds = sa.extract("epoch", f.c.first_staff_at - start)
+            median = sa.func.percentile_cont(0.5).within_group(seconds)
+            value = await self.db.scalar(sa.select(median).where(*where))
+            return None if value is None else round(float(value), 1)
+        rows = (await self.db.execute(sa.select(start, f.c.first_staff_at).where(*where))).all()
+        return median_seconds((a, b) for a, b in rows)
 
     # -- the roll-up ------------------------------------------------------------------------------------
 

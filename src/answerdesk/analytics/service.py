@@ -7,7 +7,6 @@ import io
 import statistics
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from urllib.parse import urlencode
@@ -66,24 +65,6 @@ def empty_counts() -> dict[str, int]:
     return dict.fromkeys(BUCKET_FIELDS, 0)
 
 
-def median_seconds(pairs: Iterable[tuple[datetime, datetime]]) -> float | None:
-    """The median of (end - start) over pairs whose end is not before the start."""
-    values = [(end - start).total_seconds() for start, end in pairs if end >= start]
-    return round(statistics.median(values), 1) if values else None
-
-
-def live_response_pairs(
-    rows: Iterable[tuple[datetime, datetime | None, datetime | None]],
-) -> list[tuple[datetime, datetime]]:
-    """From the handoff, or the customer's first message when staff joined without one, to staff's first."""
-    pairs = []
-    for first_staff, handoff, first_customer in rows:
-        start = handoff if handoff is not None and handoff <= first_staff else first_customer
-        if start is not None:
-            pairs.append((start, first_staff))
-    return pairs
-
-
 @dataclass
 class Report:
     """What the dashboard shows: the summary, daily counts and the weekday-by-hour heat map."""
@@ -126,20 +107,29 @@ class AnalyticsService:
         return Scope(org.id, since, until, check_channel(channel), now)
 
     async def report(
-        self, org: Organization, period: Period, channel: str | None = None, *, now: datetime | None = None
+        self,
+        org: Organization,
+        period: Period,
+        channel: str | None = None,
+        *,
+        now: datetime | None = None,
+        by_time: bool = True,
     ) -> Report:
+        """The summary and, ``by_time``, the daily counts and heat map (the summary alone needs one row)."""
         now = now or datetime.now(UTC)
         scope = self._scope(org, period, channel, now)
         totals = empty_counts()
         daily: dict[date, dict[str, int]] = defaultdict(empty_counts)
         heat = [[0] * 24 for _ in range(7)]
-        for bucket, counts in await self.repo.buckets(scope):
-            local = period.bucket_local(bucket)
+        for bucket, counts in await self.repo.buckets(scope, grouped=by_time):
             add(totals, counts)
+            if not by_time:
+                continue
+            local = period.bucket_local(bucket)
             add(daily[local.date()], counts)
             heat[local.weekday()][local.hour] += counts["conversations"]
         f = figures(totals)
-        live = median_seconds(live_response_pairs(await self.repo.live_first_responses(scope)))
+        live = await self.repo.live_first_response_median(scope)
         openings = await self.repo.ticket_openings(scope)
         waits = first_response_waits(
             {t: (opened, created) for t, opened, created, _, _ in openings},
@@ -185,7 +175,7 @@ class AnalyticsService:
     async def summary(
         self, org: Organization, period: Period, channel: str | None = None, *, now: datetime | None = None
     ) -> SummaryRead:
-        return (await self.report(org, period, channel, now=now)).summary
+        return (await self.report(org, period, channel, now=now, by_time=False)).summary
 
     async def timeseries(
         self,
