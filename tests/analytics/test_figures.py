@@ -158,6 +158,8 @@ async def test_rolled_up_figures_are_the_same_and_later_changes_are_counted_live
     period = service.period(org, start, today)
     before = (await service.summary(org, period)).model_dump(mode="json")  # nothing rolled up yet
     check(before)
+    # The dashboard sums quarter hours; the summary reads one row of totals: the same figures.
+    assert (await service.report(org, period)).summary.model_dump(mode="json") == before
     assert await roll_up_stale(runtime, margin=timedelta(0)) == 10
     assert await roll_up_stale(runtime, margin=timedelta(0)) == 0  # nothing changed since
     await db.commit()  # a fresh snapshot for this session
@@ -184,6 +186,7 @@ async def test_rolled_up_figures_are_the_same_and_later_changes_are_counted_live
     assert await roll_up_stale(runtime, margin=timedelta(0)) == 1
     await db.commit()
     assert (await service.summary(org, period)).model_dump(mode="json") == after
+    assert (await service.report(org, period)).summary.model_dump(mode="json") == after
 
 
 async def _conversations(db: AsyncSession, org: Organization) -> list[Conversation]:

@@ -158,13 +158,10 @@ class AnalyticsRepository:
         counted = self._counted(*self._conversations(scope), Conversation.updated_at >= through)
         return sa.union_all(rolled, counted).subquery("facts")
 
-    async def buckets(self, scope: Scope, *, grouped: bool = True) -> list[tuple[int, dict[str, int]]]:
-        """Each quarter hour's conversation figures (see BUCKET_FIELDS), by when the conversations started;
-        not grouped, one row of totals (bucket 0) for the summary alone."""
-        f = await self._facts(scope)
-        bucket = _bucket(f.c.started_at, self.dialect) if grouped else sa.literal(0)
-        stmt = sa.select(
-            bucket.label("bucket"),
+    @staticmethod
+    def _sums(f: sa.Subquery, scope: Scope) -> list[sa.ColumnElement[int]]:
+        """BUCKET_FIELDS over the facts ``f``."""
+        return [
             sa.func.count().label("conversations"),
             sa.func.coalesce(sa.func.sum(f.c.customer_messages), 0),
             *(sa.func.coalesce(sa.func.sum(f.c[f"answers_{m}"]), 0) for m in d.ANSWER_MODES),
@@ -176,22 +173,39 @@ class AnalyticsRepository:
             sa.func.coalesce(sa.func.sum(f.c.rating), 0),
             *(_count(f.c.rating == r) for r in range(1, 6)),
             *(sa.func.coalesce(sa.func.sum(f.c[f"sentiment_{s}"]), 0) for s in d.SENTIMENTS),
-        )
-        if grouped:
-            stmt = stmt.group_by(bucket)
-        rows = (await self.db.execute(stmt)).all()
+        ]
+
+    async def buckets(self, scope: Scope) -> list[tuple[int, dict[str, int]]]:
+        """Each quarter hour's conversation figures (see BUCKET_FIELDS), by when the conversations started."""
+        f = await self._facts(scope)
+        bucket = _bucket(f.c.started_at, self.dialect).label("bucket")
+        rows = (await self.db.execute(sa.select(bucket, *self._sums(f, scope)).group_by(bucket))).all()
         return [(int(r[0]), dict(zip(BUCKET_FIELDS, (int(v) for v in r[1:]), strict=True))) for r in rows]
+
+    async def totals(self, scope: Scope) -> tuple[dict[str, int], float | None]:
+        """The figures of the whole range and the median first staff response, in one pass where the
+        database can take a median (PostgreSQL)."""
+        f = await self._facts(scope)
+        if self.dialect != "postgresql":
+            row = (await self.db.execute(sa.select(*self._sums(f, scope)))).one()
+            return dict(zip(BUCKET_FIELDS, (int(v) for v in row), strict=True)), await self._median(f)
+        start = d.first_response_start(f.c)
+        waited = sa.and_(f.c.first_staff_at.is_not(None), start.is_not(None), f.c.first_staff_at >= start)
+        # percentile_cont skips NULLs: chats without a wait for staff count for nothing.
+        seconds = sa.case((waited, sa.extract("epoch", f.c.first_staff_at - start)))
+        median = sa.func.percentile_cont(0.5).within_group(seconds)
+        row = (await self.db.execute(sa.select(*self._sums(f, scope), median))).one()
+        value = row[-1]
+        counts = dict(zip(BUCKET_FIELDS, (int(v) for v in row[:-1]), strict=True))
+        return counts, None if value is None else round(float(value), 1)
 
     async def live_first_response_median(self, scope: Scope) -> float | None:
         """The median seconds to the first staff message (see definitions.first_response_start)."""
-        f = await self._facts(scope)
+        return await self._median(await self._facts(scope))
+
+    async def _median(self, f: sa.Subquery) -> float | None:
         start = d.first_response_start(f.c)
         where = [f.c.first_staff_at.is_not(None), start.is_not(None), f.c.first_staff_at >= start]
-        if self.dialect == "postgresql":  # the median in the database: one row instead of every chat's
-            seconds = sa.extract("epoch", f.c.first_staff_at - start)
-            median = sa.func.percentile_cont(0.5).within_group(seconds)
-            value = await self.db.scalar(sa.select(median).where(*where))
-            return None if value is None else round(float(value), 1)
         rows = (await self.db.execute(sa.select(start, f.c.first_staff_at).where(*where))).all()
         return median_seconds((a, b) for a, b in rows)
 

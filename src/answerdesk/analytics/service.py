@@ -121,15 +121,16 @@ class AnalyticsService:
         totals = empty_counts()
         daily: dict[date, dict[str, int]] = defaultdict(empty_counts)
         heat = [[0] * 24 for _ in range(7)]
-        for bucket, counts in await self.repo.buckets(scope, grouped=by_time):
-            add(totals, counts)
-            if not by_time:
-                continue
-            local = period.bucket_local(bucket)
-            add(daily[local.date()], counts)
-            heat[local.weekday()][local.hour] += counts["conversations"]
+        if by_time:
+            for bucket, counts in await self.repo.buckets(scope):
+                local = period.bucket_local(bucket)
+                add(totals, counts)
+                add(daily[local.date()], counts)
+                heat[local.weekday()][local.hour] += counts["conversations"]
+            live = await self.repo.live_first_response_median(scope)
+        else:
+            totals, live = await self.repo.totals(scope)
         f = figures(totals)
-        live = await self.repo.live_first_response_median(scope)
         openings = await self.repo.ticket_openings(scope)
         waits = first_response_waits(
             {t: (opened, created) for t, opened, created, _, _ in openings},
