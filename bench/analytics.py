@@ -116,7 +116,8 @@ async def time_summary(url: str, org_id: uuid.UUID, runs: int, label: str) -> No
     p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
     load = os.getloadavg()[0]
     print(
-        f"{label}: {runs} runs (load average {load:.1f}), p50 {statistics.median(timings):.0f} ms, p95 {p95:.0f} ms "
+        f"{label}: {runs} runs (load average {load:.1f}), "
+        f"p50 {statistics.median(timings):.0f} ms, p95 {p95:.0f} ms "
         f"({summary.conversations:,} conversations, {summary.customer_messages:,} customer messages)"
     )
 
