@@ -133,19 +133,24 @@ async def roll_up(url: str) -> None:
         async with maker() as db:
             repo = AnalyticsRepository(db)
             batch = await repo.changed_since(None, cutoff, after, 5000)
-            done += await repo.roll_up([cid for _, cid in batch])
+            done += await repo.roll_up([cid for _, cid in batch], cutoff)
             await db.commit()
         if len(batch) < 5000:
             break
         after = batch[-1]
     async with maker() as db:
-        await AnalyticsRepository(db).set_rolled_through(cutoff)
+        repo = AnalyticsRepository(db)
+        await repo.settle(cutoff)
+        await repo.set_rolled_through(cutoff)
         await db.commit()
     # What autovacuum does to a freshly filled table (hint bits, visibility map, statistics); without it the
     # first reads of every row pay for writing the hint bits.
     async with engine.connect() as c:
         await (await c.execution_options(isolation_level="AUTOCOMMIT")).exec_driver_sql(
             "VACUUM ANALYZE conversation_stat"
+        )
+        await (await c.execution_options(isolation_level="AUTOCOMMIT")).exec_driver_sql(
+            "VACUUM ANALYZE conversation_bucket"
         )
     await engine.dispose()
     print(f"roll-up of {done:,} conversations: {time.perf_counter() - t:.0f} s")

@@ -1,6 +1,6 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
-from answerdesk.analytics.models import ConversationStat, RollupState
+from answerdesk.analytics.models import ConversationBucket, ConversationStat, RollupState
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
 from answerdesk.chat.models import Conversation, Message, MessageFeedback
 from answerdesk.gaps.models import GapResolution
@@ -16,6 +16,7 @@ __all__ = [
     "Base",
     "Chunk",
     "Conversation",
+    "ConversationBucket",
     "ConversationStat",
     "Document",
     "GapResolution",

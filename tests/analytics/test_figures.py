@@ -188,6 +188,16 @@ async def test_rolled_up_figures_are_the_same_and_later_changes_are_counted_live
     assert (await service.summary(org, period)).model_dump(mode="json") == after
     assert (await service.report(org, period)).summary.model_dump(mode="json") == after
 
+    # A deleted conversation leaves the sums at the next run.
+    c = next(c for c in await _conversations(db, org) if c.rating == 4)
+    await db.execute(sa.delete(Conversation).where(Conversation.id == c.id))
+    await db.commit()
+    await roll_up_stale(runtime, margin=timedelta(0))
+    await db.commit()
+    gone = (await service.summary(org, period)).model_dump(mode="json")
+    assert (gone["conversations"], gone["ratings"], gone["resolved_automatically"]) == (6, 2, 1)
+    assert (await service.report(org, period)).summary.model_dump(mode="json") == gone
+
 
 async def _conversations(db: AsyncSession, org: Organization) -> list[Conversation]:
     return list(await db.scalars(sa.select(Conversation).where(Conversation.organization_id == org.id)))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.analytics import definitions as d
-from answerdesk.analytics.models import ConversationStat, RollupState
+from answerdesk.analytics.models import ConversationBucket, ConversationStat, RollupState
 from answerdesk.analytics.period import BUCKET_SECONDS
 from answerdesk.chat.models import Conversation, Message, Sender
 from answerdesk.tickets.models import Author, Draft, DraftStatus, Ticket, TicketMessage
@@ -91,8 +91,9 @@ class AnalyticsRepository:
             d.in_channel(scope.channel),
         ]
 
-    def _counted(self, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        """Roll-up rows computed now from the conversations (``where``) and their messages."""
+    def _counted(self, *where: sa.ColumnElement[bool], cutoff: datetime | None = None) -> sa.Select[Any]:
+        """Roll-up rows computed now from the conversations (``where``) and their messages; with ``cutoff``,
+        also their bucket and whether they had settled by then (for storing)."""
         bot = Message.sender == Sender.bot
         customer = Message.sender == Sender.customer
         staff = Message.sender == Sender.staff
@@ -129,6 +130,11 @@ class AnalyticsRepository:
             m.c.first_customer_at,
             m.c.first_staff_at,
         ]
+        if cutoff is not None:
+            columns += [
+                _bucket(Conversation.created_at, self.dialect).label("bucket"),
+                d.ended(cutoff).label("settled"),
+            ]
         return sa.select(*columns).outerjoin(m, m.c.conversation_id == Conversation.id).where(*where)
 
     async def rolled_through(self) -> datetime | None:
@@ -159,53 +165,107 @@ class AnalyticsRepository:
         return sa.union_all(rolled, counted).subquery("facts")
 
     @staticmethod
-    def _sums(f: sa.Subquery, scope: Scope) -> list[sa.ColumnElement[int]]:
-        """BUCKET_FIELDS over the facts ``f``."""
+    def _sums(f: Any, now: datetime, sign: Any = None) -> list[sa.ColumnElement[int]]:
+        """BUCKET_FIELDS over the roll-up-shaped rows ``f`` (a subquery or table); each row counted ``sign``
+        times (+1 or -1) when given."""
+        one = 1 if sign is None else sign
+
+        def total(column: Any) -> sa.ColumnElement[int]:
+            return sa.func.coalesce(sa.func.sum(column if sign is None else column * sign), 0)
+
+        def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+            return sa.func.coalesce(sa.func.sum(sa.case((condition, one), else_=0)), 0)
+
         return [
-            sa.func.count().label("conversations"),
-            sa.func.coalesce(sa.func.sum(f.c.customer_messages), 0),
-            *(sa.func.coalesce(sa.func.sum(f.c[f"answers_{m}"]), 0) for m in d.ANSWER_MODES),
-            _count(d.handed_off(f.c)),
-            _count(f.c.staff_messages > 0),
-            _count(d.ended(scope.now, f.c)),
-            _count(d.resolved_automatically(scope.now, f.c.staff_messages, f.c)),
-            _count(f.c.rating.is_not(None)),
-            sa.func.coalesce(sa.func.sum(f.c.rating), 0),
-            *(_count(f.c.rating == r) for r in range(1, 6)),
-            *(sa.func.coalesce(sa.func.sum(f.c[f"sentiment_{s}"]), 0) for s in d.SENTIMENTS),
+            total(sa.literal(1)),
+            total(f.c.customer_messages),
+            *(total(f.c[f"answers_{m}"]) for m in d.ANSWER_MODES),
+            count(d.handed_off(f.c)),
+            count(f.c.staff_messages > 0),
+            count(d.ended(now, f.c)),
+            count(d.resolved_automatically(now, f.c.staff_messages, f.c)),
+            count(f.c.rating.is_not(None)),
+            total(sa.func.coalesce(f.c.rating, 0)),
+            *(count(f.c.rating == r) for r in range(1, 6)),
+            *(total(f.c[f"sentiment_{s}"]) for s in d.SENTIMENTS),
         ]
 
     async def buckets(self, scope: Scope) -> list[tuple[int, dict[str, int]]]:
         """Each quarter hour's conversation figures (see BUCKET_FIELDS), by when the conversations started."""
         f = await self._facts(scope)
         bucket = _bucket(f.c.started_at, self.dialect).label("bucket")
-        rows = (await self.db.execute(sa.select(bucket, *self._sums(f, scope)).group_by(bucket))).all()
+        rows = (await self.db.execute(sa.select(bucket, *self._sums(f, scope.now)).group_by(bucket))).all()
         return [(int(r[0]), dict(zip(BUCKET_FIELDS, (int(v) for v in r[1:]), strict=True))) for r in rows]
 
     async def totals(self, scope: Scope) -> tuple[dict[str, int], float | None]:
-        """The figures of the whole range and the median first staff response, in one pass where the
-        database can take a median (PostgreSQL)."""
-        f = await self._facts(scope)
-        if self.dialect != "postgresql":
-            row = (await self.db.execute(sa.select(*self._sums(f, scope)))).one()
+        """The figures of the whole range and the median first staff response.
+
+        After a roll-up: the quarter-hour sums of settled conversations, minus the rows of those changed
+        since (their sums are out of date), plus the unsettled rows, plus the changed conversations counted
+        now. Before any roll-up, everything counted now."""
+        through = await self.rolled_through()
+        if through is None:
+            f = await self._facts(scope)
+            row = (await self.db.execute(sa.select(*self._sums(f, scope.now)))).one()
             return dict(zip(BUCKET_FIELDS, (int(v) for v in row), strict=True)), await self._median(f)
-        start = d.first_response_start(f.c)
-        waited = sa.and_(f.c.first_staff_at.is_not(None), start.is_not(None), f.c.first_staff_at >= start)
-        # percentile_cont skips NULLs: chats without a wait for staff count for nothing.
-        seconds = sa.case((waited, sa.extract("epoch", f.c.first_staff_at - start)))
-        median = sa.func.percentile_cont(0.5).within_group(seconds)
-        row = (await self.db.execute(sa.select(*self._sums(f, scope), median))).one()
-        value = row[-1]
-        counts = dict(zip(BUCKET_FIELDS, (int(v) for v in row[:-1]), strict=True))
-        return counts, None if value is None else round(float(value), 1)
+        b = ConversationBucket
+        since, until = (int(t.timestamp()) // BUCKET_SECONDS for t in (scope.since, scope.until))
+        sums = sa.select(*(sa.func.coalesce(sa.func.sum(getattr(b, k)), 0) for k in BUCKET_FIELDS)).where(
+            b.organization_id == scope.organization_id,
+            b.bucket >= since,
+            b.bucket < until,
+            d.in_channel(scope.channel, b),
+        )
+        settled_row = (await self.db.execute(sums)).one()
+        changed = sa.select(Conversation.id).where(
+            Conversation.organization_id == scope.organization_id, Conversation.updated_at >= through
+        )
+        stat = ConversationStat
+        in_scope = [
+            stat.organization_id == scope.organization_id,
+            stat.started_at >= scope.since,
+            stat.started_at < scope.until,
+            d.in_channel(scope.channel, stat),
+        ]
+
+        def rows(sign: int, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+            return sa.select(*(getattr(stat, c) for c in FACT_COLUMNS), sa.literal(sign).label("sign")).where(
+                *in_scope, *where
+            )
+
+        counted = self._counted(*self._conversations(scope), Conversation.updated_at >= through).subquery()
+        corrections = sa.union_all(
+            rows(1, stat.settled.is_(False), stat.conversation_id.not_in(changed)),
+            rows(-1, stat.settled.is_(True), stat.conversation_id.in_(changed)),
+            sa.select(*(counted.c[c] for c in FACT_COLUMNS), sa.literal(1).label("sign")),
+        ).subquery("corrections")
+        fix_row = (
+            await self.db.execute(sa.select(*self._sums(corrections, scope.now, corrections.c.sign)))
+        ).one()
+        counts = {k: int(a) + int(c) for k, a, c in zip(BUCKET_FIELDS, settled_row, fix_row, strict=True)}
+        # The median needs every waiting chat's wait: the (few) rows with a staff message, current ones only.
+        waits = sa.union_all(
+            sa.select(stat.first_staff_at, stat.handoff_at, stat.first_customer_at).where(
+                *in_scope, stat.first_staff_at.is_not(None), stat.conversation_id.not_in(changed)
+            ),
+            sa.select(counted.c.first_staff_at, counted.c.handoff_at, counted.c.first_customer_at),
+        ).subquery("waits")
+        return counts, await self._median(waits)
 
     async def live_first_response_median(self, scope: Scope) -> float | None:
         """The median seconds to the first staff message (see definitions.first_response_start)."""
         return await self._median(await self._facts(scope))
 
     async def _median(self, f: sa.Subquery) -> float | None:
+        """The median wait for staff over rows with first_staff_at, handoff_at and first_customer_at."""
         start = d.first_response_start(f.c)
         where = [f.c.first_staff_at.is_not(None), start.is_not(None), f.c.first_staff_at >= start]
+        if self.dialect == "postgresql":  # in the database: one row instead of every waiting chat's
+            seconds = sa.extract("epoch", f.c.first_staff_at - start)
+            value = await self.db.scalar(
+                sa.select(sa.func.percentile_cont(0.5).within_group(seconds)).where(*where)
+            )
+            return None if value is None else round(float(value), 1)
         rows = (await self.db.execute(sa.select(start, f.c.first_staff_at).where(*where))).all()
         return median_seconds((a, b) for a, b in rows)
 
@@ -223,17 +283,66 @@ class AnalyticsRepository:
         stmt = stmt.order_by(Conversation.updated_at, Conversation.id).limit(limit)
         return [(row[0], row[1]) for row in (await self.db.execute(stmt)).all()]
 
-    async def roll_up(self, conversation_ids: Sequence[uuid.UUID]) -> int:
-        """Recomputes the roll-up rows of these conversations."""
+    async def roll_up(self, conversation_ids: Sequence[uuid.UUID], cutoff: datetime) -> int:
+        """Recomputes the roll-up rows of these conversations (a deleted one loses its row) and the
+        quarter-hour sums they belong to."""
         if not conversation_ids:
             return 0
-        await self.db.execute(
-            sa.delete(ConversationStat).where(ConversationStat.conversation_id.in_(conversation_ids))
-        )
-        rows = self._counted(Conversation.id.in_(conversation_ids))
-        columns = ["conversation_id", "organization_id", *FACT_COLUMNS]
-        await self.db.execute(sa.insert(ConversationStat).from_select(columns, rows))
+        stat = ConversationStat
+        keys = await self._keys(stat.conversation_id.in_(conversation_ids))
+        await self.db.execute(sa.delete(stat).where(stat.conversation_id.in_(conversation_ids)))
+        rows = self._counted(Conversation.id.in_(conversation_ids), cutoff=cutoff)
+        columns = ["conversation_id", "organization_id", *FACT_COLUMNS, "bucket", "settled"]
+        await self.db.execute(sa.insert(stat).from_select(columns, rows))
+        keys |= await self._keys(stat.conversation_id.in_(conversation_ids))
+        await self._resum(keys, cutoff)
         return len(conversation_ids)
+
+    async def settle(self, cutoff: datetime) -> int:
+        """Marks the rows of conversations that have ended for good by ``cutoff`` and moves them into the
+        quarter-hour sums; returns how many."""
+        stat = ConversationStat
+        due = sa.and_(stat.settled.is_(False), d.ended(cutoff, stat))
+        keys = await self._keys(due)
+        result = await self.db.execute(sa.update(stat).where(due).values(settled=True))
+        await self._resum(keys, cutoff)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def sweep_deleted(self, cutoff: datetime) -> int:
+        """Drops the rows of conversations that no longer exist, and their share of the sums."""
+        stat = ConversationStat
+        gone = ~sa.select(Conversation.id).where(Conversation.id == stat.conversation_id).exists()
+        keys = await self._keys(gone)
+        if not keys:
+            return 0
+        result = await self.db.execute(sa.delete(stat).where(gone))
+        await self._resum(keys, cutoff)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _keys(self, where: sa.ColumnElement[bool]) -> set[tuple[uuid.UUID, int]]:
+        stat = ConversationStat
+        rows = await self.db.execute(sa.select(stat.organization_id, stat.bucket).where(where).distinct())
+        return {(row[0], int(row[1])) for row in rows.all()}
+
+    async def _resum(self, keys: set[tuple[uuid.UUID, int]], cutoff: datetime) -> None:
+        """Recomputes these (organization, quarter hour) sums from the settled rows."""
+        by_org: dict[uuid.UUID, list[int]] = {}
+        for org_id, bucket in keys:
+            by_org.setdefault(org_id, []).append(bucket)
+        stat, b = ConversationStat, ConversationBucket
+        for org_id, buckets in by_org.items():
+            for i in range(0, len(buckets), 500):
+                chunk = buckets[i : i + 500]
+                await self.db.execute(sa.delete(b).where(b.organization_id == org_id, b.bucket.in_(chunk)))
+                sums = (
+                    sa.select(
+                        stat.organization_id, stat.bucket, stat.channel, *self._sums(stat.__table__, cutoff)
+                    )
+                    .where(stat.organization_id == org_id, stat.bucket.in_(chunk), stat.settled.is_(True))
+                    .group_by(stat.organization_id, stat.bucket, stat.channel)
+                )
+                columns = ["organization_id", "bucket", "channel", *BUCKET_FIELDS]
+                await self.db.execute(sa.insert(b).from_select(columns, sums))
 
     async def set_rolled_through(self, instant: datetime) -> None:
         state = await self.db.get(RollupState, ROLLUP_ROW)

@@ -33,12 +33,15 @@ async def roll_up_stale(runtime: Runtime, *, margin: timedelta = MARGIN, now: da
         async with session_scope(runtime.sessionmaker) as db:
             repo = AnalyticsRepository(db)
             batch = await repo.changed_since(since, cutoff, after, BATCH)
-            done += await repo.roll_up([cid for _, cid in batch])
+            done += await repo.roll_up([cid for _, cid in batch], cutoff)
         if len(batch) < BATCH:
             break
         after = batch[-1]
     async with session_scope(runtime.sessionmaker) as db:
-        await AnalyticsRepository(db).set_rolled_through(cutoff)
+        repo = AnalyticsRepository(db)
+        await repo.settle(cutoff)
+        await repo.sweep_deleted(cutoff)
+        await repo.set_rolled_through(cutoff)
     if done:
         log.info("analytics.rolled_up", conversations=done, through=cutoff.isoformat())
     return done
