@@ -146,12 +146,9 @@ async def roll_up(url: str) -> None:
     # What autovacuum does to a freshly filled table (hint bits, visibility map, statistics); without it the
     # first reads of every row pay for writing the hint bits.
     async with engine.connect() as c:
-        await (await c.execution_options(isolation_level="AUTOCOMMIT")).exec_driver_sql(
-            "VACUUM ANALYZE conversation_stat"
-        )
-        await (await c.execution_options(isolation_level="AUTOCOMMIT")).exec_driver_sql(
-            "VACUUM ANALYZE conversation_bucket"
-        )
+        autocommit = await c.execution_options(isolation_level="AUTOCOMMIT")
+        for table in ("conversation_stat", "conversation_bucket"):
+            await autocommit.exec_driver_sql(f"VACUUM ANALYZE {table}")
     await engine.dispose()
     print(f"roll-up of {done:,} conversations: {time.perf_counter() - t:.0f} s")
 
