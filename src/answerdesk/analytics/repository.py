@@ -55,6 +55,11 @@ class Scope:
     now: datetime
 
 
+def add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
+    for k, v in counts.items():
+        into[k] = into.get(k, 0) + v
+
+
 def median_seconds(pairs: Iterable[tuple[datetime, datetime]]) -> float | None:
     """The median of (end - start) over pairs whose end is not before the start."""
     values = [(end - start).total_seconds() for start, end in pairs if end >= start]
@@ -190,15 +195,11 @@ class AnalyticsRepository:
             *(total(f.c[f"sentiment_{s}"]) for s in d.SENTIMENTS),
         ]
 
-    async def buckets(self, scope: Scope) -> list[tuple[int, dict[str, int]]]:
-        """Each quarter hour's conversation figures (see BUCKET_FIELDS), by when the conversations started."""
-        f = await self._facts(scope)
-        bucket = _bucket(f.c.started_at, self.dialect).label("bucket")
-        rows = (await self.db.execute(sa.select(bucket, *self._sums(f, scope.now)).group_by(bucket))).all()
-        return [(int(r[0]), dict(zip(BUCKET_FIELDS, (int(v) for v in r[1:]), strict=True))) for r in rows]
-
-    async def totals(self, scope: Scope) -> tuple[dict[str, int], float | None]:
-        """The figures of the whole range and the median first staff response.
+    async def sums(
+        self, scope: Scope, *, grouped: bool
+    ) -> tuple[list[tuple[int, dict[str, int]]], float | None]:
+        """The figures (BUCKET_FIELDS) of each quarter hour the scope's conversations started in, or of the
+        whole range as one row (bucket 0), and the median first staff response.
 
         After a roll-up: the quarter-hour sums of settled conversations, minus the rows of those changed
         since (their sums are out of date), plus the unsettled rows, plus the changed conversations counted
@@ -206,17 +207,24 @@ class AnalyticsRepository:
         through = await self.rolled_through()
         if through is None:
             f = await self._facts(scope)
-            row = (await self.db.execute(sa.select(*self._sums(f, scope.now)))).one()
-            return dict(zip(BUCKET_FIELDS, (int(v) for v in row), strict=True)), await self._median(f)
+            return await self._grouped(f, f.c.started_at, scope.now, None, grouped), await self._median(f)
         b = ConversationBucket
         since, until = (int(t.timestamp()) // BUCKET_SECONDS for t in (scope.since, scope.until))
-        sums = sa.select(*(sa.func.coalesce(sa.func.sum(getattr(b, k)), 0) for k in BUCKET_FIELDS)).where(
+        key = b.bucket if grouped else sa.literal(0)
+        settled = sa.select(
+            key, *(sa.func.coalesce(sa.func.sum(getattr(b, k)), 0) for k in BUCKET_FIELDS)
+        ).where(
             b.organization_id == scope.organization_id,
             b.bucket >= since,
             b.bucket < until,
             d.in_channel(scope.channel, b),
         )
-        settled_row = (await self.db.execute(sums)).one()
+        if grouped:
+            settled = settled.group_by(b.bucket)
+        result: dict[int, dict[str, int]] = {}
+        for row in (await self.db.execute(settled)).all():
+            if row[1]:  # a range without settled conversations sums to one row of zeros
+                result[int(row[0])] = dict(zip(BUCKET_FIELDS, (int(v) for v in row[1:]), strict=True))
         changed = sa.select(Conversation.id).where(
             Conversation.organization_id == scope.organization_id, Conversation.updated_at >= through
         )
@@ -229,20 +237,19 @@ class AnalyticsRepository:
         ]
 
         def rows(sign: int, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-            return sa.select(*(getattr(stat, c) for c in FACT_COLUMNS), sa.literal(sign).label("sign")).where(
-                *in_scope, *where
-            )
+            columns = (getattr(stat, c) for c in FACT_COLUMNS)
+            return sa.select(*columns, sa.literal(sign).label("sign")).where(*in_scope, *where)
 
         counted = self._counted(*self._conversations(scope), Conversation.updated_at >= through).subquery()
-        corrections = sa.union_all(
+        fixes = sa.union_all(
             rows(1, stat.settled.is_(False), stat.conversation_id.not_in(changed)),
             rows(-1, stat.settled.is_(True), stat.conversation_id.in_(changed)),
             sa.select(*(counted.c[c] for c in FACT_COLUMNS), sa.literal(1).label("sign")),
-        ).subquery("corrections")
-        fix_row = (
-            await self.db.execute(sa.select(*self._sums(corrections, scope.now, corrections.c.sign)))
-        ).one()
-        counts = {k: int(a) + int(c) for k, a, c in zip(BUCKET_FIELDS, settled_row, fix_row, strict=True)}
+        ).subquery("fixes")
+        for bucket, counts in await self._grouped(
+            fixes, fixes.c.started_at, scope.now, fixes.c.sign, grouped
+        ):
+            add_counts(result.setdefault(bucket, dict.fromkeys(BUCKET_FIELDS, 0)), counts)
         # The median needs every waiting chat's wait: the (few) rows with a staff message, current ones only.
         waits = sa.union_all(
             sa.select(stat.first_staff_at, stat.handoff_at, stat.first_customer_at).where(
@@ -250,11 +257,18 @@ class AnalyticsRepository:
             ),
             sa.select(counted.c.first_staff_at, counted.c.handoff_at, counted.c.first_customer_at),
         ).subquery("waits")
-        return counts, await self._median(waits)
+        found = sorted((k, v) for k, v in result.items() if v["conversations"])
+        return found, await self._median(waits)
 
-    async def live_first_response_median(self, scope: Scope) -> float | None:
-        """The median seconds to the first staff message (see definitions.first_response_start)."""
-        return await self._median(await self._facts(scope))
+    async def _grouped(
+        self, f: sa.Subquery, started: Any, now: datetime, sign: Any, grouped: bool
+    ) -> list[tuple[int, dict[str, int]]]:
+        key = _bucket(started, self.dialect) if grouped else sa.literal(0)
+        stmt = sa.select(key.label("bucket"), *self._sums(f, now, sign))
+        if grouped:
+            stmt = stmt.group_by(key)
+        rows = (await self.db.execute(stmt)).all()
+        return [(int(r[0]), dict(zip(BUCKET_FIELDS, (int(v) for v in r[1:]), strict=True))) for r in rows]
 
     async def _median(self, f: sa.Subquery) -> float | None:
         """The median wait for staff over rows with first_staff_at, handoff_at and first_customer_at."""

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.analytics import definitions as d
 from answerdesk.analytics.period import Period, today_in, week_start, zone_of
-from answerdesk.analytics.repository import BUCKET_FIELDS, AnalyticsRepository, Scope
+from answerdesk.analytics.repository import BUCKET_FIELDS, AnalyticsRepository, Scope, add_counts
 from answerdesk.analytics.schemas import (
     Interval,
     SentimentCounts,
@@ -54,11 +54,6 @@ def figures(c: dict[str, int]) -> dict[str, float | int | None]:
     out["automatic_resolution_rate"] = _rate(c["resolved"], c["ended"])
     out["csat_avg"] = round(c["rating_sum"] / c["ratings"], 2) if c["ratings"] else None
     return out
-
-
-def add(into: dict[str, int], counts: dict[str, int]) -> None:
-    for k, v in counts.items():
-        into[k] = into.get(k, 0) + v
 
 
 def empty_counts() -> dict[str, int]:
@@ -121,15 +116,13 @@ class AnalyticsService:
         totals = empty_counts()
         daily: dict[date, dict[str, int]] = defaultdict(empty_counts)
         heat = [[0] * 24 for _ in range(7)]
-        if by_time:
-            for bucket, counts in await self.repo.buckets(scope):
+        found, live = await self.repo.sums(scope, grouped=by_time)
+        for bucket, counts in found:
+            add_counts(totals, counts)
+            if by_time:
                 local = period.bucket_local(bucket)
-                add(totals, counts)
-                add(daily[local.date()], counts)
+                add_counts(daily[local.date()], counts)
                 heat[local.weekday()][local.hour] += counts["conversations"]
-            live = await self.repo.live_first_response_median(scope)
-        else:
-            totals, live = await self.repo.totals(scope)
         f = figures(totals)
         openings = await self.repo.ticket_openings(scope)
         waits = first_response_waits(
@@ -239,7 +232,7 @@ def series(report: Report, interval: Interval) -> list[tuple[date, dict[str, flo
     for day in report.period.all_days():
         key = day if interval == "day" else week_start(day)
         into = grouped.setdefault(key, empty_counts())
-        add(into, report.daily.get(day, {}))
+        add_counts(into, report.daily.get(day, {}))
     return [(k, figures(v)) for k, v in grouped.items()]
 
 
