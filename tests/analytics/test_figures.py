@@ -222,6 +222,12 @@ async def test_timeseries_by_day_and_week_in_the_org_time_zone(
         )
     ).json()
     assert rate["points"][0]["value"] == 1.0  # J resolved on the first day
+    resolved = (
+        await client.get(
+            "/api/v1/analytics/timeseries", params={**params, "metric": "resolved_automatically"}
+        )
+    ).json()
+    assert sum(p["value"] for p in resolved["points"]) == 3
     empty_day = [p for p in rate["points"] if p["start"] == (start + timedelta(days=1)).isoformat()]
     assert empty_day[0]["value"] is None
 

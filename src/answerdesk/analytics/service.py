@@ -33,7 +33,13 @@ from answerdesk.tickets.service import first_response_waits, review_counts
 
 # Sums per bucket; every other figure is derived from them (see figures()).
 COUNT_METRICS: tuple[str, ...] = BUCKET_FIELDS
-RATE_METRICS: tuple[str, ...] = ("ai_answers", "handoff_rate", "automatic_resolution_rate", "csat_avg")
+RATE_METRICS: tuple[str, ...] = (
+    "ai_answers",
+    "resolved_automatically",
+    "handoff_rate",
+    "automatic_resolution_rate",
+    "csat_avg",
+)
 METRICS: tuple[str, ...] = tuple(m for m in COUNT_METRICS if m != "rating_sum") + RATE_METRICS
 EXPORT_ROWS = 100_000
 
@@ -50,6 +56,7 @@ def figures(c: dict[str, int]) -> dict[str, float | int | None]:
     """Every timeseries metric of a set of summed bucket counts."""
     out: dict[str, float | int | None] = {k: v for k, v in c.items() if k != "rating_sum"}
     out["ai_answers"] = sum(c[f"answers_{m}"] for m in d.ANSWER_MODES)
+    out["resolved_automatically"] = c["resolved"]  # the summary's name for it
     out["handoff_rate"] = _rate(c["handoffs"], c["conversations"])
     out["automatic_resolution_rate"] = _rate(c["resolved"], c["ended"])
     out["csat_avg"] = round(c["rating_sum"] / c["ratings"], 2) if c["ratings"] else None
