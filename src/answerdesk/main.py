@@ -16,6 +16,7 @@ from answerdesk.auth.router import router as auth_router
 from answerdesk.chat.live_router import router as live_chat_router
 from answerdesk.chat.router import router as chat_router
 from answerdesk.config import Settings, get_settings
+from answerdesk.gaps.router import router as gaps_router
 from answerdesk.health import router as health_router
 from answerdesk.kit import metrics
 from answerdesk.kit.error_reporting import configure_error_reporting
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(tickets_router)
     api.include_router(whmcs_router)
     api.include_router(widget_api_router)
+    api.include_router(gaps_router)
     api.include_router(analytics_router)
     app.include_router(api)
     app.include_router(health_router)

@@ -14,8 +14,10 @@ from answerdesk.admin.routes.chats import ChatFilters
 from answerdesk.answers.passages import Citation
 from answerdesk.answers.pipeline import AnswerResult
 from answerdesk.auth.models import Role
+from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.models import AnswerMode, Channel, Conversation, ConversationStatus, Sender
-from answerdesk.chat.schemas import ConversationCreate, CustomerIn
+from answerdesk.chat.repository import ConversationRepository
+from answerdesk.chat.schemas import ConversationCreate, CustomerIn, FeedbackCreate
 from answerdesk.chat.service import ChatService, append_message
 from answerdesk.runtime import Runtime
 from answerdesk.sentiment import SentimentResult
@@ -262,3 +264,26 @@ async def test_another_organizations_conversation_is_not_found(
 async def test_chats_need_a_login(client: httpx.AsyncClient, database_url: str) -> None:
     page = await client.get(PAGE)
     assert page.status_code == 303 and page.headers["location"] == "/login?next=/admin/chats"
+
+
+async def test_transcript_shows_the_customers_answer_feedback(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org = await admin_of(client, db)
+    answer = AnswerResult(text="Prices start at 3 EUR.", mode=AnswerMode.extractive, latency_ms=5)
+    c = await conversation(runtime, org, ["How much is hosting?"], answer=answer)
+    async with runtime.sessionmaker() as session:
+        locked = await ConversationRepository(session).get(org.id, c.id, for_update=True)
+        assert locked is not None
+        bot = next(m for m in await ChatService(runtime).messages(session, locked) if m.sender == Sender.bot)
+        await FeedbackService(session).record(
+            locked,
+            FeedbackCreate(message_id=bot.id, helpful=False, reason="outdated", comment="<b>old</b> prices"),
+        )
+        await session.commit()
+    page = await client.get(f"{PAGE}/{c.id}")
+    assert page.status_code == 200
+    shown = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    assert "Customer: not helpful · Outdated" in html.unescape(shown)
+    assert "&lt;b&gt;old&lt;/b&gt; prices" in page.text  # the visitor's comment is text, never HTML
+    assert "0 helpful · 1 not helpful" in shown

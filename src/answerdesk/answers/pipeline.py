@@ -73,6 +73,8 @@ class AnswerResult:
     retrieval_ms: float = 0.0
     error: str | None = None
     gate: dict[str, float] = field(default_factory=dict)  # the relevance gate's inputs and probability
+    # The search query's vector (not in the trace): stored with the customer's question for knowledge gaps.
+    query_vector: npt.NDArray[np.float32] | None = None
 
     @property
     def offers_human(self) -> bool:
@@ -128,7 +130,7 @@ class AnswerPipeline:
             return
         query, translated = await self._standalone(request)
         retrieve_start = time.perf_counter()
-        passages, evidence = await self._retrieve(request, query)
+        passages, evidence, query_vector = await self._retrieve(request, query)
         retrieval_ms = (time.perf_counter() - retrieve_start) * 1000
         # Several signals decide, not one cosine: see answers/gate.py. The threshold is the probability cut.
         probability = shipped_gate().probability(evidence)
@@ -160,6 +162,7 @@ class AnswerPipeline:
             # Streaming clients get every answer the same way, even one that was never generated.
             yield TokenDelta(text=result.text)
         result.query = query
+        result.query_vector = query_vector
         result.retrieval_ms = retrieval_ms
         result.gate = {**evidence.as_dict(), "probability": round(probability, 4)}
         yield self._finish(result, started)
@@ -199,7 +202,9 @@ class AnswerPipeline:
             knowledge = await self.runtime.knowledge_languages.of(db, request.organization_id)
         return knowledge if knowledge is not None and knowledge != request.language else None
 
-    async def _retrieve(self, request: AnswerRequest, query: str) -> tuple[list[Passage], Evidence]:
+    async def _retrieve(
+        self, request: AnswerRequest, query: str
+    ) -> tuple[list[Passage], Evidence, npt.NDArray[np.float32]]:
         vector = request.question_vector if query == request.question else None
         embedder = await self.runtime.embedder()
         if vector is None:
@@ -215,7 +220,7 @@ class AnswerPipeline:
                 words=sorted(content_words(query)),
             )
         sentence = await asyncio.to_thread(best_sentence_cosine, embedder, vector, found)
-        return number_passages(found), evidence_of(found, sentence)
+        return number_passages(found), evidence_of(found, sentence), vector
 
     def _faq_match(self, passages: Sequence[Passage], threshold: float) -> AnswerResult | None:
         """A curated FAQ whose *question* means the same as the customer's is answered as written.

@@ -1,4 +1,5 @@
-"""Live chat API: the customer's WebSocket and SSE stream, handoff, rating, typing, seen; staff actions."""
+"""Live chat API: the customer's WebSocket and SSE stream, handoff, rating, answer feedback, typing, seen;
+staff actions."""
 
 from __future__ import annotations
 
@@ -22,11 +23,14 @@ from answerdesk.chat.deps import (
     check_chat_limit,
     require_member,
 )
+from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.live import HEARTBEAT, LiveChatService, Staff
 from answerdesk.chat.models import Conversation
 from answerdesk.chat.offline import LeaveMessageService
 from answerdesk.chat.schemas import (
     AssignCreate,
+    FeedbackCreate,
+    FeedbackRead,
     HandoffRead,
     LeaveMessageCreate,
     LeftMessageRead,
@@ -115,6 +119,22 @@ async def rate_conversation(
     conversation = await _service(runtime).rate(db, principal, conversation_id, token, body)
     assert conversation.rating is not None
     return RatingRead(rating=conversation.rating, comment=conversation.rating_comment)
+
+
+@router.post("/{conversation_id}/feedback", response_model=FeedbackRead, dependencies=[MessageLimit])
+async def give_feedback(
+    conversation_id: uuid.UUID,
+    body: FeedbackCreate,
+    principal: ChatPrincipal,
+    db: DbSession,
+    runtime: RuntimeDep,
+    token: ConversationToken = None,
+) -> FeedbackRead:
+    """A thumbs up or down on one bot answer, with an optional reason ("down" only) and comment; sending it
+    again (e.g. up, then down) replaces it. Open or closed conversations alike."""
+    conversation = await ChatService(runtime).get(db, principal, conversation_id, token, for_update=True)
+    feedback = await FeedbackService(db).record(conversation, body)
+    return FeedbackRead.model_validate(feedback)
 
 
 @router.post("/{conversation_id}/typing", status_code=204, dependencies=[SignalLimit])

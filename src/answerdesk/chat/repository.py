@@ -242,6 +242,16 @@ class MessageRepository:
             sa.select(Message).where(Message.organization_id == organization_id, Message.id == message_id)
         )
 
+    async def set_query_embedding(
+        self, organization_id: uuid.UUID, message_id: uuid.UUID, blob: bytes
+    ) -> None:
+        await self.db.execute(
+            sa.update(Message)
+            .where(Message.organization_id == organization_id, Message.id == message_id)
+            .values(query_embedding=blob)
+            .execution_options(synchronize_session=False)
+        )
+
     async def recent(
         self, organization_id: uuid.UUID, conversation_id: uuid.UUID, limit: int
     ) -> list[Message]:

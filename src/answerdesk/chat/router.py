@@ -10,13 +10,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.chat.deps import ChatLimit, ChatPrincipal, ConversationToken, chat_limit
-from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.schemas import (
     ConversationCreate,
     ConversationCreated,
     ConversationRead,
-    FeedbackCreate,
-    FeedbackRead,
     MessageCreate,
     ReplyRead,
 )
@@ -86,23 +83,3 @@ async def post_message(
         )
     reply = await service.answer(accepted)
     return JSONResponse(reply.read.model_dump(mode="json"))
-
-
-@router.post(
-    "/{conversation_id}/feedback",
-    response_model=FeedbackRead,
-    dependencies=[Depends(chat_limit(ChatLimit.message))],
-)
-async def give_feedback(
-    conversation_id: uuid.UUID,
-    body: FeedbackCreate,
-    principal: ChatPrincipal,
-    db: DbSession,
-    runtime: RuntimeDep,
-    token: ConversationToken = None,
-) -> FeedbackRead:
-    """A thumbs up or down on one bot answer, with an optional reason ("down" only) and comment; sending it
-    again (e.g. up, then down) replaces it. Open or closed conversations alike."""
-    conversation = await ChatService(runtime).get(db, principal, conversation_id, token, for_update=True)
-    feedback = await FeedbackService(db).record(conversation, body)
-    return FeedbackRead.model_validate(feedback)

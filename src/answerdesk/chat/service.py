@@ -7,6 +7,8 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,6 +163,14 @@ class ChatService:
             organization_id, where
         )
 
+    async def remember_query_vectors(
+        self, db: AsyncSession, organization_id: uuid.UUID, vectors: Mapping[uuid.UUID, bytes]
+    ) -> None:
+        """Stores vectors made later for customer messages answered before vectors were kept."""
+        repo = MessageRepository(db)
+        for message_id, blob in vectors.items():
+            await repo.set_query_embedding(organization_id, message_id, blob)
+
     # -- messages -------------------------------------------------------------------------------------
 
     def check_content(self, content: str) -> str:
@@ -257,6 +267,11 @@ class ChatService:
             message = append_message(
                 db, conversation, Sender.bot, result.text, result=result, events=self.runtime.events
             )
+            if result.query_vector is not None:
+                # Knowledge gaps group questions by this vector later, without embedding them again.
+                await MessageRepository(db).set_query_embedding(
+                    accepted.organization_id, accepted.customer_message.id, vector_bytes(result.query_vector)
+                )
             if handoff and conversation.handoff_at is None:
                 conversation.handoff_at = utcnow()
             if result.mode == AnswerMode.handoff and conversation.waiting_since is None:
@@ -338,6 +353,11 @@ def append_message(
     if events is not None:
         announce.message_added(db, events, conversation, message)
     return message
+
+
+def vector_bytes(vector: npt.NDArray[np.float32]) -> bytes:
+    """float32 little-endian, as chunks store theirs."""
+    return np.asarray(vector, dtype="<f4").tobytes()
 
 
 def turns_of(messages: Sequence[Message]) -> list[Turn]:

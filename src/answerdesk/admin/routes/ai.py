@@ -23,11 +23,12 @@ from answerdesk.answers.service import AiSettingsService, AnswerModeInfo, answer
 from answerdesk.answers.settings import AiSettings
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.auth.service import ROLE_SCOPES, AuditService, Principal
-from answerdesk.chat.models import Channel, Conversation, Message, Sender
-from answerdesk.chat.schemas import ConversationCreate, CustomerIn
+from answerdesk.chat.feedback import FeedbackService
+from answerdesk.chat.models import Channel, Conversation, FeedbackReason, Message, MessageFeedback, Sender
+from answerdesk.chat.schemas import ConversationCreate, CustomerIn, FeedbackCreate
 from answerdesk.chat.service import ChatService
 from answerdesk.chat.sse import reply_stream
-from answerdesk.kit.errors import AppError, NotFound
+from answerdesk.kit.errors import AppError, NotFound, ValidationFailed
 from answerdesk.kit.web import client_ip, request_id_var
 
 router = APIRouter(prefix="/admin/ai", include_in_schema=False)
@@ -59,6 +60,11 @@ MODE_LABELS: dict[str, str] = {
     "fallback": "Fallback",
     "no_answer": "No answer",
     "handoff": "Handoff",
+}
+FEEDBACK_REASONS: dict[str, str] = {
+    FeedbackReason.wrong: "Wrong",
+    FeedbackReason.not_asked: "Not what I asked",
+    FeedbackReason.outdated: "Outdated",
 }
 SENDER_LABELS: dict[str, str] = {
     Sender.customer: "Customer",
@@ -285,6 +291,8 @@ class MessageView:
     first_token_ms: int | None
     error: str | None
     gate: dict[str, float]
+    helpful: bool | None = None  # the thumbs up/down on a bot answer, None when not rated
+    reason: str | None = None
 
     @property
     def offers_human(self) -> bool:
@@ -292,7 +300,7 @@ class MessageView:
         return self.mode in ("no_answer", "handoff") or (self.sender == Sender.bot and not self.citations)
 
 
-def message_view(m: Message) -> MessageView:
+def message_view(m: Message, feedback: MessageFeedback | None = None) -> MessageView:
     details = m.details or {}
     anchor = f"m{m.seq}"
     citations = list(m.citations or [])
@@ -320,6 +328,8 @@ def message_view(m: Message) -> MessageView:
         first_token_ms=details.get("first_token_ms"),
         error=details.get("error"),
         gate=dict(details.get("gate") or {}),
+        helpful=feedback.helpful if feedback else None,
+        reason=feedback.reason if feedback else None,
     )
 
 
@@ -348,11 +358,17 @@ async def messages_after(
     db: AsyncSession, service: ChatService, conversation: Conversation, after_seq: int
 ) -> list[MessageView]:
     # The stored rows, not MessageRead: the details panel needs the retrieval trace.
-    return [message_view(m) for m in await service.messages(db, conversation, after_seq=after_seq)]
+    rated = await FeedbackService(db).for_conversation(conversation)
+    return [
+        message_view(m, rated.get(m.id))
+        for m in await service.messages(db, conversation, after_seq=after_seq)
+    ]
 
 
 def _partial(request: Request, ctx: AdminContext, template: str, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, template, {"ctx": ctx, **context})
+    return templates.TemplateResponse(
+        request, template, {"ctx": ctx, "feedback_reasons": FEEDBACK_REASONS, **context}
+    )
 
 
 @router.get("/playground")
@@ -375,6 +391,7 @@ async def playground_page(
         request,
         "ai/playground.html",
         nav="playground",
+        feedback_reasons=FEEDBACK_REASONS,
         banner=mode_banner(info),
         info=info,
         conversation_id=conversation_id,
@@ -423,3 +440,32 @@ async def playground_messages(
     conversation = await playground_conversation(db, ChatService(runtime), ctx, conversation_id)
     messages = await messages_after(db, ChatService(runtime), conversation, max(0, after))
     return _partial(request, ctx, "ai/_messages.html", messages=messages)
+
+
+@router.post("/playground/conversations/{conversation_id}/feedback")
+async def playground_feedback(
+    request: Request,
+    conversation_id: str,
+    ctx: Admin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    message_id: FormStr = "",
+    helpful: FormStr = "",
+    reason: FormStr = "",
+) -> Response:
+    """A thumbs up or down on a playground answer, stored as a customer's would be; the message again."""
+    service = ChatService(runtime)
+    try:
+        conversation = await playground_conversation(db, service, ctx, conversation_id)
+        try:
+            body = FeedbackCreate.model_validate(
+                {"message_id": message_id, "helpful": helpful == "true", "reason": reason or None}
+            )
+        except ValidationError:
+            raise ValidationFailed("Choose helpful or not helpful, and one of the listed reasons.") from None
+        conversation = await service.get(db, principal_of(ctx), conversation.id, None, for_update=True)
+        feedback = await FeedbackService(db).record(conversation, body)
+    except AppError as exc:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    message = next(m for m in await service.messages(db, conversation) if m.id == feedback.message_id)
+    return _partial(request, ctx, "ai/_messages.html", messages=[message_view(message, feedback)])

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from answerdesk.admin.deps import Admin
 from answerdesk.admin.filters import FilterForm
-from answerdesk.admin.routes.ai import MODE_LABELS, SENDER_LABELS, principal_of
+from answerdesk.admin.routes.ai import FEEDBACK_REASONS, MODE_LABELS, SENDER_LABELS, principal_of
 from answerdesk.admin.routes.knowledge import as_utc, time_ago
 from answerdesk.admin.templating import render
 from answerdesk.analytics.period import Period, zone_of
@@ -273,4 +273,5 @@ async def transcript(
         customer_detail=detail,
         sender_labels=SENDER_LABELS,
         mode_labels=MODE_LABELS,
+        feedback_reasons=FEEDBACK_REASONS,
     )

@@ -173,7 +173,40 @@
       ask(input.value);
     }
   });
+  // Thumbs up / down (and a reason on down): stored like a customer's, the message redrawn by the server.
+  async function rate(button) {
+    const box = button.closest(".pg-feedback");
+    const article = button.closest(".pg-msg");
+    const body = new URLSearchParams({
+      message_id: box.dataset.message,
+      helpful: button.dataset.helpful,
+      reason: button.dataset.reason || "",
+    });
+    try {
+      const response = await fetch(`${base}/conversations/${encodeURIComponent(conversation)}/feedback`, {
+        method: "POST",
+        headers: { "X-CSRF-Token": csrf },
+        body,
+      });
+      if (!response.ok) throw new Error(await problem(response));
+      const template = document.createElement("template");
+      template.innerHTML = await response.text(); // rendered and escaped by the server
+      const fresh = template.content.querySelector(".pg-msg");
+      if (fresh) {
+        const details = article.querySelector(".pg-details");
+        const freshDetails = fresh.querySelector(".pg-details");
+        if (details && freshDetails) freshDetails.open = details.open;
+        article.replaceWith(fresh);
+      }
+      status.textContent = button.dataset.helpful === "true" ? "Marked helpful." : "Marked not helpful.";
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  }
+
   log.addEventListener("click", (event) => {
+    const fb = event.target.closest(".pg-fb");
+    if (fb && conversation) rate(fb);
     const chip = event.target.closest(".pg-chip");
     if (chip) ask(chip.dataset.suggestion);
     const cite = event.target.closest(".pg-cite");

@@ -13,6 +13,7 @@ from answerdesk.kit.jobs.base import TASK_NAME, RetryableJobError, UnknownTaskEr
 TASK_MODULES: list[str] = [
     "answerdesk.knowledge.tasks",
     "answerdesk.tickets.tasks",
+    "answerdesk.gaps.tasks",
     "answerdesk.analytics.tasks",
 ]
 

@@ -22,6 +22,8 @@
   // English defaults, which are ours too. The language: the organization's choice, else the browser's.
   var I18N = {
     en: {
+      helpfulQ: "Was this helpful?", yes: "Helpful", no: "Not helpful", whyNot: "What was wrong?",
+      rWrong: "Wrong", rNotAsked: "Not what I asked", rOutdated: "Outdated",
       title: "Chat with us", welcome: "Hi! Ask me anything about our services.",
       unavailable: "Sorry, the chat is not available on this website right now.",
       offline: "You seem to be offline. The chat reconnects when the network is back.", name: "Name",
@@ -45,6 +47,8 @@
       unread: " ({0} new)",
     },
     de: {
+      helpfulQ: "War das hilfreich?", yes: "Hilfreich", no: "Nicht hilfreich", whyNot: "Was war falsch?",
+      rWrong: "Falsch", rNotAsked: "Nicht meine Frage", rOutdated: "Veraltet",
       title: "Chatten Sie mit uns", welcome: "Hallo! Fragen Sie mich alles zu unseren Leistungen.",
       unavailable: "Der Chat ist auf dieser Website gerade leider nicht verfügbar.",
       offline: "Sie scheinen offline zu sein. Der Chat verbindet sich wieder, sobald das Netz zurück ist.",
@@ -71,6 +75,8 @@
       comment: "Kommentar (optional)", close: "Chat schließen", open: "Chat öffnen: {0}", unread: " ({0} neu)",
     },
     fr: {
+      helpfulQ: "Cette réponse vous a-t-elle aidé ?", yes: "Utile", no: "Pas utile",
+      whyNot: "Qu'est-ce qui n'allait pas ?", rWrong: "Inexacte", rNotAsked: "Pas ma question", rOutdated: "Obsolète",
       title: "Discutez avec nous", welcome: "Bonjour ! Posez-moi toutes vos questions sur nos services.",
       unavailable: "Désolé, le chat n'est pas disponible sur ce site pour le moment.",
       offline: "Vous semblez hors ligne. Le chat se reconnectera dès le retour du réseau.", name: "Nom",
@@ -97,6 +103,8 @@
       open: "Ouvrir le chat : {0}", unread: " ({0} nouveaux)",
     },
     es: {
+      helpfulQ: "¿Te ha sido útil?", yes: "Útil", no: "No es útil", whyNot: "¿Qué ha fallado?",
+      rWrong: "Incorrecta", rNotAsked: "No es lo que pregunté", rOutdated: "Desactualizada",
       title: "Chatea con nosotros", welcome: "¡Hola! Pregúntame lo que quieras sobre nuestros servicios.",
       unavailable: "Lo sentimos, el chat no está disponible en este sitio web ahora mismo.",
       offline: "Parece que no tienes conexión. El chat se volverá a conectar cuando vuelva la red.",
@@ -122,6 +130,8 @@
       comment: "Comentario (opcional)", close: "Cerrar chat", open: "Abrir chat: {0}", unread: " ({0} nuevos)",
     },
     nl: {
+      helpfulQ: "Was dit nuttig?", yes: "Nuttig", no: "Niet nuttig", whyNot: "Wat klopte er niet?",
+      rWrong: "Onjuist", rNotAsked: "Niet wat ik vroeg", rOutdated: "Verouderd",
       title: "Chat met ons", welcome: "Hallo! Stel me gerust een vraag over onze diensten.",
       unavailable: "Sorry, de chat is op deze website nu niet beschikbaar.",
       offline: "U lijkt offline te zijn. De chat maakt opnieuw verbinding zodra het netwerk terug is.",
@@ -147,6 +157,8 @@
       comment: "Opmerking (optioneel)", close: "Chat sluiten", open: "Chat openen: {0}", unread: " ({0} nieuw)",
     },
     it: {
+      helpfulQ: "Ti è stato utile?", yes: "Utile", no: "Non utile", whyNot: "Cosa non andava?",
+      rWrong: "Sbagliata", rNotAsked: "Non è ciò che ho chiesto", rOutdated: "Non aggiornata",
       title: "Chatta con noi", welcome: "Ciao! Chiedimi qualsiasi cosa sui nostri servizi.",
       unavailable: "Spiacenti, al momento la chat non è disponibile su questo sito.",
       offline: "Sembra che tu sia offline. La chat si riconnetterà quando tornerà la rete.", name: "Nome",
@@ -171,6 +183,8 @@
       comment: "Commento (facoltativo)", close: "Chiudi chat", open: "Apri chat: {0}", unread: " ({0} nuovi)",
     },
     pt: {
+      helpfulQ: "Isto foi útil?", yes: "Útil", no: "Não foi útil", whyNot: "O que estava errado?",
+      rWrong: "Errada", rNotAsked: "Não é o que perguntei", rOutdated: "Desatualizada",
       title: "Fale conosco", welcome: "Olá! Pergunte-me o que quiser sobre os nossos serviços.",
       unavailable: "Desculpe, o chat não está disponível neste site no momento.",
       offline: "Parece que você está offline. O chat volta a se conectar quando a rede voltar.", name: "Nome",
@@ -306,6 +320,13 @@
     ".stars{display:flex;gap:4px;border:0;padding:0;margin:0}.stars legend{font-size:13px;margin-bottom:4px;padding:0}",
     ".stars label{font-size:22px;cursor:pointer;color:#d1d5db}.stars label.on{color:#f59e0b}",
     ".stars input{position:absolute;opacity:0;width:1px;height:1px}.stars input:focus-visible+span{outline:2px solid var(--c)}",
+    ".fbrow{display:flex;flex-wrap:wrap;align-items:center;gap:4px;margin-top:6px;font-size:12px;color:#4b5563}",
+    ".fb{width:26px;height:26px;border-radius:6px;display:inline-flex;align-items:center;justify-content:center;color:#6b7280}",
+    ".fb svg{width:15px;height:15px;fill:currentColor}.fb:hover{background:#e5e7eb}",
+    ".fb[aria-pressed=true]{color:var(--c);background:#e5e7eb}.fbnote{margin-inline-start:4px}",
+    ".why{display:flex;flex-wrap:wrap;gap:4px;align-items:center;width:100%}.why span{margin-inline-end:2px}",
+    ".why button{border:1px solid #d1d5db;border-radius:999px;padding:2px 9px;background:#fff;font-size:12px}",
+    ".why button[aria-pressed=true]{border-color:var(--c);box-shadow:0 0 0 1px var(--c) inset}",
     ".row{display:flex;gap:8px}.link{text-decoration:underline;font-size:13px}",
     ":focus-visible{outline:2px solid #1d4ed8;outline-offset:2px}",
     ".sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
@@ -423,7 +444,45 @@
     var box = (m.citations || []).length ? sources(m.citations, ctx) : null;
     add(el, markdown(m.content, ctx));
     if (box) el.append(box);
+    if (m.id && conv && !PREVIEW && m.mode !== "handoff") el.append(feedbackRow(m));
     return el;
+  }
+
+  // ---- answer feedback: thumbs up / down under a bot answer, then an optional reason for "down" ---------
+  var THUMB = "M2 21h4V9H2v12zm21-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.5-1.1L14.2 1 7.6 7.6C7.2 8 7 8.5 7 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z";
+  var REASONS = [["wrong", "rWrong"], ["not_asked", "rNotAsked"], ["outdated", "rOutdated"]];
+  function feedbackRow(m) {
+    var state = m.feedback ? { helpful: m.feedback.helpful, reason: m.feedback.reason } : null;
+    function thumb(helpful) {
+      var icon = svg(THUMB);
+      if (!helpful) icon.setAttribute("style", "transform:rotate(180deg)");
+      return h("button", { type: "button", class: "fb", "aria-label": t(helpful ? "yes" : "no"), title: t(helpful ? "yes" : "no"),
+        onclick: function () { rate(helpful, null); } }, icon);
+    }
+    var up = thumb(true), down = thumb(false), note = h("span", { class: "fbnote", role: "status" });
+    var why = h("div", { class: "why", role: "group", "aria-label": t("whyNot"), hidden: true }, h("span", null, t("whyNot")),
+      REASONS.map(function (r) {
+        return h("button", { type: "button", "data-reason": r[0], onclick: function () { rate(false, r[0]); } }, t(r[1]));
+      }));
+    function paint() {
+      up.setAttribute("aria-pressed", String(!!state && state.helpful));
+      down.setAttribute("aria-pressed", String(!!state && !state.helpful));
+      why.hidden = !state || state.helpful;
+      why.querySelectorAll("button").forEach(function (b) {
+        b.setAttribute("aria-pressed", String(!!state && b.getAttribute("data-reason") === state.reason));
+      });
+    }
+    function rate(helpful, reason) {
+      var before = state;
+      state = { helpful: helpful, reason: reason };
+      paint();
+      note.textContent = "";
+      api("POST", "/conversations/" + conv.id + "/feedback", { message_id: m.id, helpful: helpful, reason: reason }).then(
+        function () { if (helpful || reason) note.textContent = t("thanks"); },
+        function (err) { state = before; paint(); showError(err); });
+    }
+    paint();
+    return h("div", { class: "fbrow" }, h("span", null, t("helpfulQ")), up, down, why, note);
   }
 
   function addMessage(m) {
