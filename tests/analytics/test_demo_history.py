@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.analytics.service import AnalyticsService, last_days_period
 from answerdesk.chat.models import Message
 from answerdesk.demo.history import seed_demo_history
+from answerdesk.gaps.service import GapService
 from answerdesk.runtime import Runtime
 from tests.factories import make_member, make_org
 
@@ -41,3 +42,8 @@ async def test_history_feeds_every_figure_and_is_seeded_once(db: AsyncSession, r
         )
     )
     assert vectors == added
+    report = await GapService(runtime).report(db, org.id, now=now)
+    top = [g.question for g in report.groups[:6]]
+    assert len(report.groups) >= 5 and report.groups[0].customers >= 3, top
+    # The questions the help centre cannot answer come out on top, grouped by meaning.
+    assert any("crypto" in q.lower() or "bitcoin" in q.lower() for q in top), top

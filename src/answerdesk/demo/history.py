@@ -30,6 +30,7 @@ from answerdesk.chat.models import (
 )
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.security import hash_token, new_token
+from answerdesk.knowledge.models import Chunk, Document
 from answerdesk.runtime import Runtime
 from answerdesk.tickets.models import (
     Author,
@@ -125,10 +126,17 @@ def _when(rnd: random.Random, now: datetime, day: int) -> datetime:
 class _Builder:
     """Collects one organization's history rows; the texts of customer questions get query vectors."""
 
-    def __init__(self, organization_id: uuid.UUID, staff_user_id: uuid.UUID | None, now: datetime) -> None:
+    def __init__(
+        self,
+        organization_id: uuid.UUID,
+        staff_user_id: uuid.UUID | None,
+        now: datetime,
+        sources: dict[str, dict[str, object]],
+    ) -> None:
         self.org = organization_id
         self.staff = staff_user_id
         self.now = now
+        self.sources = sources  # FAQ question → the citation of its passage in the knowledge base
         self.conversations: list[Conversation] = []
         self.messages: list[Message] = []
         self.feedback: list[MessageFeedback] = []
@@ -161,6 +169,7 @@ class _Builder:
         *,
         mode: str | None = None,
         mood: str | None = None,
+        cites: str | None = None,
     ) -> Message:
         c.message_count += 1
         m = Message(
@@ -171,7 +180,8 @@ class _Builder:
             sender=sender,
             author_user_id=self.staff if sender == "staff" else None,
             content=text,
-            citations=[],
+            # Knowledge answers cite the FAQ they come from (else the gap report would call them refusals).
+            citations=[self._citation(cites)] if cites and mode not in (None, AnswerMode.faq) else [],
             suggestions=[],
             mode=mode,
             model="demo-model" if mode == AnswerMode.llm else None,
@@ -189,6 +199,14 @@ class _Builder:
         if sender == "customer" and c.message_count == 1:
             self.questions.append(m)
         return m
+
+    def _citation(self, question: str) -> dict[str, object]:
+        found = self.sources.get(question)
+        if found is not None:
+            return found
+        # No knowledge base (history seeded on its own): a citation of the help centre as a whole.
+        doc = uuid.uuid5(NAMESPACE, f"{self.org}:help-centre")
+        return {"n": 1, "title": "Help centre", "source": "faq.json", "chunk_id": 0, "document_id": str(doc)}
 
     def thumb(self, c: Conversation, answer: Message, helpful: bool, at: datetime) -> None:
         self.feedback.append(
@@ -224,13 +242,13 @@ def _play(b: _Builder, n: int, rnd: random.Random, faqs: list[Faq], started: dat
             else rnd.choices([AnswerMode.llm, AnswerMode.faq, AnswerMode.extractive], weights=[6, 3, 1])[0]
         )
         t = step(2, 9)
-        answer = b.say(c, "bot", faq.answer, t, mode=mode)
+        answer = b.say(c, "bot", faq.answer, t, mode=mode, cites=faq.question)
         if kind == "answered_twice":
             follow = rnd.choice(faqs)
             t = step(30, 240)
             b.say(c, "customer", follow.question, t, mood="neutral")
             t = step(2, 9)
-            answer = b.say(c, "bot", follow.answer, t, mode=AnswerMode.llm)
+            answer = b.say(c, "bot", follow.answer, t, mode=AnswerMode.llm, cites=follow.question)
         if rnd.random() < 0.5:
             t = step(20, 120)
             b.say(c, "customer", rnd.choice(THANKS), t, mood="positive")
@@ -342,9 +360,10 @@ async def seed_demo_history(
         if await db.get(Conversation, _id(organization_id, "conversation", 1)) is not None:
             return 0
         staff = await _staff_user(db, organization_id)
+        sources = await _faq_citations(db, organization_id)
     rnd = random.Random(SEED)  # noqa: S311 - made-up history, not secrets
     faqs = _faqs()
-    b = _Builder(organization_id, staff, now)
+    b = _Builder(organization_id, staff, now, sources)
     n = 0
     for day in range(DAYS - 1, -1, -1):
         weekend = (now - timedelta(days=day)).weekday() >= 5
@@ -370,3 +389,17 @@ async def _staff_user(db: AsyncSession, organization_id: uuid.UUID) -> uuid.UUID
     return await db.scalar(
         sa.select(Membership.user_id).where(Membership.organization_id == organization_id).limit(1)
     )
+
+
+async def _faq_citations(db: AsyncSession, organization_id: uuid.UUID) -> dict[str, dict[str, object]]:
+    """FAQ question → a citation of its first passage, from the demo knowledge base when it is there."""
+    rows = await db.execute(
+        sa.select(Document.question, Document.title, Document.source, Document.id, sa.func.min(Chunk.id))
+        .join(Chunk, Chunk.document_id == Document.id)
+        .where(Document.organization_id == organization_id, Document.question.is_not(None))
+        .group_by(Document.question, Document.title, Document.source, Document.id)
+    )
+    return {
+        str(q): {"n": 1, "title": title, "source": source, "chunk_id": int(chunk), "document_id": str(doc)}
+        for q, title, source, doc, chunk in rows.all()
+    }
