@@ -60,6 +60,7 @@ async def test_dashboard_with_history_and_empty(
             assert (
                 "resolved automatically" in await page.get_by_test_id("chat-filter-description").inner_text()
             )
+            await page.screenshot(path=str(SHOTS / "chats-from-dashboard.png"), full_page=True)
 
             # A bar of the daily chart opens that day's conversations.
             await page.goto(f"{base}/admin?range=7")
