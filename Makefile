@@ -61,6 +61,7 @@ $(VENDOR)/.stamp: frontend/package.json frontend/package-lock.json
 	mkdir -p $(VENDOR)
 	cp frontend/node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
 	cp frontend/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp frontend/node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
 	touch $@
 
 assets: $(VENDOR)/.stamp

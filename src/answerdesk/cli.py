@@ -894,23 +894,31 @@ def demo() -> None:
         )
         return password, runtime.settings, organization.id
 
-    async def work(runtime: Runtime) -> tuple[str | None, Settings, int, int]:
-        from answerdesk.demo.seed import ensure_demo_tickets, ensure_demo_widget_key, seed_demo_knowledge
+    async def work(runtime: Runtime) -> tuple[str | None, Settings, int, int, int]:
+        from answerdesk.demo.seed import (
+            ensure_demo_history,
+            ensure_demo_tickets,
+            ensure_demo_widget_key,
+            seed_demo_knowledge,
+        )
 
         async with session_scope(runtime.sessionmaker) as db:
             password, settings, org_id = await create(db, runtime)
         chunks = await seed_demo_knowledge(runtime, org_id) if org_id else 0
         await ensure_demo_widget_key(runtime)
-        return password, settings, chunks, await ensure_demo_tickets(runtime)
+        tickets = await ensure_demo_tickets(runtime)
+        return password, settings, chunks, tickets, await ensure_demo_history(runtime)
 
     typer.echo(
         "setting up (the first start seeds the demo and prepares the embedding model: about a minute)..."
     )
-    password, settings, chunks, tickets = with_runtime(work)
+    password, settings, chunks, tickets, history = with_runtime(work)
     if chunks:
         typer.echo(f"demo knowledge base: {chunks} passages from Northwind Hosting's help centre")
     if tickets:
         typer.echo(f"demo tickets: {tickets} example tickets with drafted replies in the review queue")
+    if history:
+        typer.echo(f"demo history: {history} conversations over the last 30 days, for the dashboard")
     typer.echo(f"\nAnswerdesk: {settings.base_url}/login")
     typer.echo(f"  demo site with the chat widget: {settings.base_url}/demo")
     if password:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from answerdesk import __version__
 from answerdesk.admin.app import admin_error_page, is_admin_path, mount_admin
 from answerdesk.admin.routes import widget as admin_widget
+from answerdesk.analytics.router import router as analytics_router
 from answerdesk.answers.router import router as ai_settings_router
 from answerdesk.auth.router import router as auth_router
 from answerdesk.billing.router import router as billing_router
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(privacy_router)
     api.include_router(widget_api_router)
     api.include_router(gaps_router)
+    api.include_router(analytics_router)
     app.include_router(api)
     app.include_router(health_router)
     app.include_router(stripe_webhook_router)

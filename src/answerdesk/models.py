@@ -1,5 +1,6 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
+from answerdesk.analytics.models import ConversationBucket, ConversationStat, RollupState
 from answerdesk.auth.models import ApiKey, AuditLog, AuthSession, Membership, User
 from answerdesk.billing.models import Plan, StripeEvent, Subscription, UsagePeriod
 from answerdesk.chat.models import Conversation, Message, MessageFeedback
@@ -24,6 +25,8 @@ __all__ = [
     "Base",
     "Chunk",
     "Conversation",
+    "ConversationBucket",
+    "ConversationStat",
     "Document",
     "ErasedTicket",
     "GapResolution",
@@ -34,6 +37,7 @@ __all__ = [
     "Organization",
     "OrganizationExport",
     "Plan",
+    "RollupState",
     "SignupInvitation",
     "StripeEvent",
     "Subscription",

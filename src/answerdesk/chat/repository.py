@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answerdesk.analytics import definitions
 from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, MessageFeedback, Sender
-from answerdesk.kit.db import contains
+from answerdesk.kit.db import contains, utcnow
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,13 @@ class ConversationFilter:
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None  # in any message's text, or the customer's name or e-mail
+    # The dashboard's links: conversations started in [started_since, started_until), every channel but the
+    # playground, by outcome (see analytics.definitions) or with a bot answer of one mode.
+    started_since: datetime | None = None
+    started_until: datetime | None = None
+    customers_only: bool = False
+    outcome: str | None = None  # "ended", "resolved", "handoff", "staff", "rated", "open"
+    mode: str | None = None
 
 
 class ConversationRepository:
@@ -200,6 +208,25 @@ class ConversationRepository:
             stmt = stmt.where(Conversation.last_message_at >= where.since)
         if where.until is not None:
             stmt = stmt.where(Conversation.last_message_at < where.until)
+        if where.started_since is not None:
+            stmt = stmt.where(Conversation.created_at >= where.started_since)
+        if where.started_until is not None:
+            stmt = stmt.where(Conversation.created_at < where.started_until)
+        if where.customers_only:
+            stmt = stmt.where(Conversation.channel != Channel.playground)
+        if where.mode:
+            stmt = stmt.where(
+                sa.select(Message.id)
+                .where(
+                    Message.conversation_id == Conversation.id,
+                    Message.organization_id == organization_id,
+                    Message.sender == Sender.bot,
+                    Message.mode == where.mode,
+                )
+                .exists()
+            )
+        if where.outcome:
+            stmt = stmt.where(_outcome(organization_id, where.outcome))
         if where.search:
             search = where.search.strip()
             in_messages = (
@@ -219,6 +246,29 @@ class ConversationRepository:
                 )
             )
         return stmt
+
+
+def _outcome(organization_id: uuid.UUID, outcome: str) -> sa.ColumnElement[bool]:
+    # The analytics definitions, so a figure and the list behind it count the same conversations.
+    now = utcnow()
+    staff = (
+        sa.select(sa.func.count(Message.id))
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.organization_id == organization_id,
+            Message.sender == Sender.staff,
+        )
+        .scalar_subquery()
+    )
+    conditions: dict[str, sa.ColumnElement[bool]] = {
+        "ended": definitions.ended(now),
+        "open": sa.not_(definitions.ended(now)),
+        "resolved": definitions.resolved_automatically(now, staff),
+        "handoff": definitions.handed_off(),
+        "staff": staff > 0,
+        "rated": Conversation.rating.is_not(None),
+    }
+    return conditions[outcome]
 
 
 class MessageRepository:

@@ -1,4 +1,4 @@
-"""Seeds the demo organization: its knowledge base (Northwind Hosting help centre), widget key and tickets."""
+"""Seeds the demo organization: help-centre knowledge, widget key, tickets and 30 days of history."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from importlib import resources
 
 from answerdesk.auth.origins import normalise_origin
+from answerdesk.demo.history import seed_demo_history
 from answerdesk.kit.db import session_scope
 from answerdesk.kit.errors import NotFound
 from answerdesk.knowledge.service import KnowledgeService
@@ -63,3 +64,14 @@ async def ensure_demo_tickets(runtime: Runtime) -> int:
             return 0
         org_id = org.id
     return await seed_demo_tickets(runtime, org_id)
+
+
+async def ensure_demo_history(runtime: Runtime) -> int:
+    """Thirty days of conversations and tickets for the dashboard and the gap report; added once."""
+    async with session_scope(runtime.sessionmaker) as db:
+        try:
+            org = await OrganizationService(db).by_slug(DEMO_ORG_SLUG)
+        except NotFound:
+            return 0
+        org_id = org.id
+    return await seed_demo_history(runtime, org_id)

@@ -32,6 +32,11 @@ class TicketFilter:
     source: str | None = None
     search: str | None = None
     awaiting_reply: bool | None = None
+    # The dashboard's links: tickets opened in [since, until), or, with draft_status, tickets with an AI
+    # draft written in that range that ended so ("sent" or "rejected").
+    since: datetime | None = None
+    until: datetime | None = None
+    draft_status: str | None = None
 
 
 _PRIORITY_ORDER = sa.case(
@@ -113,6 +118,24 @@ class TicketRepository:
             clauses.append(Ticket.source == where.source)
         if where.awaiting_reply is not None:
             clauses.append(Ticket.awaiting_reply == where.awaiting_reply)
+        if where.draft_status:
+            drafts = [
+                Draft.ticket_id == Ticket.id,
+                Draft.organization_id == organization_id,
+                Draft.status == where.draft_status,
+                Draft.mode != "manual",
+            ]
+            if where.since is not None:
+                drafts.append(Draft.created_at >= where.since)
+            if where.until is not None:
+                drafts.append(Draft.created_at < where.until)
+            clauses.append(sa.select(Draft.id).where(*drafts).exists())
+        else:
+            opened = sa.func.coalesce(Ticket.opened_at, Ticket.created_at)
+            if where.since is not None:
+                clauses.append(opened >= where.since)
+            if where.until is not None:
+                clauses.append(opened < where.until)
         if where.search:
             search = where.search.strip()
             clauses.append(

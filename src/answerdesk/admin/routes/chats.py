@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -17,11 +18,13 @@ from answerdesk.admin.filters import FilterForm
 from answerdesk.admin.routes.ai import FEEDBACK_REASONS, MODE_LABELS, SENDER_LABELS, principal_of
 from answerdesk.admin.routes.knowledge import as_utc, time_ago
 from answerdesk.admin.templating import render
+from answerdesk.analytics.period import Period, zone_of
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.chat.models import Channel, Conversation, ConversationStatus
 from answerdesk.chat.repository import ConversationFilter
 from answerdesk.chat.service import ChatService
 from answerdesk.kit.errors import NotFound
+from answerdesk.tenants.service import OrganizationService
 
 router = APIRouter(prefix="/admin/chats", include_in_schema=False)
 
@@ -41,6 +44,16 @@ CHANNEL_LABELS: dict[str, str] = {
     Channel.ticket: "Ticket",
 }
 MAX_SEARCH_CHARS = 200
+# Filters the dashboard links to (not in the form): "all but the playground", outcomes, answer modes.
+CUSTOMER_CHANNELS = "customers"
+OUTCOME_LABELS: dict[str, str] = {
+    "ended": "ended",
+    "open": "still open",
+    "resolved": "resolved automatically",
+    "handoff": "handed off",
+    "staff": "answered by staff",
+    "rated": "rated",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,10 @@ class ChatFilters:
     since: str = ""
     until: str = ""
     q: str = ""
+    start: str = ""  # started on or after this local day (the organization's time zone)
+    end: str = ""  # started on or before this local day
+    outcome: str = ""
+    mode: str = ""
     page: int = 1
     notices: tuple[str, ...] = field(default=())
 
@@ -80,26 +97,56 @@ class ChatFilters:
         if since and until and until < since:
             form.notices.append("Ignored the date range: the “to” date is before the “from” date.")
             since = until = ""
+        start, end = day("start", "started from"), day("end", "started to")
         return cls(
             status=form.choice("status", STATUS_LABELS, "status"),
-            channel=form.choice("channel", CHANNEL_LABELS, "channel"),
+            channel=form.choice("channel", {**CHANNEL_LABELS, CUSTOMER_CHANNELS: ""}, "channel"),
             sentiment=form.choice("sentiment", SENTIMENTS, "sentiment"),
             rating=rating,
             since=since,
             until=until,
             q=form.text("q", MAX_SEARCH_CHARS),
+            start=start,
+            end=end,
+            outcome=form.choice("outcome", OUTCOME_LABELS, "outcome"),
+            mode=form.choice("mode", MODE_LABELS, "answer mode"),
             page=form.page(),
             notices=tuple(form.notices),
         )
 
     @property
     def active(self) -> bool:
-        return any((self.status, self.channel, self.sentiment, self.rating, self.since, self.until, self.q))
+        values = (self.status, self.channel, self.sentiment, self.rating, self.since, self.until, self.q)
+        return any(values) or any((self.start, self.end, self.outcome, self.mode))
 
-    def where(self) -> ConversationFilter:
+    @property
+    def description(self) -> str:
+        """The dashboard's filters in words (they have no field in the form)."""
+        parts = []
+        if self.start or self.end:
+            parts.append(f"started {self.start or '…'} to {self.end or '…'} (local time)")
+        if self.channel == CUSTOMER_CHANNELS:
+            parts.append("every channel but the playground")
+        if self.outcome:
+            parts.append(OUTCOME_LABELS[self.outcome])
+        if self.mode:
+            parts.append(f"with a {MODE_LABELS[self.mode]} answer")
+        return ", ".join(parts)
+
+    def where(self, zone: ZoneInfo) -> ConversationFilter:
+        started = Period(
+            date.fromisoformat(self.start or self.end or "2000-01-01"),
+            date.fromisoformat(self.end or self.start or "2000-01-01"),
+            zone,
+        )
         return ConversationFilter(
             status=self.status or None,
-            channel=self.channel or None,
+            channel=self.channel if self.channel and self.channel != CUSTOMER_CHANNELS else None,
+            customers_only=self.channel == CUSTOMER_CHANNELS,
+            started_since=started.midnight(started.start) if self.start else None,
+            started_until=started.bounds()[1] if self.end else None,
+            outcome=self.outcome or None,
+            mode=self.mode or None,
             sentiment=self.sentiment or None,
             rating=int(self.rating) if self.rating else None,
             since=_start_of(self.since) if self.since else None,
@@ -117,6 +164,10 @@ class ChatFilters:
             "since": self.since,
             "until": self.until,
             "q": self.q,
+            "start": self.start,
+            "end": self.end,
+            "outcome": self.outcome,
+            "mode": self.mode,
             **extra,
         }
         return urlencode({k: v for k, v in values.items() if v})
@@ -175,8 +226,10 @@ def conversation_row(c: Conversation, now: datetime) -> ConversationRow:
 @router.get("")
 async def chats_page(request: Request, ctx: Admin, db: DbSession, runtime: RuntimeDep) -> Response:
     filters = ChatFilters.parse(request.query_params)
+    org = await OrganizationService(db).get(ctx.organization.id)
+    where = filters.where(zone_of((org.settings or {}).get("timezone")))
     conversations, total = await ChatService(runtime).list(
-        db, ctx.organization.id, filters.where(), limit=PER_PAGE, offset=(filters.page - 1) * PER_PAGE
+        db, ctx.organization.id, where, limit=PER_PAGE, offset=(filters.page - 1) * PER_PAGE
     )
     now = datetime.now(UTC)
     pages = max(1, math.ceil(total / PER_PAGE))

@@ -6,9 +6,10 @@ import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -20,6 +21,7 @@ from answerdesk.admin.filters import FilterForm
 from answerdesk.admin.routes.ai import MODE_LABELS, form_errors, principal_of
 from answerdesk.admin.routes.knowledge import as_utc, time_ago
 from answerdesk.admin.templating import redirect, render
+from answerdesk.analytics.period import Period, zone_of
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.auth.service import MemberService
 from answerdesk.chat.live import staff_name
@@ -76,6 +78,7 @@ AUTHOR_LABELS: dict[str, str] = {
 }
 QUICK_INSTRUCTIONS: tuple[str, ...] = ("shorter", "more formal", "friendlier", "more detail")
 UNASSIGN = "none"
+DASHBOARD_DRAFTS: dict[str, str] = {DraftStatus.sent: "sent", DraftStatus.rejected: "rejected"}
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,16 @@ class TicketFilters:
     assignee: str = ""
     source: str = ""
     q: str = ""
+    start: str = ""  # opened (or, with draft, drafted) on or after this local day: the dashboard's links
+    end: str = ""
+    draft: str = ""  # "sent" or "rejected"
     page: int = 1
     notices: tuple[str, ...] = field(default=())
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> TicketFilters:
         form = FilterForm(params)
+        start, end = (_day(form, name) for name in ("start", "end"))
         assignee = form.text("assignee", 64)
         if assignee:
             try:
@@ -112,6 +119,9 @@ class TicketFilters:
             assignee=assignee,
             source=form.choice("source", SOURCE_LABELS, "source"),
             q=form.text("q", MAX_SEARCH_CHARS),
+            start=start,
+            end=end,
+            draft=form.choice("draft", DASHBOARD_DRAFTS, "draft"),
             page=form.page(),
             notices=tuple(form.notices),
         )
@@ -119,10 +129,27 @@ class TicketFilters:
     @property
     def active(self) -> bool:
         values = (self.status, self.department, self.category, self.priority, self.assignee, self.source)
-        return any(values) or bool(self.q) or self.view != "awaiting"
+        dashboard = (self.start, self.end, self.draft)
+        return any(values) or any(dashboard) or bool(self.q) or self.view != "awaiting"
 
-    def where(self) -> TicketFilter:
+    @property
+    def description(self) -> str:
+        """The dashboard's filters in words (they have no field in the form)."""
+        span = f"{self.start or '…'} to {self.end or '…'} (local time)" if self.start or self.end else ""
+        if self.draft:
+            return f"with an AI draft {DASHBOARD_DRAFTS[self.draft]}" + (f", written {span}" if span else "")
+        return f"opened {span}" if span else ""
+
+    def where(self, zone: ZoneInfo | None = None) -> TicketFilter:
+        days = Period(
+            date.fromisoformat(self.start or self.end or "2000-01-01"),
+            date.fromisoformat(self.end or self.start or "2000-01-01"),
+            zone or ZoneInfo("UTC"),
+        )
         return TicketFilter(
+            since=days.midnight(days.start) if self.start else None,
+            until=days.bounds()[1] if self.end else None,
+            draft_status=self.draft or None,
             status=self.status or None,
             department=self.department or None,
             category=self.category or None,
@@ -143,9 +170,21 @@ class TicketFilters:
             "assignee": self.assignee,
             "source": self.source,
             "q": self.q,
+            "start": self.start,
+            "end": self.end,
+            "draft": self.draft,
             **extra,
         }
         return urlencode({k: v for k, v in values.items() if v})
+
+
+def _day(form: FilterForm, name: str) -> str:
+    value = form.text(name, 40)
+    try:
+        return date.fromisoformat(value).isoformat() if value else ""
+    except ValueError:
+        form.notices.append(f"Ignored the date “{value}”: use the form YYYY-MM-DD.")
+        return ""
 
 
 @dataclass(frozen=True)
@@ -220,7 +259,9 @@ async def queue_page(request: Request, ctx: Admin, db: DbSession, runtime: Runti
     filters = TicketFilters.parse(request.query_params)
     service = TicketService(db, runtime)
     org_id = ctx.organization.id
-    found = await service.queue(org_id, filters.where(), limit=PER_PAGE, offset=(filters.page - 1) * PER_PAGE)
+    org = await OrganizationService(db).get(org_id)
+    where = filters.where(zone_of((org.settings or {}).get("timezone")))
+    found = await service.queue(org_id, where, limit=PER_PAGE, offset=(filters.page - 1) * PER_PAGE)
     names = await member_names(db, org_id)
     stats = stats_view(await service.stats(org_id))
     connection = await ConnectionService(db, runtime).find(org_id)

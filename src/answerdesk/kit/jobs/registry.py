@@ -16,6 +16,7 @@ TASK_MODULES: list[str] = [
     "answerdesk.privacy.tasks",
     "answerdesk.gaps.tasks",
     "answerdesk.billing.tasks",
+    "answerdesk.analytics.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[Any]]

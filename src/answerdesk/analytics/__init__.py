@@ -1,0 +1,1 @@
+"""Analytics: the dashboard's and the API's figures over conversations, answers and tickets."""
