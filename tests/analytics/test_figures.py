@@ -59,10 +59,11 @@ async def seed(db: AsyncSession) -> tuple[Organization, date, date]:
     )
     # E: still going (last message an hour ago): not ended.
     await add_conversation(db, org.id, now - timedelta(hours=1), [(c, 0, "neutral"), (b, 1, "extractive")])
-    # F: API channel, the customer asked for a person.
+    # F: API channel, the customer asked for a person, then asked again once the plan's answers were used up.
     await add_conversation(
         db, org.id, now - timedelta(days=1, hours=2),
-        [(c, 0, "neutral"), (b, 1, "handoff")], channel=Channel.api, handoff_after=1,
+        [(c, 0, "neutral"), (b, 1, "handoff"), (c, 2, "neutral"), (b, 3, "quota")],
+        channel=Channel.api, handoff_after=1,
     )  # fmt: skip
     # J: 00:30 on the first day, Berlin time (the evening before in UTC): counted.
     j = await add_conversation(db, org.id, at(start, 0, 30), [(c, 0, "neutral"), (b, 10, "llm")])
@@ -95,9 +96,11 @@ async def seed(db: AsyncSession) -> tuple[Organization, date, date]:
 
 EXPECTED = {
     "conversations": 7,
-    "customer_messages": 7,
-    "ai_answers": 6,
-    "answers_by_mode": {"llm": 2, "faq": 1, "extractive": 1, "fallback": 0, "no_answer": 1, "handoff": 1},
+    "customer_messages": 8,
+    "ai_answers": 7,
+    "answers_by_mode": {
+        "llm": 2, "faq": 1, "extractive": 1, "fallback": 0, "no_answer": 1, "handoff": 1, "quota": 1
+    },
     "handoffs": 2,
     "handoff_rate": 0.2857,
     "staff_replied": 2,
@@ -107,7 +110,7 @@ EXPECTED = {
     "ratings": 3,
     "csat_avg": 3.67,
     "ratings_by_stars": {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1},
-    "sentiment": {"negative": 1, "neutral": 5, "positive": 1},
+    "sentiment": {"negative": 1, "neutral": 6, "positive": 1},
     "first_response_median_seconds": 90.0,
     "answers_rated": 2,
     "answers_helpful": 1,
@@ -170,7 +173,7 @@ async def test_rolled_up_figures_are_the_same_and_later_changes_are_counted_live
     j = next(c for c in await _conversations(db, org) if c.created_at == at(start, 0, 30))
     await db.execute(sa.delete(Message).where(Message.conversation_id == j.id, Message.sender == "customer"))
     await db.commit()
-    assert (await service.summary(org, period)).customer_messages == 7
+    assert (await service.summary(org, period)).customer_messages == 8
 
     # A staff message after the roll-up changes the conversation: it is counted live until the next run.
     a = next(c for c in await _conversations(db, org) if c.rating == 5)

@@ -87,6 +87,14 @@ def test_refused_unhelpful_and_handed_off_questions_are_gaps() -> None:
     assert find_gap_questions(a.turns, {}, since=T0 + timedelta(days=1)) == []
 
 
+def test_questions_met_by_a_used_up_plan_are_not_gaps() -> None:
+    d = Conversation()
+    d.ask("How do I renew my SSL certificate?")
+    d.bot(AnswerMode.quota, citations=0)  # no answers left this period: nothing was looked up
+    # The quota reply offers a person, so the conversation has a handoff too.
+    assert find_gap_questions(d.turns, {d.id: d.at + timedelta(seconds=5)}, since=T0) == []
+
+
 async def test_paraphrases_group_together_and_grouping_is_deterministic(runtime: Runtime) -> None:
     questions = [
         "Do you offer Windows VPS?",

@@ -20,6 +20,7 @@ ANSWER_MODES: tuple[str, ...] = (
     AnswerMode.fallback,
     AnswerMode.no_answer,
     AnswerMode.handoff,
+    AnswerMode.quota,
 )
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 

@@ -18,6 +18,9 @@ from answerdesk.gaps.models import GapResolution
 
 # Bound parameters per IN (...) list: well under SQLite's limit, and PostgreSQL plans stay quick.
 CHUNK = 500
+# Bot answers without a source that say nothing about the knowledge base: a curated FAQ answer is its own
+# source, and the reply sent when the plan's answers ran out was never looked up.
+NOT_KNOWLEDGE_GAPS = (AnswerMode.faq, AnswerMode.quota)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class GapRepository:
                 sa.or_(
                     Message.mode.in_((AnswerMode.no_answer, AnswerMode.handoff)),
                     sa.and_(
-                        Message.mode != AnswerMode.faq, sa.func.json_array_length(Message.citations) == 0
+                        Message.mode.not_in(NOT_KNOWLEDGE_GAPS),
+                        sa.func.json_array_length(Message.citations) == 0,
                     ),
                     MessageFeedback.helpful.is_(False),
                 ),

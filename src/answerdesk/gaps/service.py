@@ -21,7 +21,7 @@ from answerdesk.chat.models import AnswerMode, Sender
 from answerdesk.chat.service import ChatService, vector_bytes
 from answerdesk.gaps.cluster import cluster, medoid
 from answerdesk.gaps.models import GapResolution
-from answerdesk.gaps.repository import GapRepository, Turn
+from answerdesk.gaps.repository import NOT_KNOWLEDGE_GAPS, GapRepository, Turn
 from answerdesk.gaps.schemas import (
     FaqDraftRead,
     GapFaqCreate,
@@ -178,13 +178,15 @@ def find_gap_questions(
                 continue
             if asked is None:
                 continue
+            if turn.mode == AnswerMode.quota:
+                continue  # the plan's answers had run out: nothing was looked up, so nothing fell short
             if turn.mode == AnswerMode.handoff:
                 # "A person, please": the question before it is what the bot did not answer well.
                 if answered:
                     flag(answered[-1][0], GapReason.handed_off)
                 continue
             if turn.mode == AnswerMode.no_answer or (
-                turn.mode != AnswerMode.faq and turn.citation_count == 0
+                turn.mode not in NOT_KNOWLEDGE_GAPS and turn.citation_count == 0
             ):
                 flag(asked, GapReason.refused)
             if turn.helpful is False:
