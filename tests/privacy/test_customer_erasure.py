@@ -29,6 +29,7 @@ CHAT_SENTENCE = "My quuxwidget order for the Lisbon office never arrived last Tu
 CHAT_SECOND = "Please call me back about the zorbly invoice before Friday."
 RATING_COMMENT = "The quuxwidget helper was wonderful and very quick."
 TICKET_SENTENCE = "The quuxwidget parcel was returned to the depot in Porto."
+FEEDBACK_COMMENT = "The quuxwidget answer ignored my Lisbon delivery entirely."
 BOB_EMAIL = "bob@example.net"
 BOB_SENTENCE = "Bob's router keeps dropping the connection every hour."
 CHAT = "/api/v1/conversations"
@@ -60,6 +61,14 @@ async def arrange(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime)
     alice = await start_chat(client, headers, name="Alice Privacy", email=EMAIL, phone=PHONE)
     await say(client, headers, alice, CHAT_SENTENCE)
     await say(client, headers, alice, CHAT_SECOND)
+    read = await client.get(f"{CHAT}/{alice}", headers=headers)
+    answer = next(m for m in read.json()["messages"] if m["sender"] == "bot")
+    thumbs = await client.post(
+        f"{CHAT}/{alice}/feedback",
+        headers=headers,
+        json={"message_id": answer["id"], "helpful": False, "reason": "wrong", "comment": FEEDBACK_COMMENT},
+    )
+    assert thumbs.status_code in (200, 201), thumbs.text
     rated = await client.post(
         f"{CHAT}/{alice}/rating", headers=headers, json={"rating": 5, "comment": RATING_COMMENT}
     )
@@ -113,7 +122,7 @@ async def test_erasure_leaves_no_trace_in_any_table_or_index_file(
     setup = await arrange(client, db, runtime)
     org, headers = setup["org"], setup["headers"]
     index_dir = runtime.retriever.index_dir
-    theirs = [EMAIL, PHONE, CHAT_SENTENCE, CHAT_SECOND, RATING_COMMENT, TICKET_SENTENCE]
+    theirs = [EMAIL, PHONE, CHAT_SENTENCE, CHAT_SECOND, RATING_COMMENT, TICKET_SENTENCE, FEEDBACK_COMMENT]
     # The scans see what is there: before erasure her words are in the tables and the FAQ in the index files.
     before = await tables_containing(runtime, theirs)
     assert set(before) == set(theirs), before
@@ -130,6 +139,8 @@ async def test_erasure_leaves_no_trace_in_any_table_or_index_file(
     assert said == [CHAT_SENTENCE, CHAT_SECOND]
     assert any(m["sender"] == "bot" for m in conversation["messages"])
     assert data["ratings"] == [{"conversation_id": setup["alice"], "rating": 5, "comment": RATING_COMMENT}]
+    [thumbs] = data["answer_feedback"]
+    assert (thumbs["helpful"], thumbs["reason"], thumbs["comment"]) == (False, "wrong", FEEDBACK_COMMENT)
     [ticket] = data["tickets"]
     assert [m["author"] for m in ticket["messages"]] == ["customer", "staff"]
     assert ticket["messages"][0]["content"] == TICKET_SENTENCE

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Membership, User
-from answerdesk.chat.models import Conversation, Message, Sender
+from answerdesk.chat.models import Conversation, Message, MessageFeedback, Sender
 from answerdesk.kit.db import Base
 from answerdesk.privacy.models import ErasedTicket, ExportStatus, OrganizationExport
 from answerdesk.tenants.models import Organization
@@ -153,6 +153,21 @@ class PrivacyRepository:
             sa.select(Message)
             .where(Message.organization_id == organization_id, Message.conversation_id.in_(conversation_ids))
             .order_by(Message.conversation_id, Message.seq)
+        )
+        return (await self.db.scalars(stmt)).all()
+
+    async def feedback_of(
+        self, organization_id: uuid.UUID, conversation_ids: Sequence[uuid.UUID]
+    ) -> Sequence[MessageFeedback]:
+        if not conversation_ids:
+            return []
+        stmt = (
+            sa.select(MessageFeedback)
+            .where(
+                MessageFeedback.organization_id == organization_id,
+                MessageFeedback.conversation_id.in_(conversation_ids),
+            )
+            .order_by(MessageFeedback.created_at)
         )
         return (await self.db.scalars(stmt)).all()
 

@@ -3,7 +3,8 @@
 What a customer's erasure removes (by their e-mail, within one organization):
 
 * conversations whose contact e-mail is theirs, with every message, the retrieval traces in the messages'
-  ``details``, the contact fields (name, e-mail, phone) and the rating and its comment;
+  ``details``, the contact fields (name, e-mail, phone), the rating and its comment, and their thumbs up or
+  down on the bot's answers (reason, comment);
 * tickets whose client e-mail is theirs (native ones and local copies of WHMCS ones), with every reply and
   note, every AI draft and the drafts' retrieval traces;
 * every row of any table pointing at those conversations, messages, tickets or drafts, even where the key
@@ -126,6 +127,8 @@ class CustomerPrivacyService:
         tickets = await self.repo.tickets_of(organization_id, email)
         messages = await self.repo.messages_of(organization_id, [c.id for c in conversations])
         ticket_messages = await self.repo.ticket_messages_of(organization_id, [t.id for t in tickets])
+        feedback = await self.repo.feedback_of(organization_id, [c.id for c in conversations])
+        seq_of = {m.id: m.seq for m in messages}
         by_conversation: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for m in messages:
             by_conversation.setdefault(m.conversation_id, []).append(
@@ -198,6 +201,18 @@ class CustomerPrivacyService:
                 {"conversation_id": str(c.id), "rating": c.rating, "comment": c.rating_comment}
                 for c in conversations
                 if c.rating is not None or c.rating_comment
+            ],
+            # Thumbs up or down on the bot's answers, with the reason and comment they gave.
+            "answer_feedback": [
+                {
+                    "conversation_id": str(f.conversation_id),
+                    "message_seq": seq_of.get(f.message_id),
+                    "helpful": f.helpful,
+                    "reason": f.reason,
+                    "comment": f.comment,
+                    "created_at": jsonable(f.created_at),
+                }
+                for f in feedback
             ],
             "tickets": [
                 {
