@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ from answerdesk.retrieval.dense import (
     MissingIndex,
     StaleIndex,
 )
-from answerdesk.retrieval.persist import id_checksum
+from answerdesk.retrieval.persist import SUPERSEDED_KEPT_SECONDS, id_checksum
 
 DIM = 384
 MODEL = "all-MiniLM-L6-v2"
@@ -224,7 +226,12 @@ def test_saving_again_replaces_the_previous_snapshot(tmp_path: Path) -> None:
     index.remove([int(ids[0])])
     second = index.save(tmp_path, generation=2)
     assert first.snapshot != second.snapshot
-    assert {p.name for p in tmp_path.iterdir()} == {"dense.manifest.json", second.snapshot}
+    # The replaced snapshot is kept a minute for readers loading it (persist._remove_stale), then goes.
+    assert {p.name for p in tmp_path.iterdir()} == {"dense.manifest.json", first.snapshot, second.snapshot}
+    then = time.time() - SUPERSEDED_KEPT_SECONDS - 1
+    os.utime(tmp_path / first.snapshot, (then, then))
+    third = index.save(tmp_path, generation=2)
+    assert {p.name for p in tmp_path.iterdir()} == {"dense.manifest.json", second.snapshot, third.snapshot}
     loaded = DenseIndex.load(
         tmp_path, model_name=MODEL, expected_generation=2, expected_id_checksum=id_checksum(ids[1:])
     )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from answerdesk.retrieval.persist import (
+    ABANDONED_AFTER_SECONDS,
+    SUPERSEDED_KEPT_SECONDS,
     CorruptIndex,
     StaleIndex,
     id_checksum,
@@ -80,6 +85,57 @@ def test_other_names_in_the_same_directory_are_left_alone(tmp_path: Path) -> Non
     write(tmp_path, b"two")
     assert other.is_dir()
     assert (open_demo(tmp_path) / "payload.bin").read_bytes() == b"two"
+
+
+def age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_writers_sharing_the_folder_never_remove_each_others_work(tmp_path: Path) -> None:
+    """Replicas may share the index folder: one's save must not delete what another is writing."""
+    started, release = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def slow(folder: Path) -> None:
+        (folder / "payload.bin").write_bytes(b"slow")
+        started.set()
+        release.wait(5)  # another writer publishes meanwhile
+
+    def write_slowly() -> None:
+        manifest = write_snapshot(
+            tmp_path, name="demo", kind="test", generation=2, count=1,
+            checksum=id_checksum([1]), meta={"model_name": "m"}, write_files=slow,
+        )  # fmt: skip
+        outcome.append(manifest.snapshot)
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    assert started.wait(5)
+    fast = write(tmp_path, b"fast", generation=1)
+    release.set()
+    writer.join(5)
+    assert outcome, "the slower writer failed"
+    assert (open_demo(tmp_path, generation=2) / "payload.bin").read_bytes() == b"slow"
+    # The snapshot it replaced stays for readers that had just read the old manifest, for a while.
+    assert (tmp_path / fast).is_dir()
+
+
+def test_leftovers_go_once_nobody_can_be_using_them(tmp_path: Path) -> None:
+    first = write(tmp_path, b"one")
+    crashed = tmp_path / ".demo-tmp-0123456789ab"
+    crashed.mkdir()
+    writing = tmp_path / ".demo-tmp-ba9876543210"
+    writing.mkdir()
+    age(crashed, ABANDONED_AFTER_SECONDS + 1)
+    second = write(tmp_path, b"two")
+    assert (tmp_path / first).is_dir()  # just superseded: a reader may still be loading it
+    assert not crashed.exists() and writing.is_dir()
+    age(tmp_path / first, SUPERSEDED_KEPT_SECONDS + 1)
+    write(tmp_path, b"three")
+    assert not (tmp_path / first).exists()
+    assert (tmp_path / second).is_dir()  # superseded by "three" just now
+    assert (open_demo(tmp_path) / "payload.bin").read_bytes() == b"three"
 
 
 def test_meta_mismatch_is_stale_and_a_missing_snapshot_folder_is_corrupt(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -84,6 +85,12 @@ def as_id_array(ids: Iterable[int] | npt.ArrayLike) -> npt.NDArray[np.int64]:
     return raw.astype(np.int64, copy=False)
 
 
+# How long a temporary entry may be in use by a writer, and a superseded snapshot by a reader (see
+# _remove_stale).
+ABANDONED_AFTER_SECONDS = 600.0
+SUPERSEDED_KEPT_SECONDS = 60.0
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -134,6 +141,7 @@ def write_snapshot(
             files=files,
             meta=dict(meta),
         )
+        _mark_superseded(directory, name)
         _atomic_write_text(manifest_path(directory, name), manifest.model_dump_json(indent=2))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -208,13 +216,36 @@ def _atomic_write_text(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
+def _mark_superseded(directory: Path, name: str) -> None:
+    """Stamps the snapshot the manifest names now: its age then counts from when it stopped being current."""
+    try:
+        previous = read_manifest(directory, name).snapshot
+        os.utime(directory / previous)
+    except (OSError, IndexLoadError):
+        return  # no manifest yet, or an unreadable one: nothing current to keep
+
+
 def _remove_stale(directory: Path, name: str, *, keep: str) -> None:
+    """Removes what no one can still be using. Replicas may share this folder: another process may be
+    writing its own snapshot here, or loading the one the manifest named a moment ago. So a temporary entry
+    goes only once a writer would long have finished (it was left by a crash), and a superseded snapshot only
+    once a reader would have finished loading it."""
+    now = time.time()
     for entry in directory.iterdir():
-        if entry.name.startswith(f".{name}.manifest.json.tmp-") and entry.is_file():
-            entry.unlink(missing_ok=True)
-        ours = entry.name.startswith((f"{name}-", f".{name}-tmp-"))
-        if ours and entry.is_dir() and entry.name != keep:
+        temporary = entry.name.startswith((f".{name}.manifest.json.tmp-", f".{name}-tmp-"))
+        superseded = entry.name.startswith(f"{name}-") and entry.name != keep
+        if not (temporary or superseded):
+            continue
+        try:
+            age = now - entry.stat().st_mtime
+        except FileNotFoundError:  # another writer published or removed it meanwhile
+            continue
+        if age < (ABANDONED_AFTER_SECONDS if temporary else SUPERSEDED_KEPT_SECONDS):
+            continue
+        if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _fsync_file(path: Path) -> None:
