@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 # A loaded 2-core CI machine can take seconds to serve a first page; assertions still pass the moment
 # their condition holds, so a longer ceiling costs nothing when things are quick.
@@ -33,3 +33,10 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+async def log_in(page: Page, email: str, password: str) -> None:
+    """Fills and sends the login form the page shows (where the caller's navigation led)."""
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Log in").click()

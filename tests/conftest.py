@@ -26,6 +26,7 @@ from answerdesk.main import create_app
 from answerdesk.models import Base
 from answerdesk.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.s3 import moto_server
 from tests.fakes.smtp_server import SmtpServer, serve_smtp
 from tests.fakes.stripe_server import FakeStripe, run_localstripe, serve_fake_stripe
 
@@ -253,3 +254,10 @@ def fake_stripe(stripe_server: FakeStripe) -> FakeStripe:
     """The session's Stripe with no objects, no webhook endpoints and nothing recorded."""
     stripe_server.reset()
     return stripe_server
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 for the whole run; each test makes its own bucket."""
+    with moto_server() as endpoint:
+        yield endpoint

@@ -427,6 +427,20 @@ def plan_list() -> None:
         typer.echo(line)
 
 
+def _plan_flags(
+    whmcs: bool | None, live_chat: bool | None, remove_branding: bool | None, api_access: bool | None,
+    public: bool | None,
+) -> dict[str, bool | None]:  # fmt: skip
+    """The plan columns behind the CLI's feature switches (None: not given)."""
+    return {
+        "feature_whmcs": whmcs,
+        "feature_live_chat": live_chat,
+        "feature_remove_branding": remove_branding,
+        "feature_api_access": api_access,
+        "is_public": public,
+    }
+
+
 @plan_app.command("create")
 def plan_create(
     slug: Annotated[str, typer.Argument(help="URL-safe identifier, e.g. 'business'")],
@@ -452,13 +466,7 @@ def plan_create(
         seats=seats,
         price_id=price_id,
         price=price,
-        flags={
-            "feature_whmcs": whmcs,
-            "feature_live_chat": live_chat,
-            "feature_remove_branding": remove_branding,
-            "feature_api_access": api_access,
-            "is_public": public,
-        },
+        flags=_plan_flags(whmcs, live_chat, remove_branding, api_access, public),
     )
     body = _validated(PlanCreate, {"slug": slug, **values})
 
@@ -498,13 +506,7 @@ def plan_update(
         seats=seats,
         price_id=price_id,
         price=price,
-        flags={
-            "feature_whmcs": whmcs,
-            "feature_live_chat": live_chat,
-            "feature_remove_branding": remove_branding,
-            "feature_api_access": api_access,
-            "is_public": public,
-        },
+        flags=_plan_flags(whmcs, live_chat, remove_branding, api_access, public),
     )
     clear_price_id = "stripe_price_id" in values and values["stripe_price_id"] is None
     values = {k: v for k, v in values.items() if v is not None}

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Role
 from answerdesk.main import create_app
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
 from tests.live import serve
@@ -26,9 +26,7 @@ async def test_login_and_create_user_in_browser(database_url: str, tmp_path: Pat
             page = await browser.new_page()
             await page.goto(f"{base}/admin/users")
             assert page.url.startswith(f"{base}/login")
-            await page.get_by_label("E-mail").fill("browser-admin@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "browser-admin@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/users")
             await page.get_by_text("Invite a user").click()
             await page.get_by_label("E-mail").fill("new-colleague@example.com")

@@ -15,7 +15,7 @@ from answerdesk.auth.models import Role
 from answerdesk.demo.history import seed_demo_history
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
 from tests.live import serve
@@ -40,9 +40,7 @@ async def test_dashboard_with_history_and_empty(
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             await page.goto(f"{base}/login")
-            await page.get_by_label("E-mail").fill("dash-staff@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "dash-staff@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin")
             await page.wait_for_selector("body[data-charts-ready='1']")
             fig = page.get_by_test_id("fig-conversations")
@@ -78,9 +76,7 @@ async def test_dashboard_with_history_and_empty(
 
             new = await browser.new_page(viewport={"width": 1280, "height": 900})
             await new.goto(f"{base}/login")
-            await new.get_by_label("E-mail").fill("dash-new@example.com")
-            await new.get_by_label("Password").fill(PASSWORD)
-            await new.get_by_role("button", name="Log in").click()
+            await log_in(new, "dash-new@example.com", PASSWORD)
             await new.wait_for_url(f"{base}/admin")
             empty_state = new.get_by_test_id("dash-empty")
             assert "No conversations in this range yet" in await empty_state.inner_text()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import Role
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, bearer, make_key, make_member, make_org
 from tests.live import serve
@@ -41,9 +41,7 @@ async def test_three_alike_approved_replies_become_an_faq_in_one_click(
         async with chromium() as browser:
             page = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
             await page.goto(f"{base}/admin/tickets")
-            await page.get_by_label("E-mail").fill("faq-browser@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "faq-browser@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/tickets")
             suggestion = page.get_by_test_id("faq-suggestion")
             await expect(suggestion).to_have_count(1)

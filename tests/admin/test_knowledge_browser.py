@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Role
 from answerdesk.main import create_app
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
 from tests.live import serve
@@ -51,9 +51,7 @@ async def test_upload_live_status_and_search_in_browser(
             session = await browser.new_context(viewport={"width": 1366, "height": 900})
             page = await session.new_page()
             await page.goto(f"{base}/admin/knowledge")
-            await page.get_by_label("E-mail").fill("kb-browser@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "kb-browser@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/knowledge")
             await expect(page.get_by_role("heading", name="No knowledge yet")).to_be_visible()
 

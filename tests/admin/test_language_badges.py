@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.chat.live_support import customer_says, live_org, start_conversation
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, logged_in
@@ -54,9 +54,7 @@ async def test_language_badges_in_the_browser(
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1280, "height": 800})
             await page.goto(f"{base}/admin/live?c={cid}")
-            await page.get_by_label("E-mail").fill(org.staff_email)
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, org.staff_email, PASSWORD)
             await page.get_by_test_id("live-row").get_by_role("link").click()
             await expect(page.get_by_test_id("live-language")).to_have_text("ES")
             await expect(page.get_by_test_id("live-language")).to_have_attribute("title", "Writes in Spanish")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 
 from answerdesk.main import create_app
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.chat.live_support import ORIGIN, customer_headers, live_org
 from tests.chat.support import API
 from tests.conftest import make_settings
@@ -53,9 +53,7 @@ async def test_staff_take_over_and_reply_reach_the_customer_live(
             async with connect(ws_url, origin=ORIGIN) as ws, chromium() as browser:  # type: ignore[arg-type]
                 page = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
                 await page.goto(f"{base}/admin/live")
-                await page.get_by_label("E-mail").fill(org.staff_email)
-                await page.get_by_label("Password").fill(PASSWORD)
-                await page.get_by_role("button", name="Log in").click()
+                await log_in(page, org.staff_email, PASSWORD)
                 await page.wait_for_url(f"{base}/admin/live")
                 row = page.get_by_test_id("live-row").filter(has_text="Carla")
                 await expect(row).to_contain_text("waiting")

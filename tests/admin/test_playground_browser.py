@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import Role
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.chat.support import seed_demo_subset
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
@@ -35,9 +35,7 @@ async def test_playground_answers_cites_refuses_and_explains(
             session = await browser.new_context(viewport={"width": 1366, "height": 900})
             page = await session.new_page()
             await page.goto(f"{base}/admin/ai/playground")
-            await page.get_by_label("E-mail").fill("pg-browser@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "pg-browser@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/ai/playground")
             await expect(page.get_by_test_id("answer-mode")).to_contain_text("Extractive mode")
 

@@ -15,7 +15,7 @@ from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.models import MessageFeedback
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.chat.support import seed_demo_subset
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
@@ -36,9 +36,7 @@ async def test_staff_rate_a_playground_answer(
         async with chromium() as browser:
             page = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
             await page.goto(f"{base}/admin/ai/playground")
-            await page.get_by_label("E-mail").fill("pg-feedback@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "pg-feedback@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/ai/playground")
             await page.get_by_label("Your question").fill("How do I point my domain to your nameservers?")
             await page.get_by_role("button", name="Send").click()

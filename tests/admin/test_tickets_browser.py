@@ -14,7 +14,7 @@ from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
 from answerdesk.tickets.drafting import draft_reply
 from answerdesk.tickets.sync import sync_whmcs
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.chat.support import seed_demo_subset
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
@@ -60,9 +60,7 @@ async def test_staff_edit_and_approve_a_whmcs_draft_which_is_posted_once(
             page = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
             page.on("dialog", confirm)
             await page.goto(f"{base}/admin/tickets")
-            await page.get_by_label("E-mail").fill("tickets-browser@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "tickets-browser@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/tickets")
             row = page.get_by_test_id("ticket-row").filter(has_text="Mailbox full?")
             await expect(row).to_contain_text("Draft ready")
@@ -145,9 +143,7 @@ async def test_a_redraft_is_written_in_the_background_and_appears_by_itself(
             page = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
             page.on("dialog", confirm)
             await page.goto(f"{base}/admin/tickets/{ticket.id}")
-            await page.get_by_label("E-mail").fill("redraft-browser@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "redraft-browser@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/tickets/{ticket.id}")
             await page.get_by_label("Draft a reply (optional instruction)").fill("shorter")
             await page.get_by_test_id("regenerate").click()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import tarfile
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from answerdesk.backups.errors import ArchiveIncompatible
 from answerdesk.backups.service import BackupService
@@ -18,44 +15,18 @@ from answerdesk.config import Settings
 from answerdesk.runtime import Runtime
 from tests.backups.support import counts, picture, seed
 from tests.conftest import make_settings
-from tests.fakes.s3 import moto_server
-
-S3_OPTIONS: dict[str, Any] = {
-    "storage_backend": "s3",
-    "s3_region": "us-east-1",
-    "s3_access_key_id": "AKIAFAKEFAKEFAKE0000",
-    "s3_secret_access_key": "fake-secret-access-key-for-tests",
-    "s3_prefix": "answerdesk-test",
-    "s3_addressing_style": "path",
-}
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
+from tests.fakes.s3 import app_s3_settings, new_bucket, raw_s3_client
 
 
 @pytest.fixture
 def bucket(moto_endpoint: str) -> tuple[Any, str]:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=S3_OPTIONS["s3_region"],
-        aws_access_key_id=S3_OPTIONS["s3_access_key_id"],
-        aws_secret_access_key=S3_OPTIONS["s3_secret_access_key"],
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    name = f"backup-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return s3, name
+    s3 = raw_s3_client(moto_endpoint)
+    return s3, new_bucket(s3)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, moto_endpoint: str, bucket: tuple[Any, str]) -> Settings:
-    return make_settings(
-        database_url, tmp_path / "data", s3_bucket=bucket[1], s3_endpoint_url=moto_endpoint, **S3_OPTIONS
-    )
+    return make_settings(database_url, tmp_path / "data", **app_s3_settings(moto_endpoint, bucket[1]))
 
 
 @pytest.fixture
@@ -63,7 +34,7 @@ async def s3_target(
     empty_database: str, tmp_path: Path, moto_endpoint: str, bucket: tuple[Any, str]
 ) -> AsyncIterator[Runtime]:
     """A fresh instance on an empty database, configured with the same bucket."""
-    options = {"s3_bucket": bucket[1], "s3_endpoint_url": moto_endpoint, **S3_OPTIONS}
+    options = app_s3_settings(moto_endpoint, bucket[1])
     runtime = Runtime.build(make_settings(empty_database, tmp_path / "restored", **options))
     try:
         yield runtime

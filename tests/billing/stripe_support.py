@@ -20,7 +20,7 @@ from answerdesk.main import create_app
 from answerdesk.tenants.models import Organization
 from tests.conftest import make_settings
 from tests.factories import make_member, make_org
-from tests.fakes.smtp_server import PASSWORD, USERNAME, SmtpServer
+from tests.fakes.smtp_server import SmtpServer
 from tests.fakes.stripe_server import TEST_API_KEY, FakeStripe, event_body, sign
 from tests.live import free_port, serve
 
@@ -34,13 +34,7 @@ def stripe_settings(
 ) -> Settings:
     values: dict[str, object] = {
         "stripe_webhook_secret": WEBHOOK_SECRET,
-        "smtp_host": smtp.host,
-        "smtp_port": smtp.port,
-        "smtp_starttls": False,
-        "smtp_username": USERNAME,
-        "smtp_password": PASSWORD,
-        "smtp_from": "billing@answerdesk.example",
-        "smtp_timeout_seconds": 5.0,
+        **smtp.settings("billing@answerdesk.example"),
         "billing_grace_days": 7,
     }
     if fake is not None:

@@ -14,7 +14,7 @@ from answerdesk.billing.service import AnswerQuota
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
 from tests.billing.support import put_on_plan
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.chat.support import seed_demo_subset
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_key, make_member, make_org
@@ -44,9 +44,7 @@ async def test_billing_page_and_banner(
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             await page.goto(f"{base}/admin/billing")
-            await page.get_by_label("E-mail").fill("billing-admin@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "billing-admin@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/billing")
             await expect(page.get_by_role("heading", name="Free plan")).to_be_visible()
             await expect(page.get_by_role("status")).to_contain_text("85% of this period's AI answers used")

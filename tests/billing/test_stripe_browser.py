@@ -9,7 +9,7 @@ from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.billing.stripe_support import ENTERPRISE_PRICE, PRO_PRICE, arrange, invoice, live_settings, served
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.factories import PASSWORD
 from tests.fakes.smtp_server import SmtpServer
 from tests.fakes.stripe_server import FakeStripe
@@ -32,9 +32,7 @@ async def test_stripe_upgrade_in_the_browser(
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             await page.goto(f"{base}/admin/billing")
-            await page.get_by_label("E-mail").fill("owner@northwind.example")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "owner@northwind.example", PASSWORD)
             await page.wait_for_url(f"{base}/admin/billing")
             await expect(page.get_by_role("heading", name="Free plan")).to_be_visible()
             await page.screenshot(path=str(SHOTS / "billing-free.png"), full_page=True)

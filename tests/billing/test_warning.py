@@ -15,7 +15,7 @@ from answerdesk.runtime import Runtime
 from tests.billing.support import put_on_plan
 from tests.conftest import app_client, make_settings, started_app
 from tests.factories import logged_in, make_member, make_org
-from tests.fakes.smtp_server import PASSWORD, USERNAME, SmtpServer
+from tests.fakes.smtp_server import SmtpServer
 
 WARNING = "of this period's AI answers used"
 STOPPED = "The bot has stopped answering"
@@ -23,17 +23,7 @@ STOPPED = "The bot has stopped answering"
 
 @pytest.fixture
 async def mail_app(database_url: str, tmp_path: Path, smtp: SmtpServer) -> AsyncIterator[FastAPI]:
-    settings = make_settings(
-        database_url,
-        tmp_path / "data",
-        smtp_host=smtp.host,
-        smtp_port=smtp.port,
-        smtp_starttls=False,  # the loopback server speaks plain SMTP
-        smtp_username=USERNAME,
-        smtp_password=PASSWORD,
-        smtp_from="billing@host.example",
-        smtp_timeout_seconds=5.0,
-    )
+    settings = make_settings(database_url, tmp_path / "data", **smtp.settings("billing@host.example"))
     async with started_app(settings) as application:
         yield application
 

@@ -72,6 +72,18 @@ class SmtpServer:
     host: str
     port: int
 
+    def settings(self, sender: str) -> dict[str, object]:
+        """Answerdesk's SMTP settings for sending through this server as `sender`."""
+        return {
+            "smtp_host": self.host,
+            "smtp_port": self.port,
+            "smtp_starttls": False,  # the loopback server speaks plain SMTP
+            "smtp_username": USERNAME,
+            "smtp_password": PASSWORD,
+            "smtp_from": sender,
+            "smtp_timeout_seconds": 5.0,
+        }
+
 
 def _free_port() -> int:
     with socket.socket() as s:

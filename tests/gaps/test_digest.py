@@ -20,7 +20,7 @@ from answerdesk.tenants.service import OrganizationService
 from tests.chat.support import make_chat
 from tests.conftest import app_client, make_settings, started_app
 from tests.factories import make_member
-from tests.fakes.smtp_server import PASSWORD, USERNAME, SmtpServer
+from tests.fakes.smtp_server import SmtpServer
 from tests.gaps.support import PAYPAL, WINDOWS, ask_all
 
 
@@ -29,13 +29,7 @@ async def mail_app(database_url: str, tmp_path: Path, smtp: SmtpServer) -> Async
     settings = make_settings(
         database_url,
         tmp_path / "data",
-        smtp_host=smtp.host,
-        smtp_port=smtp.port,
-        smtp_starttls=False,  # the loopback server speaks plain SMTP
-        smtp_username=USERNAME,
-        smtp_password=PASSWORD,
-        smtp_from="answerdesk@host.example",
-        smtp_timeout_seconds=5.0,
+        **smtp.settings("answerdesk@host.example"),
         base_url="https://desk.example.com",
     )
     async with started_app(settings) as application:

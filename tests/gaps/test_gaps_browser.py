@@ -18,7 +18,7 @@ from answerdesk.kit.db import session_scope
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.service import OrganizationService
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.chat.support import API, Chat, make_chat
 from tests.conftest import LLM_MODEL, make_settings
 from tests.factories import PASSWORD, make_member
@@ -40,9 +40,7 @@ async def _staff_reply(runtime: Runtime, chat: Chat, cid: str, user_id: uuid.UUI
 
 async def _log_in(page: Page, base: str, email: str) -> None:
     await page.goto(f"{base}/admin/gaps")
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
+    await log_in(page, email, PASSWORD)
     await page.wait_for_url(f"{base}/admin/gaps")
 
 

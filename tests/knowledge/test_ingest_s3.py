@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.config import Settings
@@ -18,52 +15,22 @@ from answerdesk.integrations.storage import S3Storage
 from answerdesk.knowledge.service import storage_key
 from answerdesk.runtime import Runtime
 from tests.conftest import make_settings
-from tests.fakes.s3 import moto_server
+from tests.fakes.s3 import APP_PREFIX as PREFIX
+from tests.fakes.s3 import app_s3_settings, new_bucket, raw_s3_client
 from tests.knowledge.factories import make_pdf
 from tests.knowledge.ingest_support import doc_ids, make_kb
-
-ACCESS_KEY_ID = "AKIAFAKEFAKEFAKE0000"
-SECRET_ACCESS_KEY = "fake-secret-access-key-for-tests"
-REGION = "us-east-1"
-PREFIX = "answerdesk-test"
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture
 def bucket(moto_endpoint: str) -> tuple[Any, str]:
     """A plain boto3 client, to look into a fresh bucket behind the app's back, and the bucket's name."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    name = f"kb-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return s3, name
+    s3 = raw_s3_client(moto_endpoint)
+    return s3, new_bucket(s3)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, moto_endpoint: str, bucket: tuple[Any, str]) -> Settings:
-    return make_settings(
-        database_url,
-        tmp_path / "data",
-        storage_backend="s3",
-        s3_bucket=bucket[1],
-        s3_endpoint_url=moto_endpoint,
-        s3_region=REGION,
-        s3_access_key_id=ACCESS_KEY_ID,
-        s3_secret_access_key=SECRET_ACCESS_KEY,
-        s3_prefix=PREFIX,
-        s3_addressing_style="path",
-    )
+    return make_settings(database_url, tmp_path / "data", **app_s3_settings(moto_endpoint, bucket[1]))
 
 
 def objects(bucket: tuple[Any, str]) -> dict[str, bytes]:

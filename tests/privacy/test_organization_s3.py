@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 import sqlalchemy as sa
-from botocore.config import Config
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Role, Scope
@@ -26,54 +22,25 @@ from answerdesk.models import Base
 from answerdesk.runtime import Runtime
 from tests.conftest import make_settings
 from tests.factories import bearer, make_key, make_member, make_org
-from tests.fakes.s3 import moto_server
+from tests.fakes.s3 import APP_PREFIX as PREFIX
+from tests.fakes.s3 import app_s3_settings, new_bucket, raw_s3_client
 from tests.knowledge.ingest_support import drain
 from tests.privacy.support import API, org_rows
 from tests.tickets.native import native_ticket
 
-ACCESS_KEY_ID = "AKIAFAKEFAKEFAKE0000"
-SECRET_ACCESS_KEY = "fake-secret-access-key-for-tests"
-REGION = "us-east-1"
-PREFIX = "answerdesk-test"
 KNOWLEDGE = "/api/v1/knowledge/documents"
 GUIDE = b"# Backups\n\nNightly backups are kept for fourteen days and can be restored from the panel.\n"
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
-
-
 @pytest.fixture
 def bucket(moto_endpoint: str) -> tuple[Any, str]:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    name = f"privacy-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return s3, name
+    s3 = raw_s3_client(moto_endpoint)
+    return s3, new_bucket(s3)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, moto_endpoint: str, bucket: tuple[Any, str]) -> Settings:
-    return make_settings(
-        database_url,
-        tmp_path / "data",
-        storage_backend="s3",
-        s3_bucket=bucket[1],
-        s3_endpoint_url=moto_endpoint,
-        s3_region=REGION,
-        s3_access_key_id=ACCESS_KEY_ID,
-        s3_secret_access_key=SECRET_ACCESS_KEY,
-        s3_prefix=PREFIX,
-        s3_addressing_style="path",
-    )
+    return make_settings(database_url, tmp_path / "data", **app_s3_settings(moto_endpoint, bucket[1]))
 
 
 def keys(bucket: tuple[Any, str]) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import Role
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, bearer, make_key, make_member, make_org
 from tests.live import serve
@@ -27,11 +27,9 @@ PORT = 8141
 EMAIL = "dora.customer@example.com"
 
 
-async def log_in(page: Page, base: str, email: str) -> None:
+async def log_in_as(page: Page, base: str, email: str) -> None:
     await page.goto(f"{base}/admin")
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
+    await log_in(page, email, PASSWORD)
     await page.wait_for_url(f"{base}/admin")
 
 
@@ -62,7 +60,7 @@ async def test_admin_erases_a_customer_exports_and_deletes_the_organization(
             assert said.status_code == 200, said.text
         async with chromium() as browser:
             page = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
-            await log_in(page, base, "privacy-admin@example.com")
+            await log_in_as(page, base, "privacy-admin@example.com")
 
             await page.goto(f"{base}/admin/tickets/{ticket.id}")
             card = page.get_by_test_id("customer-privacy")

@@ -18,6 +18,7 @@ from answerdesk.retrieval.persist import (
     StaleIndex,
     id_checksum,
     open_snapshot,
+    remove_superseded,
     write_snapshot,
 )
 
@@ -136,6 +137,17 @@ def test_leftovers_go_once_nobody_can_be_using_them(tmp_path: Path) -> None:
     assert not (tmp_path / first).exists()
     assert (tmp_path / second).is_dir()  # superseded by "three" just now
     assert (open_demo(tmp_path) / "payload.bin").read_bytes() == b"three"
+
+
+def test_superseded_snapshots_can_be_removed_at_once(tmp_path: Path) -> None:
+    """After an erasure the old words must leave the disk now, not a minute later."""
+    first = write(tmp_path, b"secret words")
+    current = write(tmp_path, b"clean")
+    assert (tmp_path / first).is_dir()
+    remove_superseded(tmp_path)
+    assert not (tmp_path / first).exists()
+    assert (tmp_path / current).is_dir() and (open_demo(tmp_path) / "payload.bin").read_bytes() == b"clean"
+    remove_superseded(tmp_path / "no-such-folder")  # an organization without an index: nothing to do
 
 
 def test_meta_mismatch_is_stale_and_a_missing_snapshot_folder_is_corrupt(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import Role
 from answerdesk.auth.service import MemberService
 from answerdesk.main import create_app
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
 from tests.fakes.smtp_server import SmtpServer
@@ -98,9 +98,7 @@ async def test_signup_verify_and_onboarding_in_browser(
             await page.get_by_role("button", name="Confirm my e-mail address").click()
             await page.wait_for_url(f"{base}/login?next=/admin")
             await expect(page.get_by_role("status")).to_contain_text("is confirmed")
-            await page.get_by_label("E-mail").fill("sam@sunrise.example")
-            await page.get_by_label("Password").fill("sunrise-hosting-2026")
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "sam@sunrise.example", "sunrise-hosting-2026")
             await page.wait_for_url(f"{base}/admin")
 
             checklist = page.get_by_test_id("onboarding")
@@ -150,9 +148,7 @@ async def test_operator_console_in_browser(database_url: str, tmp_path: Path, db
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             await page.goto(f"{base}/login")
-            await page.get_by_label("E-mail").fill("ops@instance.example")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "ops@instance.example", PASSWORD)
             await page.wait_for_url(f"{base}/operator")
             table = page.get_by_test_id("org-table")
             await expect(table.locator('[data-org="orbit-hosting"]')).to_contain_text("Enterprise")
@@ -180,9 +176,7 @@ async def test_operator_console_in_browser(database_url: str, tmp_path: Path, db
             # The suspended organization's admin logs in, sees why, and can still read.
             member = await browser.new_page(viewport={"width": 1280, "height": 900})
             await member.goto(f"{base}/login")
-            await member.get_by_label("E-mail").fill("admin@orbit.example")
-            await member.get_by_label("Password").fill(PASSWORD)
-            await member.get_by_role("button", name="Log in").click()
+            await log_in(member, "admin@orbit.example", PASSWORD)
             await member.wait_for_url(f"{base}/admin")
             await expect(member.get_by_test_id("suspended-banner")).to_contain_text("suspended")
             await member.screenshot(path=str(SHOTS / "suspended-dashboard.png"), full_page=True)

@@ -17,23 +17,13 @@ from answerdesk.tickets.mail import reply_subject
 from answerdesk.tickets.models import DraftStatus
 from answerdesk.tickets.sending import Approver, approve, deliver
 from tests.conftest import app_client, make_settings, started_app
-from tests.fakes.smtp_server import PASSWORD, USERNAME, SmtpServer
+from tests.fakes.smtp_server import USERNAME, SmtpServer
 from tests.tickets.native import native_ticket
 from tests.tickets.support import API, api_json, drafts_of, make_tenant, messages_of
 
 
 def mail_settings(database_url: str, data_dir: Path, smtp: SmtpServer, **overrides: object) -> object:
-    values: dict[str, object] = {
-        "smtp_host": smtp.host,
-        "smtp_port": smtp.port,
-        "smtp_starttls": False,  # the loopback server speaks plain SMTP
-        "smtp_username": USERNAME,
-        "smtp_password": PASSWORD,
-        "smtp_from": "support@host.example",
-        "smtp_timeout_seconds": 5.0,
-    }
-    values.update(overrides)
-    return make_settings(database_url, data_dir, **values)
+    return make_settings(database_url, data_dir, **{**smtp.settings("support@host.example"), **overrides})
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Role
 from answerdesk.main import create_app
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_member, make_org
 from tests.live import serve
@@ -26,9 +26,7 @@ async def test_preview_follows_unsaved_settings(database_url: str, tmp_path: Pat
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1366, "height": 1000})
             await page.goto(f"{base}/admin/widget")
-            await page.get_by_label("E-mail").fill("preview@example.com")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
+            await log_in(page, "preview@example.com", PASSWORD)
             await page.wait_for_url(f"{base}/admin/widget")
 
             preview = page.frame_locator('[data-testid="widget-preview"]')

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import ApiKeyKind, Role
 from answerdesk.auth.service import MemberService
 from answerdesk.main import create_app
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_key, make_org
 from tests.live import free_port, serve
@@ -36,9 +36,7 @@ async def test_customer_in_the_widget_and_staff_on_live_chats_talk_live(
         async with chromium() as browser:
             staff = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
             await staff.goto(f"{base}/admin/live")
-            await staff.get_by_label("E-mail").fill("anna@example.com")
-            await staff.get_by_label("Password").fill(PASSWORD)
-            await staff.get_by_role("button", name="Log in").click()
+            await log_in(staff, "anna@example.com", PASSWORD)
             await staff.wait_for_url(f"{base}/admin/live")  # Anna is online from here on
 
             customer = await (await browser.new_context(viewport={"width": 1280, "height": 860})).new_page()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.auth.models import ApiKeyKind
 from answerdesk.main import create_app
 from answerdesk.runtime import Runtime
-from tests.browser import chromium
+from tests.browser import chromium, log_in
 from tests.chat.live_support import live_org
 from tests.chat.test_chat_stats import _chat_with_waits
 from tests.conftest import make_settings
@@ -41,9 +41,7 @@ async def test_offer_shows_the_typical_reply_time_and_the_live_page_the_counters
         async with chromium() as browser:
             staff = await (await browser.new_context(viewport={"width": 1366, "height": 860})).new_page()
             await staff.goto(f"{base}/admin/live")
-            await staff.get_by_label("E-mail").fill(org.staff_email)
-            await staff.get_by_label("Password").fill(PASSWORD)
-            await staff.get_by_role("button", name="Log in").click()
+            await log_in(staff, org.staff_email, PASSWORD)
             await staff.wait_for_url(f"{base}/admin/live")
             await expect(staff.get_by_test_id("counter-online")).to_have_text("1")
             await expect(staff.get_by_test_id("counter-reply")).to_have_text("4 min")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep, RuntimeDep
+from answerdesk.auth.deps import DbSession, LoginServiceDep, RuntimeDep, current_session
 from answerdesk.auth.models import Membership, Role
 from answerdesk.auth.repository import MembershipRepository, UserRepository
 from answerdesk.auth.service import SUSPENDED_MESSAGE, OrganizationSuspended
@@ -67,8 +67,7 @@ class AdminContext:
 async def get_admin_context(
     request: Request, db: DbSession, logins: LoginServiceDep, runtime: RuntimeDep
 ) -> AdminContext:
-    token = request.cookies.get(SESSION_COOKIE)
-    session = await logins.resolve(token) if token else None
+    session = await current_session(request, logins)
     if session is None:
         raise LoginRequired("Please log in.")
     repo = MembershipRepository(db)

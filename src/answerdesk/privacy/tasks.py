@@ -30,6 +30,7 @@ async def refresh_index(ctx: JobContext, *, organization_id: str) -> None:
     async with session_scope(ctx.runtime.sessionmaker) as db:
         await ctx.runtime.retriever.index_for(db, org_id)
     await ctx.runtime.retriever.wait_idle(org_id)
+    await ctx.runtime.retriever.purge_superseded(org_id)
 
 
 @periodic("privacy.apply_retention", every_seconds=DAY)

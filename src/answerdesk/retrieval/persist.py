@@ -225,7 +225,23 @@ def _mark_superseded(directory: Path, name: str) -> None:
         return  # no manifest yet, or an unreadable one: nothing current to keep
 
 
-def _remove_stale(directory: Path, name: str, *, keep: str) -> None:
+def remove_superseded(directory: Path) -> None:
+    """Removes every snapshot its manifest no longer names, at once: for words that must leave the disk now
+    (a customer's erasure). A reader in another process still loading one falls back to a rebuild."""
+    if not directory.is_dir():
+        return
+    for manifest in directory.glob("*.manifest.json"):
+        name = manifest.name.removesuffix(".manifest.json")
+        try:
+            keep = read_manifest(directory, name).snapshot
+        except IndexLoadError:
+            continue
+        _remove_stale(directory, name, keep=keep, superseded_kept_seconds=0.0)
+
+
+def _remove_stale(
+    directory: Path, name: str, *, keep: str, superseded_kept_seconds: float = SUPERSEDED_KEPT_SECONDS
+) -> None:
     """Removes what no one can still be using. Replicas may share this folder: another process may be
     writing its own snapshot here, or loading the one the manifest named a moment ago. So a temporary entry
     goes only once a writer would long have finished (it was left by a crash), and a superseded snapshot only
@@ -240,7 +256,7 @@ def _remove_stale(directory: Path, name: str, *, keep: str) -> None:
             age = now - entry.stat().st_mtime
         except FileNotFoundError:  # another writer published or removed it meanwhile
             continue
-        if age < (ABANDONED_AFTER_SECONDS if temporary else SUPERSEDED_KEPT_SECONDS):
+        if age < (ABANDONED_AFTER_SECONDS if temporary else superseded_kept_seconds):
             continue
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)

@@ -43,7 +43,7 @@ from answerdesk.retrieval.fusion import (
     fuse_explained,
 )
 from answerdesk.retrieval.keyword import KeywordIndex
-from answerdesk.retrieval.persist import IndexLoadError, id_checksum
+from answerdesk.retrieval.persist import IndexLoadError, id_checksum, remove_superseded
 
 log = structlog.get_logger(__name__)
 
@@ -238,6 +238,11 @@ class Retriever:
         no deleting: the generation bump that comes with a reindex makes them stale.
         """
         self._full_wanted.add(organization_id)
+
+    async def purge_superseded(self, organization_id: uuid.UUID) -> None:
+        """Deletes the organization's superseded snapshots from disk now (they are otherwise kept a minute
+        for readers): after an erasure, the words erased must not stay in any file."""
+        await asyncio.to_thread(remove_superseded, self._dir(organization_id))
 
     async def drop(self, organization_id: uuid.UUID) -> None:
         """Forgets a deleted organization: its copy in memory, its running work and its files on disk.

@@ -9,17 +9,10 @@ from typing import Any
 
 import pytest
 from storage_fakes import FakeS3Server, make_s3_storage, new_bucket, raw_s3_client
-from tests.fakes.s3 import moto_server
 
 from answerdesk.integrations.storage import LocalStorage, ObjectStorage, S3Storage
 
 BACKENDS = ["local", "s3", "s3-prefixed"]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(scope="session")

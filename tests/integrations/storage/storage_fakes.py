@@ -5,45 +5,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
-from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
+from tests.fakes.s3 import (  # noqa: F401 - raw_s3_client and new_bucket are used through this module
+    BOTO_SESSION,
+    FAKE_ACCESS_KEY_ID,
+    FAKE_SECRET_ACCESS_KEY,
+    REGION,
+    new_bucket,
+    raw_s3_client,
+)
 
 from answerdesk.integrations.storage import S3Storage
-
-FAKE_ACCESS_KEY_ID = "AKIAFAKEFAKEFAKE0000"
-FAKE_SECRET_ACCESS_KEY = "fake-secret-access-key-for-tests"
-REGION = "us-east-1"
-# Shared so each test's client does not parse the S3 model again (~0.3 s of CPU each); tests build
-# their clients on the event-loop thread only.
-BOTO_SESSION = boto3.session.Session()
-
-
-def raw_s3_client(endpoint: str) -> Any:
-    """A plain boto3 client for arranging and inspecting buckets behind the adapter's back."""
-    return BOTO_SESSION.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=FAKE_ACCESS_KEY_ID,
-        aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
-def new_bucket(raw_client: Any) -> str:
-    """Create a bucket with a unique name, so tests never see each other's objects."""
-    name = f"test-{uuid.uuid4().hex[:16]}"
-    raw_client.create_bucket(Bucket=name)
-    return name
 
 
 def seed_moto_bucket(bucket: str, keys: list[str]) -> None:

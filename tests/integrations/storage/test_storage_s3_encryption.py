@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.integrations.storage.storage_fakes import make_s3_storage, new_bucket
+from tests.fakes.s3 import new_bucket
+from tests.integrations.storage.storage_fakes import make_s3_storage
 
 from answerdesk.config import Settings
 from answerdesk.integrations.storage import StorageConfigError, build_storage

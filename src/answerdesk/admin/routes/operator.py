@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from answerdesk.admin.deps import LoginRequired, check_csrf_token
 from answerdesk.admin.routes.signup import signup_service
 from answerdesk.admin.templating import redirect, render
-from answerdesk.auth.deps import SESSION_COOKIE, DbSession, LoginServiceDep, RuntimeDep
+from answerdesk.auth.deps import DbSession, LoginServiceDep, RuntimeDep, current_session
 from answerdesk.auth.models import User
 from answerdesk.auth.sessions import SessionData
 from answerdesk.kit.db import utcnow
@@ -41,8 +41,7 @@ class OperatorContext:
 async def get_operator(
     request: Request, db: DbSession, runtime: RuntimeDep, logins: LoginServiceDep
 ) -> OperatorContext:
-    token = request.cookies.get(SESSION_COOKIE)
-    session = await logins.resolve(token) if token else None
+    session = await current_session(request, logins)
     if session is None:
         raise LoginRequired("Please log in.")
     # Anyone but an operator gets a 404: org admins are not told the console exists.
