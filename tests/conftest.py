@@ -18,8 +18,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from typer.testing import CliRunner
 
-from answerdesk.config import Settings
+from answerdesk.cli import app as cli_app
+from answerdesk.config import Settings, get_settings
 from answerdesk.kit.db import create_engine
 from answerdesk.kit.migrate import upgrade_to_head
 from answerdesk.main import create_app
@@ -261,3 +263,21 @@ def moto_endpoint() -> Iterator[str]:
     """moto's S3 server on 127.0.0.1 for the whole run; each test makes its own bucket."""
     with moto_server() as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI's environment: this run's database, a data folder of the test's own, the shared model cache."""
+    monkeypatch.setenv("ANSWERDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("ANSWERDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANSWERDESK_ENV", "test")
+    monkeypatch.setenv("ANSWERDESK_MODEL_CACHE_DIR", str(MODEL_CACHE))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`answerdesk ARGS…` in this process: exit code, stdout, stderr."""
+    result = CliRunner().invoke(cli_app, list(args))
+    return result.exit_code, result.stdout, result.stderr

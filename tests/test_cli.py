@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from answerdesk.cli import app
-from answerdesk.config import get_settings
 from tests.conftest import MODEL_CACHE
+from tests.conftest import run_cli as run
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ANSWERDESK_DATABASE_URL", database_url)
-    monkeypatch.setenv("ANSWERDESK_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("ANSWERDESK_ENV", "test")
-    monkeypatch.setenv("ANSWERDESK_MODEL_CACHE_DIR", str(MODEL_CACHE))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_org_user_apikey_flow(cli_env: None) -> None:

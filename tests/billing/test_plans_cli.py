@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_cli import cli_env, run  # noqa: F401 - the fixture is used by name
+from tests.conftest import run_cli as run
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
