@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_cli import cli_env, run
-
-__all__ = ["cli_env"]
+from tests.conftest import run_cli as run
 
 
 def test_backup_to_a_file_and_a_folder_with_retention(cli_env: None, tmp_path: Path) -> None:

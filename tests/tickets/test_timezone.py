@@ -18,10 +18,10 @@ from answerdesk.tickets.models import Author, WhmcsConnection
 from answerdesk.tickets.sync import is_pushed_note, sync_whmcs
 from tests.admin.test_whmcs_pages import form
 from tests.admin.tickets_support import WHMCS_PAGE, follow, member_of, text_of
+from tests.conftest import run_cli as run
 from tests.factories import make_org
 from tests.fakes.whmcs_server import DEFAULT_IDENTIFIER, DEFAULT_SECRET, FakeWhmcs, FakeWhmcsServer
 from tests.tickets.support import WHMCS_API, api_json, connect, make_tenant, messages_of, ticket_by_external
-from tests.tickets.test_cli_tickets import cli_env, run  # noqa: F401 - cli_env is a fixture
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -189,7 +189,7 @@ async def test_admin_form_shows_the_zone_error_beside_the_field(
 
 
 def test_cli_connect_takes_a_zone_and_refuses_an_unknown_one(
-    cli_env: None,  # noqa: F811 - fixture
+    cli_env: None,
     fake: FakeWhmcs,
     whmcs_server: FakeWhmcsServer,
 ) -> None:
