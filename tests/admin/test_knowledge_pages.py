@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +21,10 @@ from answerdesk.admin.routes.knowledge import (
     time_ago,
 )
 from answerdesk.auth.models import Role
+from answerdesk.kit.db import session_scope
 from answerdesk.kit.jobs import InProcessQueue
-from answerdesk.knowledge.models import Document, DocumentStatus
+from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, PhrasingSource
+from answerdesk.knowledge.phrasings import PhrasingService
 from answerdesk.knowledge.service import KnowledgeService
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.models import Organization
@@ -259,6 +262,46 @@ async def test_faq_create_edit_and_errors_keep_the_input(
         "/admin/knowledge/search", params={"question": "when does a downgrade happen"}, headers=HX
     )
     assert "next renewal date" in found.text
+
+
+async def test_faq_phrasings_typed_learned_and_removed(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org, admin = await admin_of(client, db)
+    form = {
+        "question": "Can I upgrade my VPS plan?",
+        "answer": "Yes, within five minutes.",
+        "csrf_token": admin.csrf,
+    }
+    too_long = await client.post("/admin/knowledge/faqs", data={**form, "phrasings": "ok line\n" + "x" * 501})
+    assert too_long.status_code == 422 and "Other ways to ask" in too_long.text
+    assert "ok line" in too_long.text  # the typed input is kept
+    created = await client.post(
+        "/admin/knowledge/faqs", data={**form, "phrasings": "more power for my server\n\n bigger VPS please "}
+    )
+    assert created.status_code == 303
+    await drain(runtime)
+    [doc] = await documents_of(runtime, org)
+    async with session_scope(runtime.sessionmaker) as session:
+        chunk_id = await session.scalar(sa.select(Chunk.id).where(Chunk.document_id == doc.id))
+        assert chunk_id is not None
+        [learned] = await PhrasingService(session, runtime).add(
+            org.id, chunk_id, ["how do I move to a larger server"], source=PhrasingSource.learned
+        )
+    await drain(runtime)
+
+    edit = await client.get(f"/admin/knowledge/faqs/{doc.id}/edit")
+    assert edit.status_code == 200
+    assert ">more power for my server\nbigger VPS please</textarea>" in edit.text
+    assert "Learned from customers" in edit.text and "how do I move to a larger server" in edit.text
+    removed = await client.post(
+        f"/admin/knowledge/faqs/{doc.id}/phrasings/{learned.id}/delete", data={"csrf_token": admin.csrf}
+    )
+    assert removed.status_code == 303
+    await drain(runtime)
+    after = await client.get(f"/admin/knowledge/faqs/{doc.id}/edit")
+    assert "how do I move to a larger server" not in after.text and "Nothing yet." in after.text
+    assert "bigger VPS please" in after.text
 
 
 async def test_delete_removes_the_row(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime) -> None:

@@ -99,7 +99,13 @@ EXPECTED = {
     "customer_messages": 8,
     "ai_answers": 7,
     "answers_by_mode": {
-        "llm": 2, "faq": 1, "extractive": 1, "fallback": 0, "no_answer": 1, "handoff": 1, "quota": 1
+        "llm": 2,
+        "faq": 1,
+        "extractive": 1,
+        "fallback": 0,
+        "no_answer": 1,
+        "handoff": 1,
+        "quota": 1,
     },
     "handoffs": 2,
     "handoff_rate": 0.2857,

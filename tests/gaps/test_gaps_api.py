@@ -121,6 +121,9 @@ async def test_gaps_are_grouped_ranked_and_answered_by_a_new_faq(
         return bool(doc["status"] == "ready")
 
     await wait_for(ready, "the gap's FAQ is ingested")
+    # The ways customers asked it are kept as the entry's phrasings.
+    kept = (await client.get(f"/api/v1/knowledge/documents/{doc_id}/phrasings", headers=chat.headers)).json()
+    assert sorted(p["text"] for p in kept) == sorted(PAYPAL) and {p["source"] for p in kept} == {"gap"}
     after = (await client.get(GAPS, headers=chat.headers)).json()["groups"]
     answered = next(g for g in after if g["key"] == paypal["key"])
     assert answered["status"] == "answered" and answered["faq_document_id"] == doc_id

@@ -5,20 +5,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from answerdesk.chat.models import Conversation, MessageFeedback, Sender
+from answerdesk.chat.models import AnswerMode, Conversation, Message, MessageFeedback, Sender
 from answerdesk.chat.repository import FeedbackCounts, FeedbackRepository, MessageRepository
 from answerdesk.chat.schemas import FeedbackCreate
 from answerdesk.kit.errors import NotFound, ValidationFailed
+from answerdesk.knowledge.models import PhrasingSource
+from answerdesk.knowledge.phrasings import PhrasingService
+from answerdesk.knowledge.repository import ChunkRepository, DocumentRepository
+
+if TYPE_CHECKING:
+    from answerdesk.runtime import Runtime
 
 MESSAGE_NOT_FOUND = "Message not found in this conversation."
+# Answers grounded in the knowledge base: one rated helpful teaches its FAQ entry the customer's wording.
+LEARNING_MODES = frozenset({AnswerMode.llm, AnswerMode.faq, AnswerMode.extractive})
 
 
 class FeedbackService:
-    def __init__(self, db: AsyncSession) -> None:
+    def __init__(self, db: AsyncSession, runtime: Runtime | None = None) -> None:
+        """With ``runtime``, answers rated helpful teach their FAQ entry (``knowledge.phrasings``)."""
         self.db = db
+        self.runtime = runtime
         self.repo = FeedbackRepository(db)
 
     async def record(self, conversation: Conversation, body: FeedbackCreate) -> MessageFeedback:
@@ -47,7 +58,50 @@ class FeedbackService:
         feedback.reason = None if body.helpful else body.reason
         feedback.comment = body.comment
         await self.db.flush()
+        await self._learn(conversation, message, helpful=body.helpful)
         return feedback
+
+    async def _learn(self, conversation: Conversation, answer: Message, *, helpful: bool) -> None:
+        """A helpful answer from an FAQ entry keeps the customer's question as another way to ask it; a
+        rating changed to unhelpful takes that back."""
+        if self.runtime is None:
+            return
+        phrasings = PhrasingService(self.db, self.runtime)
+        question = await MessageRepository(self.db).question_before(
+            conversation.organization_id, conversation.id, answer.seq
+        )
+        if question is None:
+            return
+        if not helpful:
+            await phrasings.forget_learned(conversation.organization_id, question.id)
+            return
+        if answer.mode not in LEARNING_MODES:
+            return
+        cited = [c["chunk_id"] for c in answer.citations if isinstance(c.get("chunk_id"), int)]
+        hits = await ChunkRepository(self.db).hits(conversation.organization_id, cited)
+        faq = next((cid for cid in cited if cid in hits and hits[cid].kind == "faq"), None)
+        if faq is None:
+            return
+        # The search query: a follow-up made standalone, or translated into the knowledge base's language.
+        query = (answer.details or {}).get("query")
+        rewritten = isinstance(query, str) and bool(query.strip()) and query != question.content
+        document = await DocumentRepository(self.db).get(conversation.organization_id, hits[faq].document_id)
+        if (
+            not rewritten
+            and question.language
+            and document is not None
+            and document.language
+            and question.language != document.language
+        ):
+            return  # asked in another language: its vector would pull the question away from its own
+        text = query if rewritten and isinstance(query, str) else question.content
+        await phrasings.add(
+            conversation.organization_id,
+            faq,
+            [text],
+            source=PhrasingSource.learned,
+            message_id=question.id,
+        )
 
     async def for_conversation(self, conversation: Conversation) -> dict[uuid.UUID, MessageFeedback]:
         """Each rated message's feedback, for transcripts and the widget's resumed state."""

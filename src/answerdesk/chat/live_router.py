@@ -133,7 +133,7 @@ async def give_feedback(
     """A thumbs up or down on one bot answer, with an optional reason ("down" only) and comment; sending it
     again (e.g. up, then down) replaces it. Open or closed conversations alike."""
     conversation = await ChatService(runtime).get(db, principal, conversation_id, token, for_update=True)
-    feedback = await FeedbackService(db).record(conversation, body)
+    feedback = await FeedbackService(db, runtime).record(conversation, body)
     return FeedbackRead.model_validate(feedback)
 
 

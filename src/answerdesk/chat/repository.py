@@ -147,9 +147,9 @@ class ConversationRepository:
         )
         row = (
             await self.db.execute(
-                sa.select(
-                    sa.func.count().filter(active), sa.func.count().filter(waiting)
-                ).where(*self._live_scope(organization_id))
+                sa.select(sa.func.count().filter(active), sa.func.count().filter(waiting)).where(
+                    *self._live_scope(organization_id)
+                )
             )
         ).one()
         return int(row[0] or 0), int(row[1] or 0)
@@ -303,6 +303,22 @@ class MessageRepository:
     async def get(self, organization_id: uuid.UUID, message_id: uuid.UUID) -> Message | None:
         return await self.db.scalar(
             sa.select(Message).where(Message.organization_id == organization_id, Message.id == message_id)
+        )
+
+    async def question_before(
+        self, organization_id: uuid.UUID, conversation_id: uuid.UUID, seq: int
+    ) -> Message | None:
+        """The customer's last message before ``seq`` (the question a bot answer replied to)."""
+        return await self.db.scalar(
+            sa.select(Message)
+            .where(
+                Message.organization_id == organization_id,
+                Message.conversation_id == conversation_id,
+                Message.sender == Sender.customer,
+                Message.seq < seq,
+            )
+            .order_by(Message.seq.desc())
+            .limit(1)
         )
 
     async def set_query_embedding(

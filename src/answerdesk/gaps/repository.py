@@ -152,16 +152,17 @@ class GapRepository:
 
     async def customer_messages(
         self, organization_id: uuid.UUID, message_ids: Sequence[uuid.UUID]
-    ) -> list[uuid.UUID]:
-        """Which of these ids are this organization's customer messages (the rest are ignored)."""
-        found: list[uuid.UUID] = []
+    ) -> list[tuple[uuid.UUID, str]]:
+        """(id, text) of those of these ids that are this organization's customer messages (the rest are
+        ignored)."""
+        found: list[tuple[uuid.UUID, str]] = []
         for chunk in _chunks(message_ids):
-            stmt = sa.select(Message.id).where(
+            stmt = sa.select(Message.id, Message.content).where(
                 Message.organization_id == organization_id,
                 Message.id.in_(chunk),
                 Message.sender == Sender.customer,
             )
-            found.extend((await self.db.scalars(stmt)).all())
+            found.extend((mid, content) for mid, content in (await self.db.execute(stmt)).all())
         return found
 
     async def link(

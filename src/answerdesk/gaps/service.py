@@ -34,7 +34,8 @@ from answerdesk.gaps.schemas import (
 from answerdesk.integrations.llm import ChatMessage, LLMError
 from answerdesk.kit.db import utcnow
 from answerdesk.kit.errors import NotFound, ValidationFailed
-from answerdesk.knowledge.models import Document
+from answerdesk.knowledge.models import Document, PhrasingSource
+from answerdesk.knowledge.phrasings import PhrasingService
 from answerdesk.knowledge.queueing import queue_ingest
 from answerdesk.knowledge.service import KnowledgeService
 from answerdesk.runtime import Runtime
@@ -371,12 +372,15 @@ class GapService:
     ) -> Document:
         """The FAQ entry (ingested after the commit, so new questions like these get it), with the group's
         questions linked to it: the group shows as answered."""
-        ids = await GapRepository(db).customer_messages(
+        questions = await GapRepository(db).customer_messages(
             organization_id, list(dict.fromkeys(body.message_ids))
         )
+        ids = [mid for mid, _ in questions]
         doc = await KnowledgeService.of(db, self.runtime).create_faq(
             organization_id, body.question, body.answer, sorted({*body.tags, FAQ_TAG})
         )
+        # The ways customers asked it become the entry's phrasings, so the next such wording finds it.
+        await PhrasingService(db, self.runtime).add_to_entry(doc, questions, source=PhrasingSource.gap)
         queue_ingest(db, self.runtime, doc)
         await GapRepository(db).link(organization_id, ids, doc.id, user_id)
         await db.flush()

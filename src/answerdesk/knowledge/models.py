@@ -75,6 +75,34 @@ class Chunk(TenantMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PhrasingSource(enum.StrEnum):
+    staff = "staff"  # typed by staff on the FAQ entry
+    learned = "learned"  # a customer's question its answer was rated helpful for
+    gap = "gap"  # a knowledge-gap question the entry was written for
+
+
+class FaqPhrasing(IdMixin, TenantMixin, CreatedAtMixin, Base):
+    """Another way customers ask one FAQ question: folded into the question's vector at ingestion.
+
+    One MiniLM vector per wording cannot tell near-synonym questions apart ("check my invoice" / "get my
+    invoice"); a few real wordings per entry can (bench/faq_matching.py). Keyed by the FAQ question's
+    text within its document, so a re-uploaded FAQ file keeps the wordings of the questions it still has.
+    """
+
+    __tablename__ = "faq_phrasing"
+    __table_args__ = (sa.Index("ix_faq_phrasing_document_question", "document_id", "question_hash"),)
+
+    document_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("document.id", ondelete="CASCADE"))
+    question_hash: Mapped[str] = mapped_column(sa.String(64))  # sha256 of the FAQ question's text
+    text: Mapped[str] = mapped_column(sa.String(500))
+    source: Mapped[str] = mapped_column(sa.String(16))
+    # The customer's message a learned wording came from: an erasure of that customer removes it.
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("message.id", ondelete="SET NULL"), default=None, index=True
+    )
+    embedding: Mapped[bytes] = mapped_column(sa.LargeBinary)  # float32 little-endian, L2-normalised
+
+
 class IndexState(Base):
     """Bumped on every change to an organization's chunks; each process rebuilds when its copy is older."""
 

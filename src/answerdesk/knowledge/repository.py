@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.kit.db import utcnow
-from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, IndexState
+from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, FaqPhrasing, IndexState
 
 # Rows read per slice when reading a whole knowledge base, so other requests run in between.
 STREAM_ROWS = 2000
@@ -188,6 +188,14 @@ class ChunkRepository:
             rows.extend(FaqQuestionRow(id=r[0], text=r[1], question_embedding=r[2]) for r in part)
         return rows
 
+    async def question_vector(self, organization_id: uuid.UUID, chunk_id: int) -> bytes | None:
+        """An FAQ chunk's stored question vector (its question with the wordings it was ingested with)."""
+        return await self.db.scalar(
+            sa.select(Chunk.question_embedding).where(
+                Chunk.organization_id == organization_id, Chunk.id == chunk_id
+            )
+        )
+
     async def set_question_embeddings(self, organization_id: uuid.UUID, vectors: dict[int, bytes]) -> None:
         """Stores question vectors computed for FAQ chunks ingested before chunks carried them."""
         for chunk_id, blob in vectors.items():
@@ -276,3 +284,91 @@ class IndexStateRepository:
             .where(IndexState.organization_id == organization_id)
             .values(generation=IndexState.generation + 1, updated_at=utcnow())
         )
+
+
+class FaqPhrasingRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, phrasing: FaqPhrasing) -> FaqPhrasing:
+        self.db.add(phrasing)
+        return phrasing
+
+    async def for_document(self, organization_id: uuid.UUID, document_id: uuid.UUID) -> Sequence[FaqPhrasing]:
+        result = await self.db.execute(
+            sa.select(FaqPhrasing)
+            .where(FaqPhrasing.organization_id == organization_id, FaqPhrasing.document_id == document_id)
+            .order_by(FaqPhrasing.created_at, FaqPhrasing.id)
+        )
+        return result.scalars().all()
+
+    async def vectors(self, organization_id: uuid.UUID, document_id: uuid.UUID) -> dict[str, list[bytes]]:
+        """The document's phrasing vectors by FAQ question hash (what ingestion folds in)."""
+        result = await self.db.execute(
+            sa.select(FaqPhrasing.question_hash, FaqPhrasing.embedding)
+            .where(FaqPhrasing.organization_id == organization_id, FaqPhrasing.document_id == document_id)
+            .order_by(FaqPhrasing.created_at, FaqPhrasing.id)
+        )
+        out: dict[str, list[bytes]] = {}
+        for question_hash, blob in result.all():
+            out.setdefault(question_hash, []).append(blob)
+        return out
+
+    async def get(
+        self, organization_id: uuid.UUID, document_id: uuid.UUID, phrasing_id: uuid.UUID
+    ) -> FaqPhrasing | None:
+        result = await self.db.execute(
+            sa.select(FaqPhrasing).where(
+                FaqPhrasing.organization_id == organization_id,
+                FaqPhrasing.document_id == document_id,
+                FaqPhrasing.id == phrasing_id,
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def delete(self, phrasing: FaqPhrasing) -> None:
+        await self.db.delete(phrasing)
+
+    async def delete_by_source(self, organization_id: uuid.UUID, document_id: uuid.UUID, source: str) -> None:
+        await self.db.execute(
+            sa.delete(FaqPhrasing).where(
+                FaqPhrasing.organization_id == organization_id,
+                FaqPhrasing.document_id == document_id,
+                FaqPhrasing.source == source,
+            )
+        )
+
+    async def delete_learned_from(self, organization_id: uuid.UUID, message_id: uuid.UUID) -> set[uuid.UUID]:
+        """Deletes the phrasings learned from one message; returns the documents they belonged to."""
+        result = await self.db.execute(
+            sa.delete(FaqPhrasing)
+            .where(
+                FaqPhrasing.organization_id == organization_id,
+                FaqPhrasing.message_id == message_id,
+                FaqPhrasing.source == "learned",
+            )
+            .returning(FaqPhrasing.document_id)
+        )
+        return set(result.scalars().all())
+
+    async def rekey(self, organization_id: uuid.UUID, document_id: uuid.UUID, question_hash: str) -> None:
+        """Moves every phrasing of a single-entry FAQ document to its (edited) question."""
+        await self.db.execute(
+            sa.update(FaqPhrasing)
+            .where(FaqPhrasing.organization_id == organization_id, FaqPhrasing.document_id == document_id)
+            .values(question_hash=question_hash)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def documents_of_messages(
+        self, organization_id: uuid.UUID, message_ids: Sequence[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Documents holding wordings learned from these messages (an erasure re-ingests them)."""
+        if not message_ids:
+            return set()
+        result = await self.db.execute(
+            sa.select(FaqPhrasing.document_id)
+            .where(FaqPhrasing.organization_id == organization_id, FaqPhrasing.message_id.in_(message_ids))
+            .distinct()
+        )
+        return set(result.scalars().all())

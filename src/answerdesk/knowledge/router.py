@@ -12,12 +12,14 @@ from answerdesk.auth.models import Scope
 from answerdesk.auth.service import Principal
 from answerdesk.kit.bounds import MAX_TOKEN_CHARS
 from answerdesk.kit.errors import Forbidden, ValidationFailed
+from answerdesk.knowledge.phrasings import PhrasingService
 from answerdesk.knowledge.queueing import queue_crawl, queue_ingest
 from answerdesk.knowledge.schemas import (
     DocumentAccepted,
     DocumentRead,
     FaqCreate,
     FaqUpdate,
+    PhrasingRead,
     SearchRequest,
     SearchResponse,
     SearchResult,
@@ -63,6 +65,8 @@ async def create_faq(
     doc = await KnowledgeService.of(db, runtime).create_faq(
         principal.organization_id, body.question, body.answer, body.tags
     )
+    if body.phrasings is not None:
+        await PhrasingService(db, runtime).set_staff(doc, body.phrasings)
     queue_ingest(db, runtime, doc)
     return DocumentAccepted(id=doc.id, status=doc.status)
 
@@ -74,8 +78,31 @@ async def update_faq(
     doc = await KnowledgeService.of(db, runtime).update_faq(
         principal.organization_id, document_id, body.question, body.answer, body.tags
     )
+    if body.phrasings is not None:
+        await PhrasingService(db, runtime).set_staff(doc, body.phrasings)
     queue_ingest(db, runtime, doc)
     return DocumentAccepted(id=doc.id, status=doc.status)
+
+
+@router.get("/documents/{document_id}/phrasings", response_model=list[PhrasingRead])
+async def list_phrasings(
+    document_id: uuid.UUID, principal: KnowledgeAdmin, db: DbSession, runtime: RuntimeDep
+) -> list[PhrasingRead]:
+    """Other ways customers ask the FAQ questions of a document (an FAQ entry or an FAQ file)."""
+    rows = await PhrasingService(db, runtime).for_document(principal.organization_id, document_id)
+    return [PhrasingRead.model_validate(r) for r in rows]
+
+
+@router.delete("/documents/{document_id}/phrasings/{phrasing_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_phrasing(
+    document_id: uuid.UUID,
+    phrasing_id: uuid.UUID,
+    principal: KnowledgeAdmin,
+    db: DbSession,
+    runtime: RuntimeDep,
+) -> None:
+    """Forgets one phrasing; the document is re-ingested without it."""
+    await PhrasingService(db, runtime).remove(principal.organization_id, document_id, phrasing_id)
 
 
 @router.post("/urls", status_code=status.HTTP_202_ACCEPTED)

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from answerdesk.kit.bounds import MAX_LIST_ITEMS
+from answerdesk.knowledge.question_vectors import MAX_CHARS, MAX_PER_QUESTION
 
 
 def _clean_tags(values: list[str]) -> list[str]:
@@ -77,10 +78,24 @@ class Tagged(BaseModel):
 class FaqCreate(Tagged):
     question: str = Field(min_length=3, max_length=1000)
     answer: str = Field(min_length=1, max_length=10_000)
+    phrasings: list[Annotated[str, Field(max_length=MAX_CHARS)]] | None = Field(
+        default=None,
+        max_length=MAX_PER_QUESTION,
+        description="Other ways customers ask this question (replaces those staff gave; null keeps them)",
+    )
 
 
 class FaqUpdate(FaqCreate):
     pass
+
+
+class PhrasingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    text: str
+    source: str  # staff, learned (an answer rated helpful) or gap (a knowledge-gap question)
+    created_at: datetime
 
 
 MAX_URL_CHARS = 2000  # the document's url column

@@ -15,7 +15,13 @@ from answerdesk.integrations.storage import ObjectStorage
 from answerdesk.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from answerdesk.knowledge.extract import SUPPORTED_EXTENSIONS, UnsupportedFileType
 from answerdesk.knowledge.models import Document, DocumentStatus, SourceKind
-from answerdesk.knowledge.repository import ChunkRepository, DocumentRepository, IndexStateRepository
+from answerdesk.knowledge.question_vectors import question_hash
+from answerdesk.knowledge.repository import (
+    ChunkRepository,
+    DocumentRepository,
+    FaqPhrasingRepository,
+    IndexStateRepository,
+)
 
 if TYPE_CHECKING:  # runtime builds the retriever, which imports this package's repository
     from answerdesk.runtime import Runtime
@@ -129,7 +135,7 @@ class KnowledgeService:
         doc.size_bytes = len(data)
         doc.tags = list(tags)
         doc.storage_key = storage_key(organization_id, doc.id, filename)
-        self._queue(doc)
+        self.mark_queued(doc)
         await self.db.flush()
         # The original is written before the commit; a failed commit leaves an orphan file, never a
         # document row without its file.
@@ -151,7 +157,7 @@ class KnowledgeService:
                 size_bytes=len(question.encode()) + len(answer.encode()),
             )
         )
-        self._queue(doc)
+        self.mark_queued(doc)
         await self.db.flush()
         return doc
 
@@ -168,7 +174,9 @@ class KnowledgeService:
             raise Conflict("Only FAQ entries can be edited here; upload a new version of the file instead.")
         doc.question, doc.answer, doc.tags = question.strip(), answer.strip(), list(tags)
         doc.title = doc.question[:300]
-        self._queue(doc)
+        # The entry's other phrasings stay with it when its question is reworded.
+        await FaqPhrasingRepository(self.db).rekey(organization_id, doc.id, question_hash(doc.question))
+        self.mark_queued(doc)
         await self.db.flush()
         return doc
 
@@ -189,7 +197,7 @@ class KnowledgeService:
                 )
             )
         doc.tags = list(tags)
-        self._queue(doc)
+        self.mark_queued(doc)
         await self.db.flush()
         return doc
 
@@ -229,7 +237,8 @@ class KnowledgeService:
     async def status_counts(self, organization_id: uuid.UUID) -> dict[str, int]:
         return await self.documents.count_by_status(organization_id)
 
-    def _queue(self, doc: Document) -> None:
+    def mark_queued(self, doc: Document) -> None:
+        """Marks the document for (re-)ingestion; the caller enqueues the job (``queue_ingest``)."""
         doc.status = DocumentStatus.queued
         doc.progress = 0
         doc.error = None

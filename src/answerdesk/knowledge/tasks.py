@@ -20,8 +20,14 @@ from answerdesk.knowledge.crawl import FetchFailed, fetch, filename_for, sitemap
 from answerdesk.knowledge.embedding import Embedder
 from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, SourceKind
 from answerdesk.knowledge.pipeline import ChunkBudget, Prepared, prepare_faq, prepare_file
+from answerdesk.knowledge.question_vectors import from_blob, question_hash, question_vector
 from answerdesk.knowledge.queueing import queue_ingest
-from answerdesk.knowledge.repository import ChunkRepository, DocumentRepository, IndexStateRepository
+from answerdesk.knowledge.repository import (
+    ChunkRepository,
+    DocumentRepository,
+    FaqPhrasingRepository,
+    IndexStateRepository,
+)
 from answerdesk.knowledge.service import CRAWL_TASK, INGEST_TASK, KnowledgeService, title_from_filename
 from answerdesk.runtime import Runtime
 
@@ -62,12 +68,13 @@ async def run_ingest(runtime: Runtime, organization_id: uuid.UUID, document_id: 
             return DocumentStatus.failed  # deleted while queued: nothing to do
         doc.status, doc.progress, doc.error = DocumentStatus.processing, 5, None
         snapshot = _Snapshot(doc)
+        wordings = await FaqPhrasingRepository(db).vectors(organization_id, document_id)
     try:
         prepared = await _prepare(runtime, snapshot)
         await _check_room(runtime, organization_id, document_id, len(prepared.chunks))
         await _set_progress(runtime, organization_id, document_id, 20)
         vectors = await _embed(runtime, [c.embed_text for c in prepared.chunks], organization_id, document_id)
-        question_vectors = await _embed_questions(runtime, prepared.chunks)
+        question_vectors = await _embed_questions(runtime, prepared.chunks, wordings)
     except AppError as exc:
         await _fail(runtime, organization_id, document_id, snapshot.revision, exc.message)
         return DocumentStatus.failed
@@ -167,8 +174,13 @@ async def _embed(
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
 
 
-async def _embed_questions(runtime: Runtime, drafts: Sequence[ChunkDraft]) -> dict[int, np.ndarray]:
-    """Each FAQ chunk's question on its own, by position: customers' questions are matched against it."""
+async def _embed_questions(
+    runtime: Runtime, drafts: Sequence[ChunkDraft], wordings: dict[str, list[bytes]]
+) -> dict[int, np.ndarray]:
+    """Each FAQ chunk's question vector, by position: customers' questions are matched against it.
+
+    The question's own vector, folded together with the other wordings kept for it (``phrasings``).
+    """
     questions = {
         i: qa[0] for i, draft in enumerate(drafts) if draft.kind == "faq" and (qa := split_faq(draft.text))
     }
@@ -176,7 +188,10 @@ async def _embed_questions(runtime: Runtime, drafts: Sequence[ChunkDraft]) -> di
         return {}
     embedder: Embedder = await runtime.embedder()
     vectors = await asyncio.to_thread(embedder.embed, list(questions.values()))
-    return dict(zip(questions, vectors, strict=True))
+    return {
+        i: question_vector(v, map(from_blob, wordings.get(question_hash(q), [])))
+        for (i, q), v in zip(questions.items(), vectors, strict=True)
+    }
 
 
 def _chunk_row(

@@ -41,6 +41,8 @@ from answerdesk.integrations.storage import ObjectNotFound
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.jobs import enqueue_after_commit
+from answerdesk.knowledge.phrasings import PhrasingService
+from answerdesk.knowledge.repository import FaqPhrasingRepository
 from answerdesk.knowledge.sentences import split_sentences
 from answerdesk.knowledge.service import KnowledgeService
 from answerdesk.privacy.models import ExportStatus, OrganizationExport
@@ -260,11 +262,18 @@ class CustomerPrivacyService:
                 deleted_faqs += 1
             except NotFound:
                 pass  # deleted by staff since
-        # Rows made from theirs (examples kept from an approved reply, feedback) go with them.
+        # FAQ phrasings learned from their questions go too; their FAQs are re-ingested without them.
+        relearn = await FaqPhrasingRepository(self.db).documents_of_messages(
+            organization_id, [m.id for m in messages]
+        )
+        # Rows made from theirs (examples kept from an approved reply, feedback, phrasings) go with them.
         await self.repo.delete_conversations(organization_id, conversation_ids, derived=True)
         await self.repo.delete_tickets(organization_id, ticket_ids, derived=True)
         self.repo.remember_erased(organization_id, tickets)
         scrubbed = await self.repo.scrub(organization_id, needles, ERASED)
+        phrasings = PhrasingService(self.db, self.runtime)
+        for doc_id in sorted(relearn - faq_ids):
+            await phrasings.reingest(organization_id, doc_id)
         result = ErasureRead(
             email_hash=email_hash(email),
             conversations=len(conversations),

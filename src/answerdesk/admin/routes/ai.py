@@ -466,7 +466,7 @@ async def playground_feedback(
         except ValidationError:
             raise ValidationFailed("Choose helpful or not helpful, and one of the listed reasons.") from None
         conversation = await service.get(db, principal_of(ctx), conversation.id, None, for_update=True)
-        feedback = await FeedbackService(db).record(conversation, body)
+        feedback = await FeedbackService(db, runtime).record(conversation, body)
     except AppError as exc:
         return JSONResponse(exc.to_dict(), status_code=exc.status_code)
     message = next(m for m in await service.messages(db, conversation) if m.id == feedback.message_id)

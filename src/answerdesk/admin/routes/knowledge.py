@@ -23,7 +23,8 @@ from answerdesk.admin.templating import redirect, render, templates
 from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.kit.errors import AppError, ValidationFailed
 from answerdesk.knowledge.extract import SUPPORTED_EXTENSIONS
-from answerdesk.knowledge.models import Document, DocumentStatus, SourceKind
+from answerdesk.knowledge.models import Document, DocumentStatus, PhrasingSource, SourceKind
+from answerdesk.knowledge.phrasings import PhrasingService
 from answerdesk.knowledge.queueing import queue_crawl, queue_ingest
 from answerdesk.knowledge.schemas import FaqCreate, UrlImport, parse_tags
 from answerdesk.knowledge.service import KnowledgeService
@@ -492,11 +493,21 @@ async def _upload_one(
     return UploadOutcome(doc.filename or name, True, message)
 
 
-def _faq_input(question: str, answer: str, tags: str) -> FaqCreate:
+def _faq_input(question: str, answer: str, tags: str, phrasings: str = "") -> FaqCreate:
     try:
-        return FaqCreate(question=question, answer=answer, tags=parse_tags(tags))
+        return FaqCreate(
+            question=question,
+            answer=answer,
+            tags=parse_tags(tags),
+            phrasings=[line for line in phrasings.splitlines() if line.strip()],
+        )
     except ValueError as exc:
-        labels = {"question": "Question", "answer": "Answer", "tags": "Tags"}
+        labels = {
+            "question": "Question",
+            "answer": "Answer",
+            "tags": "Tags",
+            "phrasings": "Other ways to ask",
+        }
         raise ValidationFailed(
             validation_message(exc, labels) if isinstance(exc, ValidationError) else f"Tags: {exc}."
         ) from None
@@ -511,12 +522,14 @@ async def create_faq(
     question: FormStr = "",
     answer: FormStr = "",
     tags: FormStr = "",
+    phrasings: FormStr = "",
 ) -> Response:
     try:
-        body = _faq_input(question, answer, tags)
+        body = _faq_input(question, answer, tags, phrasings)
         doc = await KnowledgeService.of(db, runtime).create_faq(
             ctx.organization.id, body.question, body.answer, body.tags
         )
+        await PhrasingService(db, runtime).set_staff(doc, body.phrasings or [])
     except AppError as exc:
         return await _page(
             request,
@@ -525,7 +538,7 @@ async def create_faq(
             runtime,
             status_code=exc.status_code,
             faq_error=exc.message,
-            faq_form={"question": question, "answer": answer, "tags": tags},
+            faq_form={"question": question, "answer": answer, "tags": tags, "phrasings": phrasings},
         )
     queue_ingest(db, runtime, doc)
     return redirect(PAGE, flash="FAQ entry added. It becomes searchable in a few seconds.")
@@ -536,12 +549,20 @@ async def edit_faq_page(
     request: Request, document_id: uuid.UUID, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep
 ) -> Response:
     doc = await _faq(db, runtime, ctx, document_id)
+    kept = await PhrasingService(db, runtime).for_document(ctx.organization.id, doc.id)
     form = {
         "question": doc.question or doc.title,
         "answer": doc.answer or "",
         "tags": ", ".join(doc.tags or []),
+        "phrasings": "\n".join(p.text for p in kept if p.source == PhrasingSource.staff),
     }
-    return render(request, "knowledge/faq_edit.html", doc=document_view(doc, datetime.now(UTC)), form=form)
+    return render(
+        request,
+        "knowledge/faq_edit.html",
+        doc=document_view(doc, datetime.now(UTC)),
+        form=form,
+        learned=[p for p in kept if p.source != PhrasingSource.staff],
+    )
 
 
 @router.post("/faqs/{document_id}")
@@ -554,24 +575,39 @@ async def update_faq(
     question: FormStr = "",
     answer: FormStr = "",
     tags: FormStr = "",
+    phrasings: FormStr = "",
 ) -> Response:
     doc = await _faq(db, runtime, ctx, document_id)
     try:
-        body = _faq_input(question, answer, tags)
+        body = _faq_input(question, answer, tags, phrasings)
         doc = await KnowledgeService.of(db, runtime).update_faq(
             ctx.organization.id, document_id, body.question, body.answer, body.tags
         )
+        await PhrasingService(db, runtime).set_staff(doc, body.phrasings or [])
     except AppError as exc:
+        kept = await PhrasingService(db, runtime).for_document(ctx.organization.id, doc.id)
         return render(
             request,
             "knowledge/faq_edit.html",
             status_code=exc.status_code,
             error=exc.message,
             doc=document_view(doc, datetime.now(UTC)),
-            form={"question": question, "answer": answer, "tags": tags},
+            form={"question": question, "answer": answer, "tags": tags, "phrasings": phrasings},
+            learned=[p for p in kept if p.source != PhrasingSource.staff],
         )
     queue_ingest(db, runtime, doc)
     return redirect(PAGE, flash="FAQ entry saved. It is being re-indexed.")
+
+
+@router.post("/faqs/{document_id}/phrasings/{phrasing_id}/delete")
+async def delete_phrasing(
+    document_id: uuid.UUID, phrasing_id: uuid.UUID, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep
+) -> Response:
+    """Forgets one learned phrasing (a customer's wording that should not lead to this entry)."""
+    await PhrasingService(db, runtime).remove(ctx.organization.id, document_id, phrasing_id)
+    return redirect(
+        f"{PAGE}/faqs/{document_id}/edit", flash="Phrasing removed. The entry is being re-indexed."
+    )
 
 
 async def _faq(db: AsyncSession, runtime: Runtime, ctx: AdminContext, document_id: uuid.UUID) -> Document:
