@@ -31,6 +31,8 @@ class FaqPair:
     question: str
     answer: str
     tags: tuple[str, ...] = ()
+    # Other ways customers ask the question, given in the file (folded into its vector at ingestion).
+    phrasings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,8 @@ async def run_ingest(runtime: Runtime, organization_id: uuid.UUID, document_id: 
         await _check_room(runtime, organization_id, document_id, len(prepared.chunks))
         await _set_progress(runtime, organization_id, document_id, 20)
         vectors = await _embed(runtime, [c.embed_text for c in prepared.chunks], organization_id, document_id)
-        question_vectors = await _embed_questions(runtime, prepared.chunks, wordings)
+        in_file = {question_hash(pair.question): pair.phrasings for pair in prepared.document.faqs}
+        question_vectors = await _embed_questions(runtime, prepared.chunks, wordings, in_file)
     except AppError as exc:
         await _fail(runtime, organization_id, document_id, snapshot.revision, exc.message)
         return DocumentStatus.failed
@@ -175,23 +176,32 @@ async def _embed(
 
 
 async def _embed_questions(
-    runtime: Runtime, drafts: Sequence[ChunkDraft], wordings: dict[str, list[bytes]]
+    runtime: Runtime,
+    drafts: Sequence[ChunkDraft],
+    stored: dict[str, list[bytes]],
+    in_file: dict[str, tuple[str, ...]],
 ) -> dict[int, np.ndarray]:
     """Each FAQ chunk's question vector, by position: customers' questions are matched against it.
 
-    The question's own vector, folded together with the other wordings kept for it (``phrasings``).
+    The question's own vector folded with its other phrasings (``question_vectors``): those given in the
+    FAQ file itself (``in_file``) and those kept in the database (``stored``, staff's and learned), both
+    by question hash.
     """
     questions = {
         i: qa[0] for i, draft in enumerate(drafts) if draft.kind == "faq" and (qa := split_faq(draft.text))
     }
     if not questions:
         return {}
+    keys = {i: question_hash(q) for i, q in questions.items()}
+    extra = [p for i in questions for p in in_file.get(keys[i], ())]
     embedder: Embedder = await runtime.embedder()
-    vectors = await asyncio.to_thread(embedder.embed, list(questions.values()))
-    return {
-        i: question_vector(v, map(from_blob, wordings.get(question_hash(q), [])))
-        for (i, q), v in zip(questions.items(), vectors, strict=True)
-    }
+    vectors = await asyncio.to_thread(embedder.embed, [*questions.values(), *extra])
+    own, given = vectors[: len(questions)], iter(vectors[len(questions) :])
+    out: dict[int, np.ndarray] = {}
+    for (i, key), vector in zip(keys.items(), own, strict=True):
+        from_file = [next(given) for _ in in_file.get(key, ())]
+        out[i] = question_vector(vector, [*from_file, *map(from_blob, stored.get(key, []))])
+    return out
 
 
 def _chunk_row(

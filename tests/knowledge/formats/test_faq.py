@@ -114,3 +114,33 @@ def test_json_faq_malformed(payload: bytes, message: str) -> None:
 def test_json_faq_empty_list_has_no_pairs() -> None:
     with pytest.raises(EmptyDocument):
         extract(b"[]", filename="faq.json")
+
+
+def test_faq_files_carry_other_phrasings_of_a_question() -> None:
+    csv_doc = extract(
+        b"question,answer,other questions\n"
+        b'"How do I get a refund?",Write to billing.,"refund please | I want my money back, now\n'
+        b'refund please"\n'
+        b"Where is my order?,Track it in your account.,\n",
+        filename="faq.csv",
+    )
+    assert [p.phrasings for p in csv_doc.faqs] == [("refund please", "I want my money back, now"), ()]
+    json_doc = extract(
+        json.dumps(
+            [
+                {
+                    "q": "How do I get a refund?",
+                    "a": "Write to billing.",
+                    "phrasings": ["  money back? ", "", "x"],
+                },
+                {"q": "Where is my order?", "a": "Track it.", "alternatives": "where is it\ntracking"},
+            ]
+        ).encode(),
+        filename="faq.json",
+    )
+    assert [p.phrasings for p in json_doc.faqs] == [("money back?",), ("where is it", "tracking")]
+
+
+def test_json_faq_phrasings_must_be_text() -> None:
+    with pytest.raises(MalformedFaq, match='Item 1: "phrasings" must be a list of questions'):
+        extract(b'[{"q": "Why?", "a": "Because.", "phrasings": [1, 2]}]', filename="faq.json")

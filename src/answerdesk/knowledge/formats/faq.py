@@ -12,10 +12,21 @@ from typing import Any
 from answerdesk.knowledge.cleaning import clean_inline, clean_text, decode_text
 from answerdesk.knowledge.document import FaqPair
 from answerdesk.knowledge.extract_errors import MalformedFaq
+from answerdesk.knowledge.question_vectors import MAX_PER_QUESTION, clean_phrasings
 
 QUESTION_KEYS = ("question", "q", "title", "questions")
 ANSWER_KEYS = ("answer", "a", "response", "answers", "reply")
 TAG_KEYS = ("tags", "tag", "keywords", "labels")
+PHRASING_KEYS = (
+    "phrasings",
+    "phrasing",
+    "otherquestions",
+    "alternativequestions",
+    "alternatives",
+    "variants",
+    "paraphrases",
+    "examples",
+)
 
 _TAG_SPLIT = re.compile(r"[,;|]")
 
@@ -36,6 +47,15 @@ def _split_tags(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tag for tag in tags if tag))
 
 
+def _split_phrasings(value: str) -> tuple[str, ...]:
+    """A cell of other wordings: one per line, or separated by "|" (questions may contain commas)."""
+    return _phrasings(re.split(r"[|\n]", value))
+
+
+def _phrasings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(clean_phrasings(clean_inline(v) for v in values))[:MAX_PER_QUESTION]
+
+
 def parse_faq_csv(data: bytes) -> tuple[FaqPair, ...]:
     """Rows are numbered like a spreadsheet: the header is row 1, the first pair row 2."""
     text = decode_text(data)
@@ -53,6 +73,7 @@ def parse_faq_csv(data: bytes) -> tuple[FaqPair, ...]:
         if header is None:
             return ()
         q_col, a_col, tag_col = _csv_columns(header)
+        phrasing_col = _find_key(header, PHRASING_KEYS)
         pairs: list[FaqPair] = []
         for row in reader:
             row_number += 1
@@ -68,7 +89,8 @@ def parse_faq_csv(data: bytes) -> tuple[FaqPair, ...]:
                         details={"row": row_number, "missing": key},
                     )
             tags = _split_tags(cells[tag_col]) if tag_col is not None else ()
-            pairs.append(FaqPair(question=question, answer=answer, tags=tags))
+            phrasings = _split_phrasings(cells[phrasing_col]) if phrasing_col is not None else ()
+            pairs.append(FaqPair(question=question, answer=answer, tags=tags, phrasings=phrasings))
     except csv.Error as exc:
         raise MalformedFaq(
             f"Row {row_number}: the CSV cannot be parsed ({exc})", details={"row": row_number}
@@ -137,7 +159,27 @@ def _json_pair(number: int, item: Any) -> FaqPair:
         if not text:
             raise MalformedFaq(f'Item {number}: "{key}" is empty', details={"item": number, "missing": role})
         values[role] = text
-    return FaqPair(question=values["question"], answer=values["answer"], tags=_json_tags(number, item))
+    return FaqPair(
+        question=values["question"],
+        answer=values["answer"],
+        tags=_json_tags(number, item),
+        phrasings=_json_phrasings(number, item),
+    )
+
+
+def _json_phrasings(number: int, item: dict[str, Any]) -> tuple[str, ...]:
+    key = _find_key(item, PHRASING_KEYS)
+    if key is None or item[key] is None:
+        return ()
+    value = item[key]
+    if isinstance(value, str):
+        return _split_phrasings(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return _phrasings(value)
+    raise MalformedFaq(
+        f'Item {number}: "{key}" must be a list of questions or one question per line',
+        details={"item": number, "key": key},
+    )
 
 
 def _json_tags(number: int, item: dict[str, Any]) -> tuple[str, ...]:
