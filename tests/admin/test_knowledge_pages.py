@@ -26,6 +26,7 @@ from answerdesk.kit.jobs import InProcessQueue
 from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, PhrasingSource
 from answerdesk.knowledge.phrasings import PhrasingService
 from answerdesk.knowledge.service import KnowledgeService
+from answerdesk.knowledge.tasks import run_ingest
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.models import Organization
 from tests.factories import LoggedIn, logged_in, make_member, make_org
@@ -295,13 +296,54 @@ async def test_faq_phrasings_typed_learned_and_removed(
     assert ">more power for my server\nbigger VPS please</textarea>" in edit.text
     assert "Learned from customers" in edit.text and "how do I move to a larger server" in edit.text
     removed = await client.post(
-        f"/admin/knowledge/faqs/{doc.id}/phrasings/{learned.id}/delete", data={"csrf_token": admin.csrf}
+        f"/admin/knowledge/documents/{doc.id}/phrasings/{learned.id}/delete",
+        data={"csrf_token": admin.csrf, "back": "edit"},
     )
-    assert removed.status_code == 303
+    assert removed.status_code == 303 and removed.headers["location"].endswith(f"/faqs/{doc.id}/edit")
     await drain(runtime)
     after = await client.get(f"/admin/knowledge/faqs/{doc.id}/edit")
     assert "how do I move to a larger server" not in after.text and "Nothing yet." in after.text
     assert "bigger VPS please" in after.text
+
+
+async def test_an_faq_files_phrasings_are_listed_by_question_and_removable(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org, admin = await admin_of(client, db)
+    faq_file = (
+        b'[{"q": "Can I upgrade my VPS plan?", "a": "Yes."}, {"q": "Do you sell domains?", "a": "Yes."}]'
+    )
+    async with session_scope(runtime.sessionmaker) as session:
+        doc = await KnowledgeService.of(session, runtime).upload(org.id, filename="faq.json", data=faq_file)
+    await run_ingest(runtime, org.id, doc.id)
+    assert 'id="phrasings-' not in (await client.get("/admin/knowledge")).text  # none yet: no button
+    async with session_scope(runtime.sessionmaker) as session:
+        chunk_id = await session.scalar(
+            sa.select(Chunk.id).where(Chunk.document_id == doc.id, Chunk.text.like("Q: Do you sell%"))
+        )
+        assert chunk_id is not None
+        [learned] = await PhrasingService(session, runtime).add(
+            org.id, chunk_id, ["can I register a .com domain with you"], source=PhrasingSource.learned
+        )
+    await drain(runtime)
+    listing = await client.get("/admin/knowledge")
+    assert (
+        f'href="/admin/knowledge/documents/{doc.id}/phrasings"' in listing.text
+        and "Phrasings (1)" in listing.text
+    )
+    page = await client.get(f"/admin/knowledge/documents/{doc.id}/phrasings")
+    assert page.status_code == 200
+    assert "Do you sell domains?" in page.text and "can I register a .com domain with you" in page.text
+    assert "Can I upgrade my VPS plan?" not in page.text  # questions without phrasings are not listed
+    removed = await client.post(
+        f"/admin/knowledge/documents/{doc.id}/phrasings/{learned.id}/delete", data={"csrf_token": admin.csrf}
+    )
+    assert removed.status_code == 303
+    assert removed.headers["location"].endswith(f"/documents/{doc.id}/phrasings")
+    await drain(runtime)
+    assert "No phrasings yet." in (await client.get(f"/admin/knowledge/documents/{doc.id}/phrasings")).text
+    [after] = await documents_of(runtime, org)
+    assert after.status == "ready"
 
 
 async def test_delete_removes_the_row(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime) -> None:

@@ -51,6 +51,31 @@ class PhrasingService:
         )  # 404 if not theirs
         return await self.repo.for_document(organization_id, document_id)
 
+    async def by_question(
+        self, organization_id: uuid.UUID, document_id: uuid.UUID
+    ) -> list[tuple[str | None, list[FaqPhrasing]]]:
+        """The document's phrasings grouped under its FAQ questions, in the document's order; phrasings of a
+        question the document no longer has come last, under None."""
+        kept = await self.for_document(organization_id, document_id)
+        questions = [
+            qa[0]
+            for text in await ChunkRepository(self.db).texts_of_document(organization_id, document_id, "faq")
+            if (qa := split_faq(text))
+        ]
+        groups: dict[str | None, list[FaqPhrasing]] = {}
+        by_hash = {question_hash(q): q for q in questions}
+        for p in kept:
+            groups.setdefault(by_hash.get(p.question_hash), []).append(p)
+        ordered: list[tuple[str | None, list[FaqPhrasing]]] = [
+            (q, groups[q]) for q in questions if q in groups
+        ]
+        if None in groups:
+            ordered.append((None, groups[None]))
+        return ordered
+
+    async def counts(self, organization_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        return await self.repo.counts(organization_id)
+
     async def set_staff(self, doc: Document, texts: Sequence[str]) -> None:
         """Replaces the staff-written phrasings of a single FAQ entry (kept as typed); caller re-ingests."""
         await self.repo.delete_by_source(doc.organization_id, doc.id, PhrasingSource.staff)

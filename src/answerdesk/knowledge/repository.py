@@ -188,6 +188,19 @@ class ChunkRepository:
             rows.extend(FaqQuestionRow(id=r[0], text=r[1], question_embedding=r[2]) for r in part)
         return rows
 
+    async def texts_of_document(
+        self, organization_id: uuid.UUID, document_id: uuid.UUID, kind: str
+    ) -> list[str]:
+        """The texts of a document's chunks of one kind, in order."""
+        result = await self.db.scalars(
+            sa.select(Chunk.text)
+            .where(
+                Chunk.organization_id == organization_id, Chunk.document_id == document_id, Chunk.kind == kind
+            )
+            .order_by(Chunk.position)
+        )
+        return list(result.all())
+
     async def question_vector(self, organization_id: uuid.UUID, chunk_id: int) -> bytes | None:
         """An FAQ chunk's stored question vector (its question with the wordings it was ingested with)."""
         return await self.db.scalar(
@@ -337,6 +350,15 @@ class FaqPhrasingRepository:
                 FaqPhrasing.source == source,
             )
         )
+
+    async def counts(self, organization_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        """Phrasings per document of the organization (for the knowledge list)."""
+        result = await self.db.execute(
+            sa.select(FaqPhrasing.document_id, sa.func.count())
+            .where(FaqPhrasing.organization_id == organization_id)
+            .group_by(FaqPhrasing.document_id)
+        )
+        return {doc_id: int(n) for doc_id, n in result.all()}
 
     async def delete_learned_from(self, organization_id: uuid.UUID, message_id: uuid.UUID) -> set[uuid.UUID]:
         """Deletes the phrasings learned from one message; returns the documents they belonged to."""

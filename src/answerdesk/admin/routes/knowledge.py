@@ -138,6 +138,7 @@ class DocumentView:
     chunk_count: int
     updated_at: datetime
     updated_ago: str
+    phrasings: int = 0  # other ways customers ask its FAQ questions (typed, learned, from gaps)
 
     @property
     def is_faq(self) -> bool:
@@ -201,7 +202,7 @@ def short_url(url: str, limit: int = 60) -> str:
     return f"{host}/…/{last}" if len(host) + len(last) + 3 <= limit else text[: limit - 1] + "…"
 
 
-def document_view(doc: Document, now: datetime) -> DocumentView:
+def document_view(doc: Document, now: datetime, phrasings: int = 0) -> DocumentView:
     is_file = doc.source == SourceKind.file
     title = short_url(doc.url) if doc.url and doc.title == doc.url else doc.title
     origins: dict[str, str] = {SourceKind.file: doc.filename or "", SourceKind.url: doc.url or ""}
@@ -220,6 +221,7 @@ def document_view(doc: Document, now: datetime) -> DocumentView:
         chunk_count=doc.chunk_count,
         updated_at=doc.updated_at,
         updated_ago=time_ago(doc.updated_at, now),
+        phrasings=phrasings,
     )
 
 
@@ -301,8 +303,9 @@ async def _documents_context(
     docs = await svc.list(org, source=filters.source, status=filters.status, tag=filters.tag, query=filters.q)
     now = datetime.now(UTC)
     pending = sum(counts.get(s, 0) for s in PENDING)
+    phrasings = await PhrasingService(db, runtime).counts(org)
     return {
-        "documents": [document_view(d, now) for d in docs],
+        "documents": [document_view(d, now, phrasings.get(d.id, 0)) for d in docs],
         "filters": filters,
         "stats": {
             "total": sum(counts.values()),
@@ -599,15 +602,32 @@ async def update_faq(
     return redirect(PAGE, flash="FAQ entry saved. It is being re-indexed.")
 
 
-@router.post("/faqs/{document_id}/phrasings/{phrasing_id}/delete")
-async def delete_phrasing(
-    document_id: uuid.UUID, phrasing_id: uuid.UUID, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep
+@router.get("/documents/{document_id}/phrasings")
+async def phrasings_page(
+    request: Request, document_id: uuid.UUID, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep
 ) -> Response:
-    """Forgets one learned phrasing (a customer's wording that should not lead to this entry)."""
-    await PhrasingService(db, runtime).remove(ctx.organization.id, document_id, phrasing_id)
-    return redirect(
-        f"{PAGE}/faqs/{document_id}/edit", flash="Phrasing removed. The entry is being re-indexed."
+    """Other ways customers ask a document's FAQ questions (an FAQ file's, or one entry's), to review."""
+    doc = await KnowledgeService.of(db, runtime).get(ctx.organization.id, document_id)
+    groups = await PhrasingService(db, runtime).by_question(ctx.organization.id, document_id)
+    return render(
+        request, "knowledge/phrasings.html", doc=document_view(doc, datetime.now(UTC)), groups=groups
     )
+
+
+@router.post("/documents/{document_id}/phrasings/{phrasing_id}/delete")
+async def delete_phrasing(
+    document_id: uuid.UUID,
+    phrasing_id: uuid.UUID,
+    ctx: OrgAdmin,
+    db: DbSession,
+    runtime: RuntimeDep,
+    back: FormStr = "",
+) -> Response:
+    """Forgets one phrasing (a customer's wording that should not lead to this entry)."""
+    await PhrasingService(db, runtime).remove(ctx.organization.id, document_id, phrasing_id)
+    edit = back == "edit"
+    target = f"{PAGE}/faqs/{document_id}/edit" if edit else f"{PAGE}/documents/{document_id}/phrasings"
+    return redirect(target, flash="Phrasing removed. The entry is being re-indexed.")
 
 
 async def _faq(db: AsyncSession, runtime: Runtime, ctx: AdminContext, document_id: uuid.UUID) -> Document:
