@@ -175,3 +175,38 @@ def test_confidence_follows_the_relevance_gate_above_the_organizations_cut() -> 
     assert confidence_of(answer(0.9, AnswerMode.fallback), 0.4) < confidence_of(answer(0.9), 0.4)
     assert confidence_of(answer(0.2, AnswerMode.faq), 0.4) == 0.95
     assert confidence_of(answer(0.9, AnswerMode.no_answer), 0.4) == 0.05
+
+
+async def test_drafts_are_written_in_the_customers_language(
+    llm_runtime: Runtime, fake_openai: FakeOpenAIServer, fake: FakeWhmcs, whmcs_server: FakeWhmcsServer
+) -> None:
+    runtime = llm_runtime
+    async with runtime.sessionmaker() as session:
+        org = await make_tenant(session)
+    await seed_demo_subset(runtime, org.id)
+    await connect(runtime, org.id, whmcs_server)
+    german = fake.add_ticket(
+        "Outlook", "Outlook sendet keine E-Mails mehr. Welchen Port muss ich für den Postausgang eintragen?"
+    )
+    # The question, translated for the search; then the answer.
+    fake_openai.replies = [
+        "Outlook does not send e-mails any more. Which port do I enter for outgoing mail (SMTP)?",
+        "Tragen Sie für den Postausgang Port 465 mit SSL/TLS ein [1].",
+    ]
+    await runtime.jobs.enqueue("tickets.sync", organization_id=str(org.id))
+    await drain(runtime)
+    stored = await ticket_by_external(runtime, org.id, german.id)
+    assert stored.language == "de"
+    (draft,) = await drafts_of(runtime, stored.id)
+    assert draft.mode == "llm" and draft.text.startswith("Tragen Sie"), draft.text
+    rewrite, answer = fake_openai.requests[-2:]
+    assert "Postausgang" in str(rewrite.body["messages"]) and "English" in str(rewrite.body["messages"])
+    assert "Language: reply in German" in answer.messages[0]["content"]
+
+    # Too short to tell: the WHMCS client's language decides.
+    french_client = fake.add_client("Jean", "Dupont")
+    french_client.language = "french"
+    short = fake.add_ticket("Merci", "ok ???", client=french_client.id)
+    await runtime.jobs.enqueue("tickets.sync", organization_id=str(org.id))
+    await drain(runtime)
+    assert (await ticket_by_external(runtime, org.id, short.id)).language == "fr"

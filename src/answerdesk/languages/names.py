@@ -24,6 +24,15 @@ def language_name(tag: str) -> str | None:
     return LANGUAGE_NAMES.get(base_code(tag))
 
 
+def code_of(value: str) -> str | None:
+    """The code of a language given by code, tag or English name ("de", "pt-BR", "German", "german" as
+    WHMCS stores a client's language), or None when we do not know it."""
+    text = value.strip().casefold()
+    if language_name(text):
+        return base_code(text)
+    return next((code for code, name in LANGUAGE_NAMES.items() if name.casefold() == text), None)
+
+
 _TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 
 

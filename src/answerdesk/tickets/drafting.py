@@ -25,8 +25,10 @@ from answerdesk.chat.models import AnswerMode
 from answerdesk.kit.db import session_scope
 from answerdesk.kit.errors import NotFound
 from answerdesk.knowledge.embedding import Vectors
+from answerdesk.languages.detect import detect_language
+from answerdesk.languages.names import code_of
 from answerdesk.runtime import Runtime
-from answerdesk.tenants.service import OrganizationService
+from answerdesk.tenants.service import OrganizationService, org_language
 from answerdesk.tickets.categories import CategorySet, categories_of, categorise_ticket
 from answerdesk.tickets.classify import triage
 from answerdesk.tickets.learning import TRACE_KEY as EXAMPLES_TRACE_KEY
@@ -55,6 +57,7 @@ class _Snapshot:
     question: str
     search_text: str
     answers_message_id: uuid.UUID | None
+    language: str | None  # known before this draft: the ticket's, else the WHMCS client's, else the org's
 
 
 def last_customer_run(messages: Sequence[TicketMessage]) -> list[TicketMessage]:
@@ -93,6 +96,9 @@ async def draft_reply(
         org = await OrganizationService(db).get(organization_id)
         snapshot = _snapshot(org.name, org.settings or {}, ticket, messages, pending, instruction)
     customer_text = "\n\n".join(m.content for m in pending[-3:]) if pending else snapshot.question
+    # The draft is written in the customer's language (the model is told so; quoted help says which
+    # language it is in), and a question in another language than the help centre is translated to search.
+    language = await asyncio.to_thread(detect_language, customer_text) or snapshot.language
     analyzer = await runtime.sentiment()
     sentiment = await asyncio.to_thread(analyzer.analyze_one, customer_text[-4000:])
     # One embedding of the customer's own words serves both the category and the knowledge search.
@@ -115,7 +121,9 @@ async def draft_reply(
         sentiment_score=sentiment.score,
     )
     examples = await similar_examples(runtime, organization_id, vector, exclude_ticket_id=ticket_id)
-    result = await _answer(runtime, organization_id, snapshot, vector, [e.example for e in examples])
+    result = await _answer(
+        runtime, organization_id, snapshot, vector, [e.example for e in examples], language
+    )
     async with session_scope(runtime.sessionmaker) as db:
         ticket = await TicketRepository(db).get(organization_id, ticket_id, for_update=True)
         if ticket is None:
@@ -126,6 +134,7 @@ async def draft_reply(
         ticket.urgency_score = decided.urgency
         ticket.sentiment_label, ticket.sentiment_score = sentiment.label, sentiment.score
         ticket.frustrated = sentiment.frustrated
+        ticket.language = language
         ticket.drafting_since = ticket.drafting_instruction = None
         ticket.classification = {
             "category": decided.category,
@@ -190,6 +199,9 @@ def _snapshot(
         question=frame_question(ticket.subject, latest, ticket.client_context or {}, instruction),
         search_text=f"{ticket.subject}\n{latest}".strip()[:MAX_TURN_CHARS],
         answers_message_id=pending[-1].id if pending else None,
+        language=ticket.language
+        or code_of(str((ticket.client_context or {}).get("language") or ""))
+        or org_language(org_settings),
     )
 
 
@@ -215,6 +227,7 @@ async def _answer(
     snapshot: _Snapshot,
     vector: Vectors,
     examples: Sequence[ReplyExample] = (),
+    language: str | None = None,
 ) -> AnswerResult:
     # ``vector`` is of the customer's own words (search_text): the framing (account facts, staff
     # instruction) is for the model, and would only blur the question's embedding and its relevance score.
@@ -226,6 +239,7 @@ async def _answer(
         ai=snapshot.ai,
         question_vector=vector,
         examples=examples,
+        language=language,
     )
     result: AnswerResult | None = None
     async for event in AnswerPipeline(runtime).run(request):

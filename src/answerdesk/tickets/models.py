@@ -123,6 +123,8 @@ class Ticket(IdMixin, TenantMixin, CreatedAtMixin, Base):
     sentiment_label: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     sentiment_score: Mapped[float | None] = mapped_column(sa.Float, default=None)
     frustrated: Mapped[bool] = mapped_column(default=False)
+    # The customer's language (ISO 639-1), detected from their latest messages when a draft is written.
+    language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     urgency_score: Mapped[float] = mapped_column(sa.Float, default=0.0)
     # What GetTickets said last time (status, priority, department, last reply): unchanged → no GetTicket.
     external_fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")

@@ -170,6 +170,7 @@ class TicketRead(BaseModel):
     sentiment_label: str | None
     sentiment_score: float | None
     frustrated: bool
+    language: str | None = Field(default=None, description="The customer's language (ISO 639-1), detected")
     urgency_score: float
     created_at: datetime
     updated_at: datetime
