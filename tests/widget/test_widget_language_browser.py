@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import ApiKeyKind
@@ -62,6 +62,18 @@ async def test_a_german_browser_gets_german_texts_and_answers(
                 read = await api.get(f"{base}/api/v1/conversations/{cid}", headers=bearer(secret))
             assert read.json()["language"] == "de"
             assert read.json()["messages"][0]["language"] == "de"
+
+            # The API's error messages are English: the visitor reads the widget's own, in German.
+            async def too_fast(route: Route) -> None:
+                body = '{"error": {"code": "rate_limited", "message": "Too many requests; slow down."}}'
+                await route.fulfill(status=429, content_type="application/json", body=body)
+
+            await page.route(re.compile(r".*/conversations/[^/]+/messages$"), too_fast)
+            await box.fill("Noch eine Frage?")
+            await dialog.get_by_role("button", name="Senden").click()
+            await expect(dialog.get_by_role("alert")).to_contain_text("Sie senden Nachrichten zu schnell")
+            await expect(dialog).not_to_contain_text("slow down")
+            await page.unroute(re.compile(r".*/conversations/[^/]+/messages$"))
 
             await dialog.get_by_role("button", name="Chat beenden").click()
             await expect(dialog.get_by_role("group", name="Wie war dieser Chat?")).to_be_visible()

@@ -26,6 +26,7 @@
       helpfulQ: "Was this helpful?", yes: "Helpful", no: "Not helpful", whyNot: "What was wrong?",
       rWrong: "Wrong", rNotAsked: "Not what I asked", rOutdated: "Outdated",
       title: "Chat with us", welcome: "Hi! Ask me anything about our services.",
+      tooFast: "You are sending messages too quickly. Please wait a moment.",
       unavailable: "Sorry, the chat is not available on this website right now.",
       offline: "You seem to be offline. The chat reconnects when the network is back.", name: "Name",
       email: "E-mail", phone: "Phone", source: "Source {0}: ", sources: "Sources ({0})", you: "You: ",
@@ -52,6 +53,7 @@
       helpfulQ: "War das hilfreich?", yes: "Hilfreich", no: "Nicht hilfreich", whyNot: "Was war falsch?",
       rWrong: "Falsch", rNotAsked: "Nicht meine Frage", rOutdated: "Veraltet",
       title: "Chatten Sie mit uns", welcome: "Hallo! Fragen Sie mich alles zu unseren Leistungen.",
+      tooFast: "Sie senden Nachrichten zu schnell. Bitte warten Sie einen Moment.",
       unavailable: "Der Chat ist auf dieser Website gerade leider nicht verfügbar.",
       offline: "Sie scheinen offline zu sein. Der Chat verbindet sich wieder, sobald das Netz zurück ist.",
       name: "Name", email: "E-Mail", phone: "Telefon", source: "Quelle {0}: ", sources: "Quellen ({0})",
@@ -81,6 +83,7 @@
       helpfulQ: "Cette réponse vous a-t-elle aidé ?", yes: "Utile", no: "Pas utile",
       whyNot: "Qu'est-ce qui n'allait pas ?", rWrong: "Inexacte", rNotAsked: "Pas ma question", rOutdated: "Obsolète",
       title: "Discutez avec nous", welcome: "Bonjour ! Posez-moi toutes vos questions sur nos services.",
+      tooFast: "Vous envoyez des messages trop vite. Veuillez patienter un instant.",
       unavailable: "Désolé, le chat n'est pas disponible sur ce site pour le moment.",
       offline: "Vous semblez hors ligne. Le chat se reconnectera dès le retour du réseau.", name: "Nom",
       email: "E-mail", phone: "Téléphone", source: "Source {0} : ", sources: "Sources ({0})", you: "Vous : ",
@@ -110,6 +113,7 @@
       helpfulQ: "¿Te ha sido útil?", yes: "Útil", no: "No es útil", whyNot: "¿Qué ha fallado?",
       rWrong: "Incorrecta", rNotAsked: "No es lo que pregunté", rOutdated: "Desactualizada",
       title: "Chatea con nosotros", welcome: "¡Hola! Pregúntame lo que quieras sobre nuestros servicios.",
+      tooFast: "Estás enviando mensajes demasiado rápido. Espera un momento.",
       unavailable: "Lo sentimos, el chat no está disponible en este sitio web ahora mismo.",
       offline: "Parece que no tienes conexión. El chat se volverá a conectar cuando vuelva la red.",
       name: "Nombre", email: "Correo electrónico", phone: "Teléfono", source: "Fuente {0}: ",
@@ -138,6 +142,7 @@
       helpfulQ: "Was dit nuttig?", yes: "Nuttig", no: "Niet nuttig", whyNot: "Wat klopte er niet?",
       rWrong: "Onjuist", rNotAsked: "Niet wat ik vroeg", rOutdated: "Verouderd",
       title: "Chat met ons", welcome: "Hallo! Stel me gerust een vraag over onze diensten.",
+      tooFast: "Je stuurt te snel berichten. Wacht even.",
       unavailable: "Sorry, de chat is op deze website nu niet beschikbaar.",
       offline: "U lijkt offline te zijn. De chat maakt opnieuw verbinding zodra het netwerk terug is.",
       name: "Naam", email: "E-mail", phone: "Telefoon", source: "Bron {0}: ", sources: "Bronnen ({0})",
@@ -166,6 +171,7 @@
       helpfulQ: "Ti è stato utile?", yes: "Utile", no: "Non utile", whyNot: "Cosa non andava?",
       rWrong: "Sbagliata", rNotAsked: "Non è ciò che ho chiesto", rOutdated: "Non aggiornata",
       title: "Chatta con noi", welcome: "Ciao! Chiedimi qualsiasi cosa sui nostri servizi.",
+      tooFast: "Stai inviando messaggi troppo velocemente. Attendi un momento.",
       unavailable: "Spiacenti, al momento la chat non è disponibile su questo sito.",
       offline: "Sembra che tu sia offline. La chat si riconnetterà quando tornerà la rete.", name: "Nome",
       email: "E-mail", phone: "Telefono", source: "Fonte {0}: ", sources: "Fonti ({0})", you: "Tu: ",
@@ -193,6 +199,7 @@
       helpfulQ: "Isto foi útil?", yes: "Útil", no: "Não foi útil", whyNot: "O que estava errado?",
       rWrong: "Errada", rNotAsked: "Não é o que perguntei", rOutdated: "Desatualizada",
       title: "Fale conosco", welcome: "Olá! Pergunte-me o que quiser sobre os nossos serviços.",
+      tooFast: "Você está enviando mensagens rápido demais. Aguarde um momento.",
       unavailable: "Desculpe, o chat não está disponível neste site no momento.",
       offline: "Parece que você está offline. O chat volta a se conectar quando a rede voltar.", name: "Nome",
       email: "E-mail", phone: "Telefone", source: "Fonte {0}: ", sources: "Fontes ({0})", you: "Você: ",
@@ -526,6 +533,13 @@
   // ---- API ---------------------------------------------------------------------------------------------
   function ChatError(message, status, code) { this.message = message; this.status = status; this.code = code; }
 
+  // The server's error messages are English: the visitor reads ours, in their language, except in English.
+  function errorText(e, status) {
+    if (e.code === "rate_limited") return t("tooFast");
+    if (e.code === "organization_suspended" || e.code === "plan_limit" || e.code === "unauthorized") return t("unavailable");
+    return (LANG === "en" && e.message) || t("failed", status);
+  }
+
   function api(method, path, body, accept) {
     var headers = { Authorization: "Bearer " + KEY };
     if (conv) headers["X-Conversation-Token"] = conv.token;
@@ -538,7 +552,7 @@
       if (r.ok) return r;
       return r.json().catch(function () { return {}; }).then(function (j) {
         var e = (j && j.error) || {};
-        throw new ChatError(e.message || t("failed", r.status), r.status, e.code);
+        throw new ChatError(errorText(e, r.status), r.status, e.code);
       });
     }, function () {
       // A refused origin looks like a network failure: browsers hide the 403 from pages it does not allow.
