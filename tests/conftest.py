@@ -98,6 +98,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "base_url": "http://testserver",
         # Test websites are served from 127.0.0.1; one test turns this off to check the refusal.
         "crawl_allow_private": True,
+        # Learned FAQ phrasings apply at once (a test of the delay sets its own).
+        "phrasing_delay_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

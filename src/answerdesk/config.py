@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Memory for organizations' search indexes in each process; least recently used ones are dropped past
     # it and reloaded from their saved files at their next search (bench/index_cache.py). 0 = no limit.
     index_cache_mb: int = Field(default=512, ge=0)
+    # Phrasings learned from answers rated helpful reach their FAQ at most this late: one re-ingestion of the
+    # FAQ's document takes every one learned meanwhile (a popular entry of a large FAQ file is rated often).
+    phrasing_delay_seconds: float = Field(default=30.0, ge=0)
     crawl_max_pages: int = Field(default=50, ge=1)
     crawl_timeout_seconds: float = Field(default=10.0, gt=0)
     # Off: URL imports may not reach private, loopback or link-local addresses (the server's own network).

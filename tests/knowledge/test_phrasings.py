@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import ApiKeyKind
 from answerdesk.kit.db import session_scope
-from answerdesk.knowledge.models import Chunk, FaqPhrasing, PhrasingSource
+from answerdesk.knowledge.models import Chunk, Document, FaqPhrasing, PhrasingSource
 from answerdesk.knowledge.phrasings import PhrasingService
 from answerdesk.knowledge.question_vectors import MAX_PER_QUESTION, question_vector
 from answerdesk.runtime import Runtime
@@ -279,3 +279,28 @@ async def test_an_faq_file_brings_its_own_phrasings_and_keeps_learned_ones(kb: K
         embedder.embed([CHECK["question"]])[0], embedder.embed([*CHECK_PHRASINGS, learned.text])
     )
     assert same_vector(await chunk_question_vector(runtime, chunk["chunk_id"]), expected)
+
+
+async def test_phrasings_learned_close_together_share_one_reingestion(kb: Kb, runtime: Runtime) -> None:
+    runtime.settings.phrasing_delay_seconds = 0.3
+    doc_id = await faq(kb, CHECK)
+    revision = (await kb.doc(doc_id))["updated_at"]
+    chunk_id = (await kb.search(CHECK["question"], k=1))[0]["chunk_id"]
+    learned = ["I want to see my invoices", "where can I find my bills"]
+    for text in learned:  # two customers rate their answers helpful, a moment apart
+        async with session_scope(runtime.sessionmaker) as db:
+            assert await PhrasingService(db, runtime).add(
+                kb.organization_id, chunk_id, [text], source=PhrasingSource.learned
+            )
+    async with session_scope(runtime.sessionmaker) as db:
+        doc = await db.get_one(Document, uuid.UUID(doc_id))
+        assert doc.revision == 1 and doc.status == "ready"  # nothing re-ingested yet
+    await kb.ready(doc_id)
+    async with session_scope(runtime.sessionmaker) as db:
+        doc = await db.get_one(Document, uuid.UUID(doc_id))
+        assert doc.revision == 2  # one re-ingestion took both
+    assert (await kb.doc(doc_id))["updated_at"] != revision
+    new_chunk = (await kb.search(CHECK["question"], k=1))[0]["chunk_id"]
+    embedder = await runtime.embedder()
+    expected = question_vector(embedder.embed([CHECK["question"]])[0], embedder.embed(learned))
+    assert same_vector(await chunk_question_vector(runtime, new_chunk), expected)

@@ -2,7 +2,9 @@
 rated helpful, or taken from the knowledge-gap questions an entry was written for.
 
 They change the question's vector at ingestion (``question_vectors``), so adding or removing one
-re-ingests the FAQ's document (one FAQ entry: two embeddings; an FAQ file: its entries). A learned phrasing
+re-ingests the FAQ's document (one FAQ entry: two embeddings; an FAQ file: its entries): at once for what
+staff do, ``phrasing_delay_seconds`` later for what is learned, so that one re-ingestion takes in every
+rating of a busy entry. A learned phrasing
 keeps the customer's message id, so erasing that customer removes it (privacy.service) and re-ingests the
 document.
 """
@@ -18,6 +20,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.kit.errors import NotFound
+from answerdesk.kit.jobs import enqueue_after_commit
 from answerdesk.knowledge.chunk import split_faq
 from answerdesk.knowledge.models import Document, FaqPhrasing, PhrasingSource
 from answerdesk.knowledge.question_vectors import (
@@ -29,7 +32,7 @@ from answerdesk.knowledge.question_vectors import (
 )
 from answerdesk.knowledge.queueing import queue_ingest
 from answerdesk.knowledge.repository import ChunkRepository, DocumentRepository, FaqPhrasingRepository
-from answerdesk.knowledge.service import KnowledgeService
+from answerdesk.knowledge.service import PHRASINGS_TASK, KnowledgeService
 from answerdesk.tickets.privacy import strip_personal_data
 
 if TYPE_CHECKING:
@@ -120,7 +123,7 @@ class PhrasingService:
             anchor=anchor,
         )
         if kept:
-            await self.reingest(organization_id, hit.document_id)
+            self.reingest_soon(organization_id, hit.document_id)
         return kept
 
     async def _store(
@@ -189,7 +192,21 @@ class PhrasingService:
         """Removes what was learned from one customer message (its answer is no longer rated helpful)."""
         documents = await self.repo.delete_learned_from(organization_id, message_id)
         for document_id in sorted(documents):
-            await self.reingest(organization_id, document_id)
+            self.reingest_soon(organization_id, document_id)
+
+    def reingest_soon(self, organization_id: uuid.UUID, document_id: uuid.UUID) -> None:
+        """Re-ingests the document ``phrasing_delay_seconds`` after this commits; what is learned meanwhile
+        joins the same job (one job id per document while it waits). One learned while that job is running
+        is stored but waits for the document's next ingestion (the next phrasing learned, or any edit)."""
+        enqueue_after_commit(
+            self.db,
+            self.runtime.jobs,
+            PHRASINGS_TASK,
+            job_id=f"phrasings:{document_id}",
+            defer_seconds=self.runtime.settings.phrasing_delay_seconds,
+            organization_id=str(organization_id),
+            document_id=str(document_id),
+        )
 
     async def reingest(self, organization_id: uuid.UUID, document_id: uuid.UUID) -> None:
         """Queues the document again so its FAQ question vectors take the phrasings in (after commit)."""

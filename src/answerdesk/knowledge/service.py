@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # runtime builds the retriever, which imports this package's 
 
 INGEST_TASK = "knowledge.ingest"
 CRAWL_TASK = "knowledge.crawl"
+PHRASINGS_TASK = "knowledge.apply_phrasings"
 
 
 def storage_key(organization_id: uuid.UUID, document_id: uuid.UUID, filename: str) -> str:

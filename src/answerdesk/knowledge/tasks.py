@@ -19,6 +19,7 @@ from answerdesk.knowledge.chunk import split_faq
 from answerdesk.knowledge.crawl import FetchFailed, fetch, filename_for, sitemap_pages, web_client
 from answerdesk.knowledge.embedding import Embedder
 from answerdesk.knowledge.models import Chunk, Document, DocumentStatus, SourceKind
+from answerdesk.knowledge.phrasings import PhrasingService
 from answerdesk.knowledge.pipeline import ChunkBudget, Prepared, prepare_faq, prepare_file
 from answerdesk.knowledge.question_vectors import from_blob, question_hash, question_vector
 from answerdesk.knowledge.queueing import queue_ingest
@@ -28,7 +29,13 @@ from answerdesk.knowledge.repository import (
     FaqPhrasingRepository,
     IndexStateRepository,
 )
-from answerdesk.knowledge.service import CRAWL_TASK, INGEST_TASK, KnowledgeService, title_from_filename
+from answerdesk.knowledge.service import (
+    CRAWL_TASK,
+    INGEST_TASK,
+    PHRASINGS_TASK,
+    KnowledgeService,
+    title_from_filename,
+)
 from answerdesk.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -38,6 +45,13 @@ EMBED_BATCH = 64
 @task(INGEST_TASK, timeout_seconds=1800)
 async def ingest_document(ctx: JobContext, *, organization_id: str, document_id: str) -> None:
     await run_ingest(ctx.runtime, uuid.UUID(organization_id), uuid.UUID(document_id))
+
+
+@task(PHRASINGS_TASK, timeout_seconds=60)
+async def apply_phrasings(ctx: JobContext, *, organization_id: str, document_id: str) -> None:
+    """Re-ingests an FAQ document so the phrasings learned since the last time are in its vectors."""
+    async with session_scope(ctx.runtime.sessionmaker) as db:
+        await PhrasingService(db, ctx.runtime).reingest(uuid.UUID(organization_id), uuid.UUID(document_id))
 
 
 @task(CRAWL_TASK, timeout_seconds=1800)
