@@ -533,11 +533,12 @@
   // ---- API ---------------------------------------------------------------------------------------------
   function ChatError(message, status, code) { this.message = message; this.status = status; this.code = code; }
 
-  // The server's error messages are English: the visitor reads ours, in their language, except in English.
+  // The server's error messages are English: English visitors read them, others the widget's own texts.
   function errorText(e, status) {
+    if (LANG === "en" && e.message) return e.message;
     if (e.code === "rate_limited") return t("tooFast");
     if (e.code === "organization_suspended" || e.code === "plan_limit" || e.code === "unauthorized") return t("unavailable");
-    return (LANG === "en" && e.message) || t("failed", status);
+    return t("failed", status);
   }
 
   function api(method, path, body, accept) {
