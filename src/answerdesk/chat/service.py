@@ -124,10 +124,7 @@ class ChatService:
         )
         if conversation is None:
             raise NotFound(NOT_FOUND)
-        if token is None and principal.kind != "public":
-            return conversation
-        if token is None or not tokens_equal(hash_token(token), conversation.token_hash):
-            raise NotFound(NOT_FOUND)
+        check_token(principal, conversation, token)
         return conversation
 
     async def messages(
@@ -204,15 +201,31 @@ class ChatService:
         vector = (await (await self.runtime.query_embeddings()).embed(text))[None, :]
         sentiment = analyzer.analyze_embedded([text], vector)[0]
         language = await asyncio.to_thread(detect_language, text)
-        conversation = await self.get(db, principal, conversation_id, token, for_update=True)
-        if conversation.status == ConversationStatus.closed:
-            raise Conflict("This conversation is closed. Start a new one to ask something else.")
-        history = await MessageRepository(db).recent(
-            conversation.organization_id, conversation.id, HISTORY_MESSAGES
+        # The message is counted first (which locks the conversation), in the statement that reads it; a
+        # wrong token or a closed conversation then fails the request, which rolls the count back.
+        conversation = await ConversationRepository(db).count_message(
+            principal.organization_id,
+            conversation_id,
+            at=utcnow(),
+            open_only=True,
+            # "ok", "thanks" or an order number tell nothing: the conversation keeps the language it had.
+            language=language,
+            sentiment=(sentiment.label, sentiment.frustrated),
         )
-        # "ok", "thanks" or an order number tell nothing: the conversation keeps the language it had.
-        conversation.language = language or conversation.language
-        message = append_message(
+        if conversation is None:
+            if (await self.get(db, principal, conversation_id, token)).status == ConversationStatus.closed:
+                raise Conflict("This conversation is closed. Start a new one to ask something else.")
+            raise NotFound(NOT_FOUND)  # not closed after all: it was reopened in between
+        check_token(principal, conversation, token)
+        seq = conversation.message_count
+        history = (
+            await MessageRepository(db).recent(
+                conversation.organization_id, conversation.id, HISTORY_MESSAGES, before_seq=seq
+            )
+            if seq > 1  # the conversation's first message has no history to read
+            else []
+        )
+        message = add_counted_message(
             db, conversation, Sender.customer, text, sentiment=sentiment, events=self.runtime.events
         )
         message.language = language
@@ -261,12 +274,12 @@ class ChatService:
         assert result is not None
         handoff = result.offers_human or accepted.frustrated
         async with session_scope(self.runtime.sessionmaker) as db:
-            conversation = await ConversationRepository(db).get(
-                accepted.organization_id, accepted.conversation_id, for_update=True
+            conversation = await ConversationRepository(db).count_message(
+                accepted.organization_id, accepted.conversation_id, at=utcnow(), handoff=handoff
             )
             if conversation is None:  # deleted while we were answering: nothing to attach the answer to
                 raise NotFound(NOT_FOUND)
-            message = append_message(
+            message = add_counted_message(
                 db, conversation, Sender.bot, result.text, result=result, events=self.runtime.events
             )
             if result.query_vector is not None:
@@ -274,8 +287,6 @@ class ChatService:
                 await MessageRepository(db).set_query_embedding(
                     accepted.organization_id, accepted.customer_message.id, vector_bytes(result.query_vector)
                 )
-            if handoff and conversation.handoff_at is None:
-                conversation.handoff_at = utcnow()
             if result.mode == AnswerMode.handoff and conversation.waiting_since is None:
                 # The customer asked for a person in words: they now wait for staff, as with the button.
                 conversation.waiting_since = utcnow()
@@ -360,6 +371,34 @@ def append_message(
     With `events`, the message is published live once the session commits (notes to staff only)."""
     conversation.message_count += 1
     conversation.last_message_at = utcnow()
+    if sentiment is not None:
+        conversation.last_sentiment = sentiment.label
+        conversation.frustrated = conversation.frustrated or sentiment.frustrated
+    return add_counted_message(
+        db,
+        conversation,
+        sender,
+        content,
+        sentiment=sentiment,
+        result=result,
+        author_user_id=author_user_id,
+        events=events,
+    )
+
+
+def add_counted_message(
+    db: AsyncSession,
+    conversation: Conversation,
+    sender: Sender,
+    content: str,
+    *,
+    sentiment: SentimentResult | None = None,
+    result: AnswerResult | None = None,
+    author_user_id: uuid.UUID | None = None,
+    events: EventBus | None = None,
+) -> Message:
+    """Adds the message whose seq is ``conversation.message_count``, already counted with the summary fields
+    (``ConversationRepository.count_message``); otherwise like ``append_message``."""
     message = Message(
         organization_id=conversation.organization_id,
         conversation_id=conversation.id,
@@ -376,8 +415,6 @@ def append_message(
         message.sentiment_score = sentiment.score
         message.sentiment_label = sentiment.label
         message.frustrated = sentiment.frustrated
-        conversation.last_sentiment = sentiment.label
-        conversation.frustrated = conversation.frustrated or sentiment.frustrated
     if result is not None:
         message.mode = result.mode
         message.model = result.model
@@ -389,6 +426,14 @@ def append_message(
     if events is not None:
         announce.message_added(db, events, conversation, message)
     return message
+
+
+def check_token(principal: Principal, conversation: Conversation, token: str | None) -> None:
+    """Public keys need the conversation's token; a wrong one is a 404, as for another's conversation."""
+    if token is None and principal.kind != "public":
+        return
+    if token is None or not tokens_equal(hash_token(token), conversation.token_hash):
+        raise NotFound(NOT_FOUND)
 
 
 def vector_bytes(vector: npt.NDArray[np.float32]) -> bytes:
