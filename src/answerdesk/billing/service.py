@@ -297,34 +297,39 @@ class AnswerQuota:
     async def reserve(self, organization_id: uuid.UUID) -> Reservation | None:
         """Counts one answer; None when the plan's answers for this period are used up."""
         async with session_scope(self.sessionmaker) as db:
-            service = BillingService(db, self.settings)
             org = await db.get(Organization, organization_id)
             if org is None:
                 raise NotFound("Organization not found.")
-            plan = await service.get_plan_for_org(org)
-            start, end = service.current_period(org)
-            limit = plan.answers_per_month
+            return await self.reserve_in(db, org)
+
+    async def reserve_in(self, db: AsyncSession, org: Organization) -> Reservation | None:
+        """``reserve`` in the caller's transaction (the chat counts the answer as it stores the question).
+        Best as its last statement: on PostgreSQL the usage row stays locked until the commit."""
+        service = BillingService(db, self.settings)
+        plan = await service.get_plan_for_org(org)
+        start, end = service.current_period(org)
+        limit = plan.answers_per_month
+        used = await service.usage_rows.consume(org.id, start, limit)
+        if used is None and await service.usage_rows.get(org.id, start) is None:
+            # The period's first answer: make its row, then count as everyone else does.
+            await service.usage_rows.ensure(org.id, start, end)
             used = await service.usage_rows.consume(org.id, start, limit)
-            if used is None and await service.usage_rows.get(org.id, start) is None:
-                # The period's first answer: make its row, then count as everyone else does.
-                await service.usage_rows.ensure(org.id, start, end)
-                used = await service.usage_rows.consume(org.id, start, limit)
-            if used is None:
-                return None
-            if (
-                limit is not None
-                and used >= limit * self.settings.usage_warning_ratio
-                and await service.usage_rows.mark_warned(org.id, start)
-            ):
-                enqueue_after_commit(
-                    db,
-                    self.jobs,
-                    WARN_TASK,
-                    job_id=f"{WARN_TASK}:{org.id}:{start.isoformat()}",
-                    organization_id=str(org.id),
-                    period_start=start.isoformat(),
-                )
-            return Reservation(org.id, start, used, limit)
+        if used is None:
+            return None
+        if (
+            limit is not None
+            and used >= limit * self.settings.usage_warning_ratio
+            and await service.usage_rows.mark_warned(org.id, start)
+        ):
+            enqueue_after_commit(
+                db,
+                self.jobs,
+                WARN_TASK,
+                job_id=f"{WARN_TASK}:{org.id}:{start.isoformat()}",
+                organization_id=str(org.id),
+                period_start=start.isoformat(),
+            )
+        return Reservation(org.id, start, used, limit)
 
     async def release(self, reservation: Reservation) -> None:
         async with session_scope(self.sessionmaker) as db:

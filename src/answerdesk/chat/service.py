@@ -16,7 +16,7 @@ from answerdesk.answers.pipeline import AnswerEvent, AnswerPipeline, AnswerReque
 from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
-from answerdesk.billing.service import AnswerQuota
+from answerdesk.billing.service import AnswerQuota, Reservation
 from answerdesk.chat import announce
 from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.models import (
@@ -65,6 +65,8 @@ class AcceptedMessage:
     customer_message: MessageRead
     answer: AnswerRequest | None  # None: staff handle this conversation, the bot stays silent
     frustrated: bool
+    # The plan's AI answer counted for it (None: used up, or no AI answer asked for: staff, a handoff).
+    reservation: Reservation | None = None
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,11 @@ class ChatService:
         org = await OrganizationService(db).get(conversation.organization_id)
         await db.flush()
         answer = None
+        reservation = None
         if conversation.status == ConversationStatus.bot:
+            if not sentiment.wants_human:  # a handoff, not an AI answer
+                # Counted with the question, in one transaction: see _answer_within_quota.
+                reservation = await self._quota().reserve_in(db, org)
             answer = AnswerRequest(
                 organization_id=org.id,
                 organization_name=org.name,
@@ -249,6 +255,7 @@ class ChatService:
             customer_message=MessageRead.model_validate(message),
             answer=answer,
             frustrated=sentiment.frustrated,
+            reservation=reservation,
         )
 
     async def respond(self, accepted: AcceptedMessage) -> AsyncIterator[ReplyEvent]:
@@ -266,7 +273,7 @@ class ChatService:
             )
             return
         result: AnswerResult | None = None
-        async for event in self._answer_within_quota(accepted.organization_id, accepted.answer):
+        async for event in self._answer_within_quota(accepted.answer, accepted.reservation):
             if isinstance(event, TokenDelta):
                 yield event
             else:
@@ -313,22 +320,26 @@ class ChatService:
             result,
         )
 
-    async def _answer_within_quota(
-        self, organization_id: uuid.UUID, request: AnswerRequest
-    ) -> AsyncIterator[AnswerEvent]:
-        """The pipeline's events, if the plan has an AI answer left this period.
+    def _quota(self) -> AnswerQuota:
+        return AnswerQuota(self.runtime.sessionmaker, self.runtime.settings, self.runtime.jobs)
 
-        The answer is counted before the model is called (so concurrent answers cannot overshoot) and given
-        back when the bot did not answer after all: the customer asked for a person, nothing relevant was
-        found, or answering failed. Used up, the customer is offered a person instead, with no model call."""
+    async def _answer_within_quota(
+        self, request: AnswerRequest, reservation: Reservation | None
+    ) -> AsyncIterator[AnswerEvent]:
+        """The pipeline's events, if the plan had an AI answer left this period (``reservation``).
+
+        The answer is counted before the model is called (so concurrent answers cannot overshoot): with the
+        customer's question, in the transaction that stores it, so it costs no transaction of its own. It is
+        given back when the bot did not answer after all: the customer asked for a person, nothing relevant
+        was found, or answering failed. Used up, the customer is offered a person instead, with no model
+        call."""
         if request.wants_human:  # a handoff, not an AI answer
             async for event in AnswerPipeline(self.runtime).run(request):
                 yield event
             return
-        quota = AnswerQuota(self.runtime.sessionmaker, self.runtime.settings, self.runtime.jobs)
-        reservation = await quota.reserve(organization_id)
+        quota = self._quota()
         if reservation is None:
-            log.info("chat.quota_reached", organization_id=str(organization_id))
+            log.info("chat.quota_reached", organization_id=str(request.organization_id))
             text = say(Text.cannot_answer, request.language)
             yield TokenDelta(text=text)
             yield AnswerResult(text=text, mode=AnswerMode.quota)
