@@ -167,14 +167,16 @@ class Retriever:
         tags: Sequence[str] | None = None,
         query_vector: npt.NDArray[np.float32] | None = None,
         words: Sequence[str] = (),
+        generation: int | None = None,
     ) -> list[Retrieved]:
         """Top ``k`` chunks for ``query``; a given ``query_vector`` (normalised embedding) is used as is.
 
         An FAQ chunk's meaning score blends its question's cosine with its own (``blend_faq``): a short
         question matches a short FAQ question far more closely than the whole entry. ``words``
         (the query's content words, as ``tokenize`` makes them) are looked up in each hit for ``coverage``.
+        ``generation``: the organization's index generation if the caller has just read it (``generation``).
         """
-        index = await self._serving_index(db, organization_id)
+        index = await self._serving_index(db, organization_id, generation)
         if index.dense.count == 0:
             return []
         allowed = index.allowed(tags)
@@ -225,6 +227,10 @@ class Retriever:
             for f in fused
             if f.id in hits  # a chunk deleted since the index was built is skipped
         ]
+
+    async def generation(self, db: AsyncSession, organization_id: uuid.UUID) -> int:
+        """The organization's index generation in the database: what a search would compare its copy with."""
+        return await IndexStateRepository(db).generation(organization_id)
 
     async def index_for(self, db: AsyncSession, organization_id: uuid.UUID) -> OrgIndex:
         """The index at the database's current generation, waiting for a refresh when this copy is behind."""
@@ -279,8 +285,11 @@ class Retriever:
             index is not None and index.generation >= generation and organization_id not in self._full_wanted
         )
 
-    async def _serving_index(self, db: AsyncSession, organization_id: uuid.UUID) -> OrgIndex:
-        generation = await IndexStateRepository(db).generation(organization_id)
+    async def _serving_index(
+        self, db: AsyncSession, organization_id: uuid.UUID, generation: int | None = None
+    ) -> OrgIndex:
+        if generation is None:
+            generation = await IndexStateRepository(db).generation(organization_id)
         current = self._indexes.get(organization_id)
         if self._fresh(organization_id, current, generation):
             assert current is not None
