@@ -101,6 +101,17 @@ class BillingService:
 
     # -- an organization's plan -----------------------------------------------------------------------
 
+    async def organization_and_plan(self, organization_id: uuid.UUID) -> tuple[Organization, Plan]:
+        """The organization and its plan (as ``get_plan_for_org`` chooses it) in one query."""
+        found = await self.plans.organization_with_plan(organization_id, self.settings.default_plan)
+        if found is None:
+            raise NotFound("Organization not found.")
+        org, plan = found
+        if plan is None:
+            log.warning("billing.default_plan_missing", slug=self.settings.default_plan)
+            return org, unlimited_plan(self.settings.default_plan)
+        return org, plan
+
     async def get_plan_for_org(self, org: Organization) -> Plan:
         """The organization's plan; one without its own follows the operator's default plan."""
         if org.plan_id is not None:
@@ -302,11 +313,15 @@ class AnswerQuota:
                 raise NotFound("Organization not found.")
             return await self.reserve_in(db, org)
 
-    async def reserve_in(self, db: AsyncSession, org: Organization) -> Reservation | None:
-        """``reserve`` in the caller's transaction (the chat counts the answer as it stores the question).
+    async def reserve_in(
+        self, db: AsyncSession, org: Organization, plan: Plan | None = None
+    ) -> Reservation | None:
+        """``reserve`` in the caller's transaction (the chat counts the answer as it stores the question),
+        with the organization's ``plan`` if the caller has it (``BillingService.organization_and_plan``).
         Best as its last statement: on PostgreSQL the usage row stays locked until the commit."""
         service = BillingService(db, self.settings)
-        plan = await service.get_plan_for_org(org)
+        if plan is None:
+            plan = await service.get_plan_for_org(org)
         start, end = service.current_period(org)
         limit = plan.answers_per_month
         used = await service.usage_rows.consume(org.id, start, limit)

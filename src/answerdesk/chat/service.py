@@ -16,7 +16,7 @@ from answerdesk.answers.pipeline import AnswerEvent, AnswerPipeline, AnswerReque
 from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
-from answerdesk.billing.service import AnswerQuota, Reservation
+from answerdesk.billing.service import AnswerQuota, BillingService, Reservation
 from answerdesk.chat import announce
 from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.models import (
@@ -47,7 +47,7 @@ from answerdesk.languages.detect import detect_language
 from answerdesk.languages.texts import Text, say
 from answerdesk.runtime import Runtime
 from answerdesk.sentiment import SentimentResult
-from answerdesk.tenants.service import OrganizationService, org_language
+from answerdesk.tenants.service import org_language
 
 log = structlog.get_logger(__name__)
 
@@ -231,14 +231,17 @@ class ChatService:
             db, conversation, Sender.customer, text, sentiment=sentiment, events=self.runtime.events
         )
         message.language = language
-        org = await OrganizationService(db).get(conversation.organization_id)
+        # The plan comes with the organization, for the quota below.
+        org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(
+            conversation.organization_id
+        )
         await db.flush()
         answer = None
         reservation = None
         if conversation.status == ConversationStatus.bot:
             if not sentiment.wants_human:  # a handoff, not an AI answer
                 # Counted with the question, in one transaction: see _answer_within_quota.
-                reservation = await self._quota().reserve_in(db, org)
+                reservation = await self._quota().reserve_in(db, org, plan)
             answer = AnswerRequest(
                 organization_id=org.id,
                 organization_name=org.name,
