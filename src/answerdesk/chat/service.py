@@ -231,6 +231,9 @@ class ChatService:
             db, conversation, Sender.customer, text, sentiment=sentiment, events=self.runtime.events
         )
         message.language = language
+        # Knowledge gaps group questions by their search query's vector: most questions are searched as
+        # asked, so it is stored with the question (the answer replaces it when the query was rewritten).
+        message.query_embedding = vector_bytes(vector[0])
         # The plan comes with the organization, for the quota below.
         org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(
             conversation.organization_id
@@ -292,8 +295,9 @@ class ChatService:
             message = add_counted_message(
                 db, conversation, Sender.bot, result.text, result=result, events=self.runtime.events
             )
-            if result.query_vector is not None:
-                # Knowledge gaps group questions by this vector later, without embedding them again.
+            if result.query_vector is not None and result.query != accepted.answer.question:
+                # Searched for a rewritten query (a follow-up made standalone, a translation): gaps group the
+                # question by that query's vector, not the one stored with it.
                 await MessageRepository(db).set_query_embedding(
                     accepted.organization_id, accepted.customer_message.id, vector_bytes(result.query_vector)
                 )
