@@ -49,6 +49,9 @@ log = structlog.get_logger(__name__)
 
 # How many candidates each list contributes before fusion.
 CANDIDATES_PER_LIST = 50
+# Chunk rows (text, title, source) each copy keeps of the hits it returned, so that a search of a current
+# copy reads no rows: the most searched ones, about 1.5 MB at most per organization.
+REMEMBERED_ROWS = 1_000
 # Below this many chunks a refresh takes well under a second, so a search waits for it and sees the change.
 # Above, a search serves the previous copy instead: even a short grace period for the refresh (0.2 s was
 # tried) showed up in every search made while a 100k-chunk refresh ran (p50 8 ms -> 260 ms).
@@ -87,6 +90,8 @@ class OrgIndex:
     built_at: float = field(default_factory=time.monotonic)
     # FAQ chunks' questions embedded on their own, keyed by chunk id: matched with no embedding at query time.
     questions: DenseIndex = field(default_factory=lambda: DenseIndex(model_name=MODEL_NAME))
+    # Rows of the chunks this copy has returned, read while it was current (see Retriever.search).
+    rows: dict[int, ChunkHit] = field(default_factory=dict)
 
     @property
     def nbytes(self) -> int:
@@ -94,6 +99,17 @@ class OrgIndex:
         # Each chunk's tag set is its own frozenset (216+ bytes) in a dict slot with an int key.
         tags = sum(sys.getsizeof(t) + 48 for t in self.tags.values())
         return self.dense.nbytes + self.questions.nbytes + self.keyword.nbytes + tags
+
+    def known_rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkHit] | None:
+        """The rows of these chunks if this copy has them all, else None."""
+        rows = self.rows
+        if not all(cid in rows for cid in chunk_ids):
+            return None
+        return {cid: rows[cid] for cid in chunk_ids}
+
+    def remember_rows(self, hits: dict[int, ChunkHit]) -> None:
+        if len(self.rows) + len(hits) <= REMEMBERED_ROWS:
+            self.rows.update(hits)
 
     def allowed(self, wanted: Sequence[str] | None) -> set[int] | None:
         if not wanted:
@@ -176,6 +192,8 @@ class Retriever:
         (the query's content words, as ``tokenize`` makes them) are looked up in each hit for ``coverage``.
         ``generation``: the organization's index generation if the caller has just read it (``generation``).
         """
+        if generation is None:
+            generation = await IndexStateRepository(db).generation(organization_id)
         index = await self._serving_index(db, organization_id, generation)
         if index.dense.count == 0:
             return []
@@ -214,7 +232,16 @@ class Retriever:
         # OpenMP's thread count is per thread: the worker thread that runs this must be set to one too.
         (dense, questions, _), fused, coverage = await asyncio.to_thread(_with_omp_threads, 1, run)
         dense_scores, question_scores = dict(dense), dict(questions)
-        hits = await ChunkRepository(db).hits(organization_id, [f.id for f in fused])
+        ids = [f.id for f in fused]
+        # A copy at the database's generation holds exactly the chunks that exist (every change to them
+        # bumps it), and chunk rows never change: the rows it read once serve its later searches. A copy
+        # behind (a large index being refreshed) reads them, so that chunks deleted since are dropped.
+        current = index.generation == generation
+        hits = index.known_rows(ids) if current else None
+        if hits is None:
+            hits = await ChunkRepository(db).hits(organization_id, ids)
+            if current:
+                index.remember_rows(hits)
         return [
             Retrieved(
                 hit=hits[f.id],
@@ -285,11 +312,7 @@ class Retriever:
             index is not None and index.generation >= generation and organization_id not in self._full_wanted
         )
 
-    async def _serving_index(
-        self, db: AsyncSession, organization_id: uuid.UUID, generation: int | None = None
-    ) -> OrgIndex:
-        if generation is None:
-            generation = await IndexStateRepository(db).generation(organization_id)
+    async def _serving_index(self, db: AsyncSession, organization_id: uuid.UUID, generation: int) -> OrgIndex:
         current = self._indexes.get(organization_id)
         if self._fresh(organization_id, current, generation):
             assert current is not None
