@@ -63,6 +63,8 @@ class AnswerRequest:
     language: str | None = None  # the customer's (ISO 639-1): bot texts, answer language, query translation
     # Staff-approved replies to similar questions (ticket drafts): tone and content, never sources.
     examples: Sequence[ReplyExample] = ()
+    # The organization's index generation if the caller has just read it (a chat message, with the question).
+    index_generation: int | None = None
 
 
 @dataclass
@@ -138,9 +140,13 @@ class AnswerPipeline:
             yield TokenDelta(text=handoff)
             yield self._finish(AnswerResult(text=handoff, mode=AnswerMode.handoff), started)
             return
-        # One session and one read of the index generation for the knowledge base's language and the search.
+        # One session and one read of the index generation for the knowledge base's language and the search
+        # (none if the caller read it). A current index copy knows its language and rows: then the session
+        # never connects.
         async with session_scope(self.runtime.sessionmaker) as db:
-            generation = await self.runtime.retriever.generation(db, request.organization_id)
+            generation = request.index_generation
+            if generation is None:
+                generation = await self.runtime.retriever.generation(db, request.organization_id)
             query, translated = await self._standalone(request, db, generation)
             retrieve_start = time.perf_counter()
             passages, evidence, query_vector = await self._retrieve(request, query, db, generation)

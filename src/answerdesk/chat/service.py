@@ -203,6 +203,12 @@ class ChatService:
         vector = (await (await self.runtime.query_embeddings()).embed(text))[None, :]
         sentiment = analyzer.analyze_embedded([text], vector)[0]
         language = await asyncio.to_thread(detect_language, text)
+        # Read before the conversation is locked (on SQLite, before the write lock): the organization with the
+        # plan for the quota below, and the index generation the answer's search compares its copy with.
+        org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(
+            principal.organization_id
+        )
+        generation = await self.runtime.retriever.generation(db, org.id)
         # The message is counted first (which locks the conversation), in the statement that reads it; a
         # wrong token or a closed conversation then fails the request, which rolls the count back.
         conversation = await ConversationRepository(db).count_message(
@@ -234,10 +240,6 @@ class ChatService:
         # Knowledge gaps group questions by their search query's vector: most questions are searched as
         # asked, so it is stored with the question (the answer replaces it when the query was rewritten).
         message.query_embedding = vector_bytes(vector[0])
-        # The plan comes with the organization, for the quota below.
-        org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(
-            conversation.organization_id
-        )
         await db.flush()
         answer = None
         reservation = None
@@ -254,6 +256,7 @@ class ChatService:
                 wants_human=sentiment.wants_human,
                 question_vector=vector[0],
                 language=conversation.language or org_language(org.settings),
+                index_generation=generation,
             )
         return AcceptedMessage(
             conversation_id=conversation.id,
