@@ -49,9 +49,12 @@ log = structlog.get_logger(__name__)
 
 # How many candidates each list contributes before fusion.
 CANDIDATES_PER_LIST = 50
-# Chunk rows (text, title, source) each copy keeps of the hits it returned, so that a search of a current
-# copy reads no rows: the most searched ones, about 1.5 MB at most per organization.
-REMEMBERED_ROWS = 1_000
+# Memory for chunk rows (text, title, source) of recent hits, all organizations together: a search of a
+# current index copy then reads none from the database (see Retriever.search). A document's title can
+# change without new chunks (a new version uploaded, until it is ingested): a kept row is read again after
+# ROW_CACHE_SECONDS.
+ROW_CACHE_BYTES = 16 * 1024 * 1024
+ROW_CACHE_SECONDS = 60.0
 # Below this many chunks a refresh takes well under a second, so a search waits for it and sees the change.
 # Above, a search serves the previous copy instead: even a short grace period for the refresh (0.2 s was
 # tried) showed up in every search made while a 100k-chunk refresh ran (p50 8 ms -> 260 ms).
@@ -90,8 +93,6 @@ class OrgIndex:
     built_at: float = field(default_factory=time.monotonic)
     # FAQ chunks' questions embedded on their own, keyed by chunk id: matched with no embedding at query time.
     questions: DenseIndex = field(default_factory=lambda: DenseIndex(model_name=MODEL_NAME))
-    # Rows of the chunks this copy has returned, read while it was current (see Retriever.search).
-    rows: dict[int, ChunkHit] = field(default_factory=dict)
 
     @property
     def nbytes(self) -> int:
@@ -99,17 +100,6 @@ class OrgIndex:
         # Each chunk's tag set is its own frozenset (216+ bytes) in a dict slot with an int key.
         tags = sum(sys.getsizeof(t) + 48 for t in self.tags.values())
         return self.dense.nbytes + self.questions.nbytes + self.keyword.nbytes + tags
-
-    def known_rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkHit] | None:
-        """The rows of these chunks if this copy has them all, else None."""
-        rows = self.rows
-        if not all(cid in rows for cid in chunk_ids):
-            return None
-        return {cid: rows[cid] for cid in chunk_ids}
-
-    def remember_rows(self, hits: dict[int, ChunkHit]) -> None:
-        if len(self.rows) + len(hits) <= REMEMBERED_ROWS:
-            self.rows.update(hits)
 
     def allowed(self, wanted: Sequence[str] | None) -> set[int] | None:
         if not wanted:
@@ -172,6 +162,10 @@ class Retriever:
         self._compacting: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._full_wanted: set[uuid.UUID] = set()
         self._save_locks: dict[uuid.UUID, asyncio.Lock] = {}
+        # (organization, chunk id) -> (time.monotonic() until which it is kept, row)
+        self._rows: ByteBoundedLRU[tuple[uuid.UUID, int], tuple[float, ChunkHit]] = ByteBoundedLRU(
+            ROW_CACHE_BYTES, _row_bytes
+        )
 
     async def search(
         self,
@@ -233,15 +227,18 @@ class Retriever:
         (dense, questions, _), fused, coverage = await asyncio.to_thread(_with_omp_threads, 1, run)
         dense_scores, question_scores = dict(dense), dict(questions)
         ids = [f.id for f in fused]
-        # A copy at the database's generation holds exactly the chunks that exist (every change to them
-        # bumps it), and chunk rows never change: the rows it read once serve its later searches. A copy
-        # behind (a large index being refreshed) reads them, so that chunks deleted since are dropped.
+        # A copy at the database's generation returns only chunks that exist (every change to them bumps
+        # it), and a chunk's row never changes (new text is a new chunk): rows read once serve later
+        # searches. A copy behind (a large index being refreshed) reads them, so chunks deleted since are
+        # dropped.
         current = index.generation == generation
-        hits = index.known_rows(ids) if current else None
+        hits = self._known_rows(organization_id, ids) if current else None
         if hits is None:
             hits = await ChunkRepository(db).hits(organization_id, ids)
             if current:
-                index.remember_rows(hits)
+                until = time.monotonic() + ROW_CACHE_SECONDS
+                for cid, hit in hits.items():
+                    self._rows.put((organization_id, cid), (until, hit))
         return [
             Retrieved(
                 hit=hits[f.id],
@@ -274,8 +271,25 @@ class Retriever:
 
     async def purge_superseded(self, organization_id: uuid.UUID) -> None:
         """Deletes the organization's superseded snapshots from disk now (they are otherwise kept a minute
-        for readers): after an erasure, the words erased must not stay in any file."""
+        for readers): after an erasure, the words erased must not stay in any file (nor in kept rows)."""
+        self._forget_rows(organization_id)
         await asyncio.to_thread(remove_superseded, self._dir(organization_id))
+
+    def _known_rows(self, organization_id: uuid.UUID, chunk_ids: Sequence[int]) -> dict[int, ChunkHit] | None:
+        """The kept rows of these chunks if all are kept, else None."""
+        found: dict[int, ChunkHit] = {}
+        now = time.monotonic()
+        for cid in chunk_ids:
+            kept = self._rows.get((organization_id, cid))
+            if kept is None or kept[0] <= now:
+                return None
+            found[cid] = kept[1]
+        return found
+
+    def _forget_rows(self, organization_id: uuid.UUID) -> None:
+        for key in self._rows.keys():  # noqa: SIM118 - a copied list, not a dict: discarding is safe
+            if key[0] == organization_id:
+                self._rows.discard(key)
 
     async def drop(self, organization_id: uuid.UUID) -> None:
         """Forgets a deleted organization: its copy in memory, its running work and its files on disk.
@@ -289,6 +303,7 @@ class Retriever:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._indexes.discard(organization_id)
+        self._forget_rows(organization_id)
         self._full_wanted.discard(organization_id)
         lock = self._save_locks.pop(organization_id, None)
         if lock is not None:
@@ -548,6 +563,12 @@ class Retriever:
 
 def _index_bytes(index: OrgIndex) -> int:
     return index.nbytes
+
+
+def _row_bytes(kept: tuple[float, ChunkHit]) -> int:
+    # The strings' characters (ASCII mostly) plus the objects and the map's entry.
+    hit = kept[1]
+    return len(hit.text) + len(hit.title) + len(hit.source) + len(hit.section) + 400
 
 
 def _detachable(db: AsyncSession) -> bool:
