@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     staff_online_seconds: float = Field(default=60.0, gt=0)
     # GET /chat/stats is asked on every widget open: its figures are kept this long per organization.
     chat_stats_cache_seconds: float = Field(default=30.0, ge=0)
+    # API keys verified by a request are trusted this long per process without a query (auth/keycache.py):
+    # a key revoked or an organization suspended on another process stops working within this time.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     # Ticket drafts: how many staff-approved past replies to similar questions the model sees as examples.
     ticket_reply_examples: int = Field(default=3, ge=0, le=10)
 

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from answerdesk.answers.gate import shipped_gate
+from answerdesk.auth.keycache import ApiKeyCache
 from answerdesk.auth.sessions import DatabaseSessionStore, RedisSessionStore, SessionStore
 from answerdesk.config import Settings
 from answerdesk.integrations.llm import LLMProvider, OpenAICompatibleProvider
@@ -54,6 +55,8 @@ class Runtime:
     stripe: BillingGateway | None = field(default=None, repr=False)
     # Each organization's knowledge base language per index generation: questions are translated to it.
     knowledge_languages: KnowledgeLanguages = field(default_factory=KnowledgeLanguages, repr=False)
+    # API keys verified in the last few seconds (ANSWERDESK_API_KEY_CACHE_SECONDS).
+    api_keys: ApiKeyCache = field(init=False, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _embedder: Embedder | None = field(default=None, repr=False)
     _query_batcher: EmbeddingBatcher | None = field(default=None, repr=False)
@@ -110,6 +113,7 @@ class Runtime:
             hnsw_threshold=settings.hnsw_threshold,
             cache_bytes=settings.index_cache_mb * 1024 * 1024 or None,
         )
+        runtime.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
         runtime.llm = build_llm(settings)
         runtime.stripe = build_stripe(settings)
         runtime.events = build_event_bus(redis)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from pathlib import Path
+
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import ApiKey, ApiKeyKind, AuditLog
+from answerdesk.kit.db import utcnow
 from answerdesk.kit.security import hash_token
+from answerdesk.runtime import Runtime
+from tests.conftest import app_client, make_settings, started_app
 from tests.factories import bearer, make_key, make_org
 
 
@@ -51,6 +58,35 @@ async def test_revoke_takes_effect_at_once(client: httpx.AsyncClient, db: AsyncS
     assert after.status_code == 401
     assert after.json()["error"]["code"] == "unauthorized"
     assert await db.scalar(sa.select(AuditLog).where(AuditLog.action == "api_key.revoked")) is not None
+
+
+async def test_a_key_is_looked_up_once_then_trusted_for_a_few_seconds(
+    database_url: str, tmp_path: Path, db: AsyncSession
+) -> None:
+    org = await make_org(db)
+    token = await make_key(db, org)
+    settings = make_settings(database_url, tmp_path / "data", api_key_cache_seconds=0.5)
+    async with started_app(settings) as application, app_client(application) as client:
+        runtime: Runtime = application.state.runtime
+        lookups: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            if "FROM api_key" in statement:
+                lookups.append(statement)
+
+        sa.event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+        for _ in range(3):
+            assert (await client.get("/api/v1/users", headers=bearer(token))).status_code == 200
+        assert len(lookups) == 1
+        # Revoked by another process (straight in the database): refused once the entry expires.
+        await db.execute(
+            sa.update(ApiKey).where(ApiKey.organization_id == org.id).values(revoked_at=utcnow())
+        )
+        await db.commit()
+        deadline = time.monotonic() + 10
+        while (await client.get("/api/v1/users", headers=bearer(token))).status_code == 200:
+            assert time.monotonic() < deadline, "a revoked key was still served after its cache time"
+            await asyncio.sleep(0.05)
 
 
 async def test_unknown_or_malformed_credentials(client: httpx.AsyncClient) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.billing.periods import add_months, monthly_period
 from answerdesk.billing.schemas import PlanCreate
 from answerdesk.billing.service import BillingService
 from answerdesk.config import Settings
+from answerdesk.kit.errors import NotFound
 from answerdesk.runtime import Runtime
 from tests.factories import bearer, logged_in, make_key, make_member, make_org
 
@@ -65,6 +68,25 @@ async def test_a_default_plan_setting_is_followed(db: AsyncSession, settings: Se
     missing = settings.model_copy(update={"default_plan": "gone"})
     plan = await BillingService(db, missing).get_plan_for_org(org)
     assert plan.answers_per_month is None and plan.chunks_limit is None
+
+
+async def test_organization_and_plan_in_one_query_choose_as_get_plan_for_org(
+    db: AsyncSession, settings: Settings
+) -> None:
+    org = await make_org(db)
+    await db.commit()
+    for slug in ("enterprise", "pro", "gone"):  # the default plan, another default, a default naming none
+        billing = BillingService(db, settings.model_copy(update={"default_plan": slug}))
+        found, plan = await billing.organization_and_plan(org.id)
+        expected = await billing.get_plan_for_org(org)
+        assert found.id == org.id
+        assert (plan.slug, plan.answers_per_month) == (expected.slug, expected.answers_per_month)
+    await BillingService(db, settings).set_plan(org, "free")  # its own plan wins over the default
+    await db.commit()
+    _, own = await BillingService(db, settings).organization_and_plan(org.id)
+    assert own.slug == "free"
+    with pytest.raises(NotFound):
+        await BillingService(db, settings).organization_and_plan(uuid.uuid4())
 
 
 async def test_usage_api(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime) -> None:

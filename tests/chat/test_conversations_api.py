@@ -98,6 +98,16 @@ async def test_public_key_needs_the_conversation_token(
     assert mine.status_code == 200 and mine.json()["channel"] == "widget"
     no_token = await client.post(f"{API}/{cid}/messages", headers=public, json={"content": "hi"})
     assert no_token.status_code == 404
+    wrong = {**public, "X-Conversation-Token": other["token"]}
+    assert (
+        await client.post(f"{API}/{cid}/messages", headers=wrong, json={"content": "hi"})
+    ).status_code == 404
+    # The message is counted in the statement that reads the conversation, before the token is checked:
+    # the refusal rolls that back, so the refused messages left no trace and took no seq.
+    assert await stored_messages(runtime, cid) == []
+    right = {**public, "X-Conversation-Token": token}
+    sent = await client.post(f"{API}/{cid}/messages", headers=right, json={"content": "hi"})
+    assert sent.status_code == 200 and sent.json()["customer_message"]["seq"] == 1
 
 
 async def test_public_key_from_another_origin_is_refused(

@@ -88,6 +88,10 @@ async def test_suspension_stops_keys_but_members_can_still_read(
     ops = await operator_login(client)
     page = await client.get(f"/operator/organizations/{org.id}")
     assert 'data-testid="org-status">active' in page.text
+    api = new_client()  # type: ignore[operator]
+    # Used a moment ago, so this process has the keys cached: suspending must still stop them at once.
+    assert (await api.get("/api/v1/knowledge/documents", headers=bearer(secret))).status_code == 200
+    assert (await api.get("/api/v1/widget/config", headers=bearer(public, Origin=ORIGIN))).status_code == 200
     suspended = await client.post(
         f"/operator/organizations/{org.id}/suspend",
         data={"csrf_token": ops.csrf, "reason": "Invoice 1042 unpaid"},
@@ -96,7 +100,6 @@ async def test_suspension_stops_keys_but_members_can_still_read(
     page = await client.get(f"/operator/organizations/{org.id}")
     assert "suspended since" in page.text and "Invoice 1042 unpaid" in page.text
 
-    api = new_client()  # type: ignore[operator]
     for response in (
         await api.get("/api/v1/knowledge/documents", headers=bearer(secret)),
         await api.get("/api/v1/widget/config", headers=bearer(public, Origin=ORIGIN)),

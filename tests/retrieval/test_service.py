@@ -267,3 +267,31 @@ async def test_forget_rebuilds_in_full(db: AsyncSession, runtime: Runtime, tmp_p
     assert rebuilt.dense.deleted_count == 0 and [int(i) for i in rebuilt.dense.ids()] == await live_ids(
         db, org
     )
+
+
+async def test_a_current_copy_reads_each_chunk_row_once(
+    db: AsyncSession, runtime: Runtime, tmp_path: Path
+) -> None:
+    org = (await make_org(db)).id
+    rng = np.random.default_rng(5)
+    await add_document(db, org, unit(rng, 10))
+    r = retriever(runtime, tmp_path, hnsw_threshold=FLAT, wait_below=1_000)
+    query = unit(rng, 1)[0]
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM chunk JOIN document" in statement:
+            reads.append(statement)
+
+    sa.event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        first = await r.search(db, org, "dns", k=5, query_vector=query)
+        again = await r.search(db, org, "dns", k=5, query_vector=query)
+        assert [h.hit for h in again] == [h.hit for h in first] and len(first) == 5
+        assert len(reads) == 1
+        # A change bumps the generation: the new copy reads its rows from the database again.
+        doc = await add_document(db, org, query.reshape(1, -1))
+        found = await r.search(db, org, "dns", k=5, query_vector=query)
+        assert found[0].hit.document_id == doc and len(reads) == 2
+    finally:
+        sa.event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.answers.citations import resolve_citations
 from answerdesk.answers.extractive import compose_extractive
@@ -62,6 +63,8 @@ class AnswerRequest:
     language: str | None = None  # the customer's (ISO 639-1): bot texts, answer language, query translation
     # Staff-approved replies to similar questions (ticket drafts): tone and content, never sources.
     examples: Sequence[ReplyExample] = ()
+    # The organization's index generation if the caller has just read it (a chat message, with the question).
+    index_generation: int | None = None
 
 
 @dataclass
@@ -137,10 +140,17 @@ class AnswerPipeline:
             yield TokenDelta(text=handoff)
             yield self._finish(AnswerResult(text=handoff, mode=AnswerMode.handoff), started)
             return
-        query, translated = await self._standalone(request)
-        retrieve_start = time.perf_counter()
-        passages, evidence, query_vector = await self._retrieve(request, query)
-        retrieval_ms = (time.perf_counter() - retrieve_start) * 1000
+        # One session and one read of the index generation for the knowledge base's language and the search
+        # (none if the caller read it). A current index copy knows its language and rows: then the session
+        # never connects.
+        async with session_scope(self.runtime.sessionmaker) as db:
+            generation = request.index_generation
+            if generation is None:
+                generation = await self.runtime.retriever.generation(db, request.organization_id)
+            query, translated = await self._standalone(request, db, generation)
+            retrieve_start = time.perf_counter()
+            passages, evidence, query_vector = await self._retrieve(request, query, db, generation)
+            retrieval_ms = (time.perf_counter() - retrieve_start) * 1000
         # Several signals decide, not one cosine: see answers/gate.py. The threshold is the probability cut.
         probability = shipped_gate().probability(evidence)
         in_scope = bool(passages) and probability >= request.ai.relevance_threshold
@@ -178,7 +188,9 @@ class AnswerPipeline:
 
     # -- stages -------------------------------------------------------------------------------------
 
-    async def _standalone(self, request: AnswerRequest) -> tuple[str, bool]:
+    async def _standalone(
+        self, request: AnswerRequest, db: AsyncSession, generation: int
+    ) -> tuple[str, bool]:
         """The search query: a follow-up made standalone; with a model, in the help centre's language.
 
         Also whether the model was asked to translate it (the customer writes in another language).
@@ -188,9 +200,10 @@ class AnswerPipeline:
         if self.llm is None:
             return heuristic, False
         # The embedder reads one language well: a question in another one is translated before the search.
-        target = await self._translation_target(request)
+        target = await self._translation_target(request, db, generation)
         if not followup and target is None:
             return request.question, False
+        await db.commit()  # gives the connection back while the model rewrites (the session goes on after)
         params = completion_params(request.ai, self.runtime.settings).model_copy(
             update={"temperature": 0.0, "max_tokens": REWRITE_MAX_TOKENS, "top_p": None}
         )
@@ -203,31 +216,37 @@ class AnswerPipeline:
             return heuristic, target is not None
         return clean_rewrite(done.text, heuristic), target is not None
 
-    async def _translation_target(self, request: AnswerRequest) -> str | None:
+    async def _translation_target(
+        self, request: AnswerRequest, db: AsyncSession, generation: int
+    ) -> str | None:
         """The knowledge base's language when the customer writes in another one, else None."""
         if request.language is None:
             return None
-        async with session_scope(self.runtime.sessionmaker) as db:
-            knowledge = await self.runtime.knowledge_languages.of(db, request.organization_id)
+        knowledge = await self.runtime.knowledge_languages.of(
+            db, request.organization_id, generation=generation
+        )
         return knowledge if knowledge is not None and knowledge != request.language else None
 
     async def _retrieve(
-        self, request: AnswerRequest, query: str
+        self, request: AnswerRequest, query: str, db: AsyncSession, generation: int
     ) -> tuple[list[Passage], Evidence, npt.NDArray[np.float32]]:
         vector = request.question_vector if query == request.question else None
         embedder = await self.runtime.embedder()
         if vector is None:
             vector = await asyncio.to_thread(embedder.embed_query, query)
-        async with session_scope(self.runtime.sessionmaker) as db:
-            found = await self.runtime.retriever.search(
-                db,
-                request.organization_id,
-                query,
-                k=request.ai.retrieval_k,
-                tags=request.tags,
-                query_vector=vector,
-                words=sorted(content_words(query)),
-            )
+        found = await self.runtime.retriever.search(
+            db,
+            request.organization_id,
+            query,
+            k=request.ai.retrieval_k,
+            tags=request.tags,
+            query_vector=vector,
+            words=sorted(content_words(query)),
+            generation=generation,
+        )
+        await (
+            db.commit()
+        )  # done with the database: its connection goes back before the sentences are embedded
         sentence = await asyncio.to_thread(best_sentence_cosine, embedder, vector, found)
         return number_passages(found), evidence_of(found, sentence), vector
 

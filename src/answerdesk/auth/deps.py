@@ -65,13 +65,17 @@ async def get_principal(request: Request, db: DbSession, logins: LoginServiceDep
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Use 'Authorization: Bearer <API key>'.")
-        principal = await ApiKeyService(db).authenticate(token.strip(), origin=request.headers.get("origin"))
-        if principal.kind == "secret":
-            runtime: Runtime = request.app.state.runtime
-            await BillingService(db, runtime.settings).require_feature(
-                principal.organization_id, Feature.api_access
-            )
-        return principal
+        runtime: Runtime = request.app.state.runtime
+
+        async def api_access(principal: Principal) -> None:
+            if principal.kind == "secret":
+                await BillingService(db, runtime.settings).require_feature(
+                    principal.organization_id, Feature.api_access
+                )
+
+        return await ApiKeyService(db, runtime.api_keys).authenticate(
+            token.strip(), origin=request.headers.get("origin"), check=api_access
+        )
     session = await current_session(request, logins)
     if session is None or session.organization_id is None:
         raise Unauthorized("An API key or a login session is required.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,6 +97,15 @@ class ApiKeyRepository:
     def add(self, key: ApiKey) -> ApiKey:
         self.db.add(key)
         return key
+
+    async def touch(self, organization_id: uuid.UUID, key_id: uuid.UUID, now: datetime) -> None:
+        """Records a use; a process that cached the key does so at most once a minute."""
+        await self.db.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.organization_id == organization_id, ApiKey.id == key_id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class AuditRepository:

@@ -137,9 +137,9 @@ async def get_api_key(key_id: uuid.UUID, principal: AdminPrincipal, db: DbSessio
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
 async def revoke_api_key(
-    key_id: uuid.UUID, principal: AdminPrincipal, db: DbSession, request: Request
+    key_id: uuid.UUID, principal: AdminPrincipal, db: DbSession, request: Request, runtime: RuntimeDep
 ) -> ApiKeyRead:
-    key = await ApiKeyService(db).revoke(
+    key = await ApiKeyService(db, runtime.api_keys).revoke(
         principal.organization_id, key_id, actor_id=principal.user_id, ip=client_ip(request)
     )
     return ApiKeyRead.model_validate(key)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answerdesk.auth.keycache import ApiKeyCache
 from answerdesk.auth.models import ApiKey, ApiKeyKind, AuditLog, Membership, Role, Scope, User
 from answerdesk.auth.origins import origin_allowed
 from answerdesk.auth.repository import (
@@ -457,10 +458,12 @@ class LoginService:
 
 
 class ApiKeyService:
-    def __init__(self, db: AsyncSession) -> None:
+    def __init__(self, db: AsyncSession, cache: ApiKeyCache | None = None) -> None:
+        """With ``cache`` (the runtime's), keys are looked up once per few seconds and revoking forgets."""
         self.db = db
         self.repo = ApiKeyRepository(db)
         self.audit = AuditService(db)
+        self.cache = cache
 
     async def list(self, org_id: uuid.UUID) -> Sequence[ApiKey]:
         return await self.repo.list(org_id)
@@ -527,26 +530,63 @@ class ApiKeyService:
                 "api_key.revoked", organization_id=org_id, actor_id=actor_id, target=key.prefix, ip=ip
             )
             await self.db.flush()
+        if self.cache is not None:
+            self.cache.forget_on_commit(self.db, key_id=key.id)
         return key
 
-    async def authenticate(self, token: str, *, origin: str | None) -> Principal:
-        key = await self.repo.by_hash(hash_token(token))
+    async def authenticate(
+        self,
+        token: str,
+        *,
+        origin: str | None,
+        check: Callable[[Principal], Awaitable[None]] | None = None,
+    ) -> Principal:
+        """The key's principal; ``check`` (e.g. the plan includes API access) raises to refuse it. With a
+        cache, a key verified in the last few seconds (keycache.py) is answered without a query."""
+        key_hash = hash_token(token)
+        cached = self.cache.get(key_hash) if self.cache is not None else None
+        if cached is not None:
+            principal = cached.principal
+            if principal.kind == ApiKeyKind.public and not origin_allowed(origin, cached.allowed_origins):
+                raise Forbidden("This key may not be used from this origin.", code="origin_not_allowed")
+            if check is not None and not cached.checked:
+                await check(principal)
+                cached.checked = True
+            now = utcnow()
+            if principal.api_key_id is not None and (
+                cached.last_used_at is None or now - cached.last_used_at >= LAST_USED_RESOLUTION
+            ):
+                await self.repo.touch(principal.organization_id, principal.api_key_id, now)
+                cached.last_used_at = now
+            return principal
+        key = await self.repo.by_hash(key_hash)
         if key is None or key.revoked_at is not None:
             raise Unauthorized("Invalid or revoked API key.")
         if key.kind == ApiKeyKind.public and not origin_allowed(origin, key.allowed_origins):
             raise Forbidden("This key may not be used from this origin.", code="origin_not_allowed")
         # After the origin check: only a suspended organization's own sites may read this plain 403 (CORS).
         await ensure_not_suspended(self.db, key.organization_id)
-        now = utcnow()
-        if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-            key.last_used_at = now
-            await self.db.flush()
-        return Principal(
+        principal = Principal(
             organization_id=key.organization_id,
             kind=key.kind,
             scopes=frozenset(key.scopes),
             api_key_id=key.id,
         )
+        if check is not None:
+            await check(principal)
+        now = utcnow()
+        if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+            key.last_used_at = now
+            await self.db.flush()
+        if self.cache is not None:
+            self.cache.put(
+                key_hash,
+                principal,
+                allowed_origins=key.allowed_origins,
+                last_used_at=key.last_used_at,
+                checked=check is not None,
+            )
+        return principal
 
     @staticmethod
     def principal_for_member(m: Membership) -> Principal:

@@ -31,6 +31,25 @@ class PlanRepository:
     async def by_slug(self, slug: str) -> Plan | None:
         return await self.db.scalar(sa.select(Plan).where(Plan.slug == slug))
 
+    async def organization_with_plan(
+        self, organization_id: uuid.UUID, default_slug: str
+    ) -> tuple[Organization, Plan | None] | None:
+        """The organization and its plan in one query: its own plan, else the one named ``default_slug``
+        (None when neither exists). None when there is no such organization."""
+        rows = (
+            await self.db.execute(
+                sa.select(Organization, Plan)
+                .outerjoin(Plan, sa.or_(Plan.id == Organization.plan_id, Plan.slug == default_slug))
+                .where(Organization.id == organization_id)
+            )
+        ).all()
+        if not rows:
+            return None
+        org = rows[0][0]
+        plans = [plan for _, plan in rows if plan is not None]
+        own = next((p for p in plans if p.id == org.plan_id), None)
+        return org, own or next((p for p in plans if p.slug == default_slug), None)
+
     async def by_stripe_price(self, stripe_price_id: str) -> Plan | None:
         return await self.db.scalar(sa.select(Plan).where(Plan.stripe_price_id == stripe_price_id).limit(1))
 

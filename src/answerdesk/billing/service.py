@@ -101,6 +101,17 @@ class BillingService:
 
     # -- an organization's plan -----------------------------------------------------------------------
 
+    async def organization_and_plan(self, organization_id: uuid.UUID) -> tuple[Organization, Plan]:
+        """The organization and its plan (as ``get_plan_for_org`` chooses it) in one query."""
+        found = await self.plans.organization_with_plan(organization_id, self.settings.default_plan)
+        if found is None:
+            raise NotFound("Organization not found.")
+        org, plan = found
+        if plan is None:
+            log.warning("billing.default_plan_missing", slug=self.settings.default_plan)
+            return org, unlimited_plan(self.settings.default_plan)
+        return org, plan
+
     async def get_plan_for_org(self, org: Organization) -> Plan:
         """The organization's plan; one without its own follows the operator's default plan."""
         if org.plan_id is not None:
@@ -297,34 +308,43 @@ class AnswerQuota:
     async def reserve(self, organization_id: uuid.UUID) -> Reservation | None:
         """Counts one answer; None when the plan's answers for this period are used up."""
         async with session_scope(self.sessionmaker) as db:
-            service = BillingService(db, self.settings)
             org = await db.get(Organization, organization_id)
             if org is None:
                 raise NotFound("Organization not found.")
+            return await self.reserve_in(db, org)
+
+    async def reserve_in(
+        self, db: AsyncSession, org: Organization, plan: Plan | None = None
+    ) -> Reservation | None:
+        """``reserve`` in the caller's transaction (the chat counts the answer as it stores the question),
+        with the organization's ``plan`` if the caller has it (``BillingService.organization_and_plan``).
+        Best as its last statement: on PostgreSQL the usage row stays locked until the commit."""
+        service = BillingService(db, self.settings)
+        if plan is None:
             plan = await service.get_plan_for_org(org)
-            start, end = service.current_period(org)
-            limit = plan.answers_per_month
+        start, end = service.current_period(org)
+        limit = plan.answers_per_month
+        used = await service.usage_rows.consume(org.id, start, limit)
+        if used is None and await service.usage_rows.get(org.id, start) is None:
+            # The period's first answer: make its row, then count as everyone else does.
+            await service.usage_rows.ensure(org.id, start, end)
             used = await service.usage_rows.consume(org.id, start, limit)
-            if used is None and await service.usage_rows.get(org.id, start) is None:
-                # The period's first answer: make its row, then count as everyone else does.
-                await service.usage_rows.ensure(org.id, start, end)
-                used = await service.usage_rows.consume(org.id, start, limit)
-            if used is None:
-                return None
-            if (
-                limit is not None
-                and used >= limit * self.settings.usage_warning_ratio
-                and await service.usage_rows.mark_warned(org.id, start)
-            ):
-                enqueue_after_commit(
-                    db,
-                    self.jobs,
-                    WARN_TASK,
-                    job_id=f"{WARN_TASK}:{org.id}:{start.isoformat()}",
-                    organization_id=str(org.id),
-                    period_start=start.isoformat(),
-                )
-            return Reservation(org.id, start, used, limit)
+        if used is None:
+            return None
+        if (
+            limit is not None
+            and used >= limit * self.settings.usage_warning_ratio
+            and await service.usage_rows.mark_warned(org.id, start)
+        ):
+            enqueue_after_commit(
+                db,
+                self.jobs,
+                WARN_TASK,
+                job_id=f"{WARN_TASK}:{org.id}:{start.isoformat()}",
+                organization_id=str(org.id),
+                period_start=start.isoformat(),
+            )
+        return Reservation(org.id, start, used, limit)
 
     async def release(self, reservation: Reservation) -> None:
         async with session_scope(self.sessionmaker) as db:

@@ -61,6 +61,47 @@ class ConversationRepository:
         # The row lock serialises appends to one conversation on PostgreSQL, so seq numbers never clash.
         return await self.db.scalar(stmt.with_for_update() if for_update else stmt)
 
+    async def count_message(
+        self,
+        organization_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        *,
+        at: datetime,
+        open_only: bool = False,
+        language: str | None = None,
+        sentiment: tuple[str, bool] | None = None,
+        handoff: bool = False,
+    ) -> Conversation | None:
+        """Counts one more message and returns the conversation as updated: its ``message_count`` is the new
+        message's seq. One ``UPDATE ... RETURNING``, which like ``get(for_update=True)`` holds the row
+        (PostgreSQL) or the database's write lock (SQLite) until commit, so two appends never take the same
+        seq. Also the summary fields: the customer's ``language`` when detected, their ``sentiment``
+        (label, frustrated; frustration sticks), ``handoff`` (the first time is kept). None when there is no
+        such conversation, or with ``open_only`` when it is closed."""
+        values: dict[str, Any] = {
+            "message_count": Conversation.message_count + 1,
+            "last_message_at": at,
+            "updated_at": at,
+        }
+        if language is not None:
+            values["language"] = language
+        if sentiment is not None:
+            values["last_sentiment"], frustrated = sentiment
+            if frustrated:
+                values["frustrated"] = True
+        if handoff:
+            values["handoff_at"] = sa.func.coalesce(Conversation.handoff_at, at)
+        stmt = (
+            sa.update(Conversation)
+            .where(Conversation.organization_id == organization_id, Conversation.id == conversation_id)
+            .values(**values)
+            .returning(Conversation)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        if open_only:
+            stmt = stmt.where(Conversation.status != ConversationStatus.closed)
+        return await self.db.scalar(stmt)
+
     async def list(
         self, organization_id: uuid.UUID, where: ConversationFilter, *, limit: int = 50, offset: int = 0
     ) -> Sequence[Conversation]:
@@ -332,14 +373,22 @@ class MessageRepository:
         )
 
     async def recent(
-        self, organization_id: uuid.UUID, conversation_id: uuid.UUID, limit: int
+        self,
+        organization_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        limit: int,
+        *,
+        before_seq: int | None = None,
     ) -> list[Message]:
+        """The last ``limit`` messages (before ``before_seq``), oldest first."""
         stmt = (
             sa.select(Message)
             .where(Message.organization_id == organization_id, Message.conversation_id == conversation_id)
             .order_by(Message.seq.desc())
             .limit(limit)
         )
+        if before_seq is not None:
+            stmt = stmt.where(Message.seq < before_seq)
         return list(reversed((await self.db.scalars(stmt)).all()))
 
 

@@ -16,7 +16,7 @@ from answerdesk.answers.pipeline import AnswerEvent, AnswerPipeline, AnswerReque
 from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
-from answerdesk.billing.service import AnswerQuota
+from answerdesk.billing.service import AnswerQuota, BillingService, Reservation
 from answerdesk.chat import announce
 from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.models import (
@@ -47,7 +47,7 @@ from answerdesk.languages.detect import detect_language
 from answerdesk.languages.texts import Text, say
 from answerdesk.runtime import Runtime
 from answerdesk.sentiment import SentimentResult
-from answerdesk.tenants.service import OrganizationService, org_language
+from answerdesk.tenants.service import org_language
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +65,8 @@ class AcceptedMessage:
     customer_message: MessageRead
     answer: AnswerRequest | None  # None: staff handle this conversation, the bot stays silent
     frustrated: bool
+    # The plan's AI answer counted for it (None: used up, or no AI answer asked for: staff, a handoff).
+    reservation: Reservation | None = None
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,7 @@ class ChatService:
         )
         if conversation is None:
             raise NotFound(NOT_FOUND)
-        if token is None and principal.kind != "public":
-            return conversation
-        if token is None or not tokens_equal(hash_token(token), conversation.token_hash):
-            raise NotFound(NOT_FOUND)
+        check_token(principal, conversation, token)
         return conversation
 
     async def messages(
@@ -204,22 +203,50 @@ class ChatService:
         vector = (await (await self.runtime.query_embeddings()).embed(text))[None, :]
         sentiment = analyzer.analyze_embedded([text], vector)[0]
         language = await asyncio.to_thread(detect_language, text)
-        conversation = await self.get(db, principal, conversation_id, token, for_update=True)
-        if conversation.status == ConversationStatus.closed:
-            raise Conflict("This conversation is closed. Start a new one to ask something else.")
-        history = await MessageRepository(db).recent(
-            conversation.organization_id, conversation.id, HISTORY_MESSAGES
+        # Read before the conversation is locked (on SQLite, before the write lock): the organization with the
+        # plan for the quota below, and the index generation the answer's search compares its copy with.
+        org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(
+            principal.organization_id
         )
-        # "ok", "thanks" or an order number tell nothing: the conversation keeps the language it had.
-        conversation.language = language or conversation.language
-        message = append_message(
+        generation = await self.runtime.retriever.generation(db, org.id)
+        # The message is counted first (which locks the conversation), in the statement that reads it; a
+        # wrong token or a closed conversation then fails the request, which rolls the count back.
+        conversation = await ConversationRepository(db).count_message(
+            principal.organization_id,
+            conversation_id,
+            at=utcnow(),
+            open_only=True,
+            # "ok", "thanks" or an order number tell nothing: the conversation keeps the language it had.
+            language=language,
+            sentiment=(sentiment.label, sentiment.frustrated),
+        )
+        if conversation is None:
+            if (await self.get(db, principal, conversation_id, token)).status == ConversationStatus.closed:
+                raise Conflict("This conversation is closed. Start a new one to ask something else.")
+            raise NotFound(NOT_FOUND)  # not closed after all: it was reopened in between
+        check_token(principal, conversation, token)
+        seq = conversation.message_count
+        history = (
+            await MessageRepository(db).recent(
+                conversation.organization_id, conversation.id, HISTORY_MESSAGES, before_seq=seq
+            )
+            if seq > 1  # the conversation's first message has no history to read
+            else []
+        )
+        message = add_counted_message(
             db, conversation, Sender.customer, text, sentiment=sentiment, events=self.runtime.events
         )
         message.language = language
-        org = await OrganizationService(db).get(conversation.organization_id)
+        # Knowledge gaps group questions by their search query's vector: most questions are searched as
+        # asked, so it is stored with the question (the answer replaces it when the query was rewritten).
+        message.query_embedding = vector_bytes(vector[0])
         await db.flush()
         answer = None
+        reservation = None
         if conversation.status == ConversationStatus.bot:
+            if not sentiment.wants_human:  # a handoff, not an AI answer
+                # Counted with the question, in one transaction: see _answer_within_quota.
+                reservation = await self._quota().reserve_in(db, org, plan)
             answer = AnswerRequest(
                 organization_id=org.id,
                 organization_name=org.name,
@@ -229,6 +256,7 @@ class ChatService:
                 wants_human=sentiment.wants_human,
                 question_vector=vector[0],
                 language=conversation.language or org_language(org.settings),
+                index_generation=generation,
             )
         return AcceptedMessage(
             conversation_id=conversation.id,
@@ -236,6 +264,7 @@ class ChatService:
             customer_message=MessageRead.model_validate(message),
             answer=answer,
             frustrated=sentiment.frustrated,
+            reservation=reservation,
         )
 
     async def respond(self, accepted: AcceptedMessage) -> AsyncIterator[ReplyEvent]:
@@ -253,7 +282,7 @@ class ChatService:
             )
             return
         result: AnswerResult | None = None
-        async for event in self._answer_within_quota(accepted.organization_id, accepted.answer):
+        async for event in self._answer_within_quota(accepted.answer, accepted.reservation):
             if isinstance(event, TokenDelta):
                 yield event
             else:
@@ -261,21 +290,20 @@ class ChatService:
         assert result is not None
         handoff = result.offers_human or accepted.frustrated
         async with session_scope(self.runtime.sessionmaker) as db:
-            conversation = await ConversationRepository(db).get(
-                accepted.organization_id, accepted.conversation_id, for_update=True
+            conversation = await ConversationRepository(db).count_message(
+                accepted.organization_id, accepted.conversation_id, at=utcnow(), handoff=handoff
             )
             if conversation is None:  # deleted while we were answering: nothing to attach the answer to
                 raise NotFound(NOT_FOUND)
-            message = append_message(
+            message = add_counted_message(
                 db, conversation, Sender.bot, result.text, result=result, events=self.runtime.events
             )
-            if result.query_vector is not None:
-                # Knowledge gaps group questions by this vector later, without embedding them again.
+            if result.query_vector is not None and result.query != accepted.answer.question:
+                # Searched for a rewritten query (a follow-up made standalone, a translation): gaps group the
+                # question by that query's vector, not the one stored with it.
                 await MessageRepository(db).set_query_embedding(
                     accepted.organization_id, accepted.customer_message.id, vector_bytes(result.query_vector)
                 )
-            if handoff and conversation.handoff_at is None:
-                conversation.handoff_at = utcnow()
             if result.mode == AnswerMode.handoff and conversation.waiting_since is None:
                 # The customer asked for a person in words: they now wait for staff, as with the button.
                 conversation.waiting_since = utcnow()
@@ -302,22 +330,26 @@ class ChatService:
             result,
         )
 
-    async def _answer_within_quota(
-        self, organization_id: uuid.UUID, request: AnswerRequest
-    ) -> AsyncIterator[AnswerEvent]:
-        """The pipeline's events, if the plan has an AI answer left this period.
+    def _quota(self) -> AnswerQuota:
+        return AnswerQuota(self.runtime.sessionmaker, self.runtime.settings, self.runtime.jobs)
 
-        The answer is counted before the model is called (so concurrent answers cannot overshoot) and given
-        back when the bot did not answer after all: the customer asked for a person, nothing relevant was
-        found, or answering failed. Used up, the customer is offered a person instead, with no model call."""
+    async def _answer_within_quota(
+        self, request: AnswerRequest, reservation: Reservation | None
+    ) -> AsyncIterator[AnswerEvent]:
+        """The pipeline's events, if the plan had an AI answer left this period (``reservation``).
+
+        The answer is counted before the model is called (so concurrent answers cannot overshoot): with the
+        customer's question, in the transaction that stores it, so it costs no transaction of its own. It is
+        given back when the bot did not answer after all: the customer asked for a person, nothing relevant
+        was found, or answering failed. Used up, the customer is offered a person instead, with no model
+        call."""
         if request.wants_human:  # a handoff, not an AI answer
             async for event in AnswerPipeline(self.runtime).run(request):
                 yield event
             return
-        quota = AnswerQuota(self.runtime.sessionmaker, self.runtime.settings, self.runtime.jobs)
-        reservation = await quota.reserve(organization_id)
+        quota = self._quota()
         if reservation is None:
-            log.info("chat.quota_reached", organization_id=str(organization_id))
+            log.info("chat.quota_reached", organization_id=str(request.organization_id))
             text = say(Text.cannot_answer, request.language)
             yield TokenDelta(text=text)
             yield AnswerResult(text=text, mode=AnswerMode.quota)
@@ -360,6 +392,34 @@ def append_message(
     With `events`, the message is published live once the session commits (notes to staff only)."""
     conversation.message_count += 1
     conversation.last_message_at = utcnow()
+    if sentiment is not None:
+        conversation.last_sentiment = sentiment.label
+        conversation.frustrated = conversation.frustrated or sentiment.frustrated
+    return add_counted_message(
+        db,
+        conversation,
+        sender,
+        content,
+        sentiment=sentiment,
+        result=result,
+        author_user_id=author_user_id,
+        events=events,
+    )
+
+
+def add_counted_message(
+    db: AsyncSession,
+    conversation: Conversation,
+    sender: Sender,
+    content: str,
+    *,
+    sentiment: SentimentResult | None = None,
+    result: AnswerResult | None = None,
+    author_user_id: uuid.UUID | None = None,
+    events: EventBus | None = None,
+) -> Message:
+    """Adds the message whose seq is ``conversation.message_count``, already counted with the summary fields
+    (``ConversationRepository.count_message``); otherwise like ``append_message``."""
     message = Message(
         organization_id=conversation.organization_id,
         conversation_id=conversation.id,
@@ -376,8 +436,6 @@ def append_message(
         message.sentiment_score = sentiment.score
         message.sentiment_label = sentiment.label
         message.frustrated = sentiment.frustrated
-        conversation.last_sentiment = sentiment.label
-        conversation.frustrated = conversation.frustrated or sentiment.frustrated
     if result is not None:
         message.mode = result.mode
         message.model = result.model
@@ -389,6 +447,14 @@ def append_message(
     if events is not None:
         announce.message_added(db, events, conversation, message)
     return message
+
+
+def check_token(principal: Principal, conversation: Conversation, token: str | None) -> None:
+    """Public keys need the conversation's token; a wrong one is a 404, as for another's conversation."""
+    if token is None and principal.kind != "public":
+        return
+    if token is None or not tokens_equal(hash_token(token), conversation.token_hash):
+        raise NotFound(NOT_FOUND)
 
 
 def vector_bytes(vector: npt.NDArray[np.float32]) -> bytes:

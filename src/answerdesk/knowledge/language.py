@@ -19,9 +19,14 @@ class KnowledgeLanguages:
     def __init__(self) -> None:
         self._known: dict[uuid.UUID, tuple[int, str | None]] = {}
 
-    async def of(self, db: AsyncSession, organization_id: uuid.UUID) -> str | None:
-        """ISO 639-1 code of the language most chunks are in; None when empty or undetected."""
-        generation = await IndexStateRepository(db).generation(organization_id)
+    async def of(
+        self, db: AsyncSession, organization_id: uuid.UUID, *, generation: int | None = None
+    ) -> str | None:
+        """ISO 639-1 code of the language most chunks are in; None when empty or undetected. ``generation``:
+        the organization's index generation if the caller has just read it (a chat message reads it once for
+        this and its search)."""
+        if generation is None:
+            generation = await IndexStateRepository(db).generation(organization_id)
         known = self._known.get(organization_id)
         if known is not None and known[0] == generation:
             return known[1]

@@ -49,6 +49,12 @@ log = structlog.get_logger(__name__)
 
 # How many candidates each list contributes before fusion.
 CANDIDATES_PER_LIST = 50
+# Memory for chunk rows (text, title, source) of recent hits, all organizations together: a search of a
+# current index copy then reads none from the database (see Retriever.search). A document's title can
+# change without new chunks (a new version uploaded, until it is ingested): a kept row is read again after
+# ROW_CACHE_SECONDS.
+ROW_CACHE_BYTES = 16 * 1024 * 1024
+ROW_CACHE_SECONDS = 60.0
 # Below this many chunks a refresh takes well under a second, so a search waits for it and sees the change.
 # Above, a search serves the previous copy instead: even a short grace period for the refresh (0.2 s was
 # tried) showed up in every search made while a 100k-chunk refresh ran (p50 8 ms -> 260 ms).
@@ -156,6 +162,10 @@ class Retriever:
         self._compacting: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._full_wanted: set[uuid.UUID] = set()
         self._save_locks: dict[uuid.UUID, asyncio.Lock] = {}
+        # (organization, chunk id) -> (time.monotonic() until which it is kept, row)
+        self._rows: ByteBoundedLRU[tuple[uuid.UUID, int], tuple[float, ChunkHit]] = ByteBoundedLRU(
+            ROW_CACHE_BYTES, _row_bytes
+        )
 
     async def search(
         self,
@@ -167,14 +177,18 @@ class Retriever:
         tags: Sequence[str] | None = None,
         query_vector: npt.NDArray[np.float32] | None = None,
         words: Sequence[str] = (),
+        generation: int | None = None,
     ) -> list[Retrieved]:
         """Top ``k`` chunks for ``query``; a given ``query_vector`` (normalised embedding) is used as is.
 
         An FAQ chunk's meaning score blends its question's cosine with its own (``blend_faq``): a short
         question matches a short FAQ question far more closely than the whole entry. ``words``
         (the query's content words, as ``tokenize`` makes them) are looked up in each hit for ``coverage``.
+        ``generation``: the organization's index generation if the caller has just read it (``generation``).
         """
-        index = await self._serving_index(db, organization_id)
+        if generation is None:
+            generation = await IndexStateRepository(db).generation(organization_id)
+        index = await self._serving_index(db, organization_id, generation)
         if index.dense.count == 0:
             return []
         allowed = index.allowed(tags)
@@ -212,7 +226,19 @@ class Retriever:
         # OpenMP's thread count is per thread: the worker thread that runs this must be set to one too.
         (dense, questions, _), fused, coverage = await asyncio.to_thread(_with_omp_threads, 1, run)
         dense_scores, question_scores = dict(dense), dict(questions)
-        hits = await ChunkRepository(db).hits(organization_id, [f.id for f in fused])
+        ids = [f.id for f in fused]
+        # A copy at the database's generation returns only chunks that exist (every change to them bumps
+        # it), and a chunk's row never changes (new text is a new chunk): rows read once serve later
+        # searches. A copy behind (a large index being refreshed) reads them, so chunks deleted since are
+        # dropped.
+        current = index.generation == generation
+        hits = self._known_rows(organization_id, ids) if current else None
+        if hits is None:
+            hits = await ChunkRepository(db).hits(organization_id, ids)
+            if current:
+                until = time.monotonic() + ROW_CACHE_SECONDS
+                for cid, hit in hits.items():
+                    self._rows.put((organization_id, cid), (until, hit))
         return [
             Retrieved(
                 hit=hits[f.id],
@@ -225,6 +251,10 @@ class Retriever:
             for f in fused
             if f.id in hits  # a chunk deleted since the index was built is skipped
         ]
+
+    async def generation(self, db: AsyncSession, organization_id: uuid.UUID) -> int:
+        """The organization's index generation in the database: what a search would compare its copy with."""
+        return await IndexStateRepository(db).generation(organization_id)
 
     async def index_for(self, db: AsyncSession, organization_id: uuid.UUID) -> OrgIndex:
         """The index at the database's current generation, waiting for a refresh when this copy is behind."""
@@ -241,8 +271,25 @@ class Retriever:
 
     async def purge_superseded(self, organization_id: uuid.UUID) -> None:
         """Deletes the organization's superseded snapshots from disk now (they are otherwise kept a minute
-        for readers): after an erasure, the words erased must not stay in any file."""
+        for readers): after an erasure, the words erased must not stay in any file (nor in kept rows)."""
+        self._forget_rows(organization_id)
         await asyncio.to_thread(remove_superseded, self._dir(organization_id))
+
+    def _known_rows(self, organization_id: uuid.UUID, chunk_ids: Sequence[int]) -> dict[int, ChunkHit] | None:
+        """The kept rows of these chunks if all are kept, else None."""
+        found: dict[int, ChunkHit] = {}
+        now = time.monotonic()
+        for cid in chunk_ids:
+            kept = self._rows.get((organization_id, cid))
+            if kept is None or kept[0] <= now:
+                return None
+            found[cid] = kept[1]
+        return found
+
+    def _forget_rows(self, organization_id: uuid.UUID) -> None:
+        for key in self._rows.keys():  # noqa: SIM118 - a copied list, not a dict: discarding is safe
+            if key[0] == organization_id:
+                self._rows.discard(key)
 
     async def drop(self, organization_id: uuid.UUID) -> None:
         """Forgets a deleted organization: its copy in memory, its running work and its files on disk.
@@ -256,6 +303,7 @@ class Retriever:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._indexes.discard(organization_id)
+        self._forget_rows(organization_id)
         self._full_wanted.discard(organization_id)
         lock = self._save_locks.pop(organization_id, None)
         if lock is not None:
@@ -279,8 +327,7 @@ class Retriever:
             index is not None and index.generation >= generation and organization_id not in self._full_wanted
         )
 
-    async def _serving_index(self, db: AsyncSession, organization_id: uuid.UUID) -> OrgIndex:
-        generation = await IndexStateRepository(db).generation(organization_id)
+    async def _serving_index(self, db: AsyncSession, organization_id: uuid.UUID, generation: int) -> OrgIndex:
         current = self._indexes.get(organization_id)
         if self._fresh(organization_id, current, generation):
             assert current is not None
@@ -516,6 +563,12 @@ class Retriever:
 
 def _index_bytes(index: OrgIndex) -> int:
     return index.nbytes
+
+
+def _row_bytes(kept: tuple[float, ChunkHit]) -> int:
+    # The strings' characters (ASCII mostly) plus the objects and the map's entry.
+    hit = kept[1]
+    return len(hit.text) + len(hit.title) + len(hit.source) + len(hit.section) + 400
 
 
 def _detachable(db: AsyncSession) -> bool:

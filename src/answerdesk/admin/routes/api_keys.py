@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from answerdesk.admin.deps import OrgAdmin
 from answerdesk.admin.templating import redirect, render
-from answerdesk.auth.deps import DbSession
+from answerdesk.auth.deps import DbSession, RuntimeDep
 from answerdesk.auth.models import ApiKeyKind
 from answerdesk.auth.origins import normalise_origin
 from answerdesk.auth.service import ApiKeyService
@@ -69,8 +69,10 @@ async def create(
 
 
 @router.post("/{key_id}/revoke")
-async def revoke(request: Request, key_id: uuid.UUID, ctx: OrgAdmin, db: DbSession) -> Response:
-    key = await ApiKeyService(db).revoke(
+async def revoke(
+    request: Request, key_id: uuid.UUID, ctx: OrgAdmin, db: DbSession, runtime: RuntimeDep
+) -> Response:
+    key = await ApiKeyService(db, runtime.api_keys).revoke(
         ctx.organization.id, key_id, actor_id=ctx.user_id, ip=client_ip(request)
     )
     return redirect("/admin/api-keys", flash=f"Key {key.prefix}… revoked. It stops working immediately.")

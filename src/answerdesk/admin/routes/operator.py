@@ -101,6 +101,7 @@ async def suspend(
     org = await OperatorService(db, runtime.settings).suspend(
         organization_id, reason=reason, actor=op.user, ip=client_ip(request)
     )
+    runtime.api_keys.forget_on_commit(db, organization_id=org.id)  # its keys stop working on this process now
     return redirect(f"{PAGE}/organizations/{org.id}", flash=f"{org.name} is suspended.")
 
 
@@ -125,6 +126,7 @@ async def change_plan(
 ) -> Response:
     service = OperatorService(db, runtime.settings)
     name = await service.change_plan(organization_id, plan, actor=op.user, ip=client_ip(request))
+    runtime.api_keys.forget_on_commit(db, organization_id=organization_id)  # API access may have changed
     org = await service.get(organization_id)
     return redirect(f"{PAGE}/organizations/{org.id}", flash=f"{org.name} is now on the {name} plan.")
 
