@@ -576,6 +576,8 @@ class OrganizationDeletionService:
             details={**actor.details(), "name": name, "rows": rows},
         )
         await self.db.flush()
+        # Its API keys stop working on this process at once (other processes: within the key cache's TTL).
+        self.runtime.api_keys.forget_on_commit(self.db, organization_id=organization_id)
         return DeletedRows(organization_id, rows, users)
 
     async def purge(self, deleted: DeletedRows) -> OrganizationDeleted:
