@@ -84,17 +84,13 @@ class FeedbackService:
             return
         # The search query: a follow-up made standalone, or translated into the knowledge base's language.
         query = (answer.details or {}).get("query")
-        rewritten = isinstance(query, str) and bool(query.strip()) and query != question.content
-        document = await DocumentRepository(self.db).get(conversation.organization_id, hits[faq].document_id)
-        if (
-            not rewritten
-            and question.language
-            and document is not None
-            and document.language
-            and question.language != document.language
-        ):
-            return  # asked in another language: its vector would pull the question away from its own
-        text = query if rewritten and isinstance(query, str) else question.content
+        text = query if isinstance(query, str) and query.strip() else question.content
+        if text == question.content and question.language:
+            document = await DocumentRepository(self.db).get(
+                conversation.organization_id, hits[faq].document_id
+            )
+            if document is not None and document.language and document.language != question.language:
+                return  # asked in another language: its vector would pull the question away from its own
         await phrasings.add(
             conversation.organization_id,
             faq,

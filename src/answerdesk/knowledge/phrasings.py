@@ -4,9 +4,8 @@ rated helpful, or taken from the knowledge-gap questions an entry was written fo
 They change the question's vector at ingestion (``question_vectors``), so adding or removing one
 re-ingests the FAQ's document (one FAQ entry: two embeddings; an FAQ file: its entries): at once for what
 staff do, ``phrasing_delay_seconds`` later for what is learned, so that one re-ingestion takes in every
-rating of a busy entry. A learned phrasing
-keeps the customer's message id, so erasing that customer removes it (privacy.service) and re-ingests the
-document.
+rating of a busy entry. A learned phrasing keeps the customer's message id, so erasing that customer removes
+it (privacy.service) and re-ingests the document.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from answerdesk.knowledge.question_vectors import (
 )
 from answerdesk.knowledge.queueing import queue_ingest
 from answerdesk.knowledge.repository import ChunkRepository, DocumentRepository, FaqPhrasingRepository
+from answerdesk.knowledge.schemas import FaqCreate
 from answerdesk.knowledge.service import PHRASINGS_TASK, KnowledgeService
 from answerdesk.tickets.privacy import strip_personal_data
 
@@ -49,9 +49,8 @@ class PhrasingService:
         self.repo = FaqPhrasingRepository(db)
 
     async def for_document(self, organization_id: uuid.UUID, document_id: uuid.UUID) -> Sequence[FaqPhrasing]:
-        await KnowledgeService.of(self.db, self.runtime).get(
-            organization_id, document_id
-        )  # 404 if not theirs
+        # A 404 for a document that is not theirs.
+        await KnowledgeService.of(self.db, self.runtime).get(organization_id, document_id)
         return await self.repo.for_document(organization_id, document_id)
 
     async def by_question(
@@ -78,6 +77,22 @@ class PhrasingService:
 
     async def counts(self, organization_id: uuid.UUID) -> dict[uuid.UUID, int]:
         return await self.repo.counts(organization_id)
+
+    async def save_faq(
+        self, organization_id: uuid.UUID, body: FaqCreate, document_id: uuid.UUID | None = None
+    ) -> Document:
+        """Creates the FAQ entry (or updates ``document_id``) with the phrasings staff gave (None keeps
+        theirs); the caller queues its ingestion."""
+        knowledge = KnowledgeService.of(self.db, self.runtime)
+        if document_id is None:
+            doc = await knowledge.create_faq(organization_id, body.question, body.answer, body.tags)
+        else:
+            doc = await knowledge.update_faq(
+                organization_id, document_id, body.question, body.answer, body.tags
+            )
+        if body.phrasings is not None:
+            await self.set_staff(doc, body.phrasings)
+        return doc
 
     async def set_staff(self, doc: Document, texts: Sequence[str]) -> None:
         """Replaces the staff-written phrasings of a single FAQ entry (kept as typed); caller re-ingests."""

@@ -62,11 +62,7 @@ async def upload_document(
 async def create_faq(
     body: FaqCreate, principal: KnowledgeAdmin, db: DbSession, runtime: RuntimeDep
 ) -> DocumentAccepted:
-    doc = await KnowledgeService.of(db, runtime).create_faq(
-        principal.organization_id, body.question, body.answer, body.tags
-    )
-    if body.phrasings is not None:
-        await PhrasingService(db, runtime).set_staff(doc, body.phrasings)
+    doc = await PhrasingService(db, runtime).save_faq(principal.organization_id, body)
     queue_ingest(db, runtime, doc)
     return DocumentAccepted(id=doc.id, status=doc.status)
 
@@ -75,11 +71,7 @@ async def create_faq(
 async def update_faq(
     document_id: uuid.UUID, body: FaqUpdate, principal: KnowledgeAdmin, db: DbSession, runtime: RuntimeDep
 ) -> DocumentAccepted:
-    doc = await KnowledgeService.of(db, runtime).update_faq(
-        principal.organization_id, document_id, body.question, body.answer, body.tags
-    )
-    if body.phrasings is not None:
-        await PhrasingService(db, runtime).set_staff(doc, body.phrasings)
+    doc = await PhrasingService(db, runtime).save_faq(principal.organization_id, body, document_id)
     queue_ingest(db, runtime, doc)
     return DocumentAccepted(id=doc.id, status=doc.status)
 

@@ -529,10 +529,7 @@ async def create_faq(
 ) -> Response:
     try:
         body = _faq_input(question, answer, tags, phrasings)
-        doc = await KnowledgeService.of(db, runtime).create_faq(
-            ctx.organization.id, body.question, body.answer, body.tags
-        )
-        await PhrasingService(db, runtime).set_staff(doc, body.phrasings or [])
+        doc = await PhrasingService(db, runtime).save_faq(ctx.organization.id, body)
     except AppError as exc:
         return await _page(
             request,
@@ -583,10 +580,7 @@ async def update_faq(
     doc = await _faq(db, runtime, ctx, document_id)
     try:
         body = _faq_input(question, answer, tags, phrasings)
-        doc = await KnowledgeService.of(db, runtime).update_faq(
-            ctx.organization.id, document_id, body.question, body.answer, body.tags
-        )
-        await PhrasingService(db, runtime).set_staff(doc, body.phrasings or [])
+        doc = await PhrasingService(db, runtime).save_faq(ctx.organization.id, body, document_id)
     except AppError as exc:
         kept = await PhrasingService(db, runtime).for_document(ctx.organization.id, doc.id)
         return render(
