@@ -85,7 +85,7 @@ class Outcome:
 
 
 @contextmanager
-def fake_llm(ttft_ms: int) -> Iterator[str]:
+def fake_llm(ttft_ms: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The fake OpenAI server in its own process, so its timers do not compete with the clients' loop."""
     port = free_port()
     proc = subprocess.Popen(
@@ -103,7 +103,7 @@ def fake_llm(ttft_ms: int) -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("fake LLM did not start") from None
                 time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -214,15 +214,38 @@ async def sustained(
 
 def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
     """User+system CPU of the server process and its workers so far."""
-    total = 0.0
+    return sum(worker_cpu_seconds(proc).values())
+
+
+def worker_cpu_seconds(proc: subprocess.Popen[bytes]) -> dict[int, float]:
+    """User+system CPU so far of each process of the server (the supervisor and its workers), by pid."""
     root = psutil.Process(proc.pid)
-    for p in [root, *root.children(recursive=True)]:
+    return {p.pid: cpu_seconds([p]) for p in [root, *root.children(recursive=True)]}
+
+
+def cpu_seconds(processes: Sequence[psutil.Process]) -> float:
+    total = 0.0
+    for p in processes:
         try:
             times = p.cpu_times()
         except psutil.NoSuchProcess:
             continue
         total += times.user + times.system
     return total
+
+
+SERVICE_NAMES = ("postgres", "redis-server")
+
+
+def machine_cpu(llm: subprocess.Popen[bytes]) -> dict[str, float]:
+    """CPU so far of what shares the machine with the server: this client, the fake LLM, PostgreSQL and
+    Redis (all their processes)."""
+    services = [p for p in psutil.process_iter(["name"]) if p.info["name"] in SERVICE_NAMES]
+    return {
+        "client": cpu_seconds([psutil.Process()]),
+        "fake LLM": cpu_seconds([psutil.Process(llm.pid)]),
+        "PostgreSQL + Redis": cpu_seconds(services),
+    }
 
 
 @contextmanager
@@ -322,6 +345,8 @@ def report(
     wall_ms: float,
     stored: list[dict[str, float]],
     cpu_s: float,
+    others: dict[str, float],
+    by_process: list[float],
     target: float,
 ) -> None:
     ttft = Percentiles.of([o.ttft_ms for o in outcomes if o.ttft_ms is not None])
@@ -341,6 +366,9 @@ def report(
     for name, p in rows:
         print(f"{name:<34}{p.p50:9.1f}{p.p95:9.1f}{p.p99:9.1f}{p.max:9.1f}{p.n:6d}")
     print(f"server CPU: {cpu_s:.1f} s, {1000 * cpu_s / max(len(outcomes), 1):.1f} ms per message")
+    if len(by_process) > 1:
+        print("server CPU by process: " + " / ".join(f"{v:.2f} s" for v in by_process))
+    print("CPU of the rest of the machine: " + ", ".join(f"{k} {v:.1f} s" for k, v in others.items()))
     print(f"errors: {sum(errors.values())} {dict(errors) if errors else ''}")
     print(f"TTFT p95 {ttft.p95:.0f} ms, target < {target:.0f} ms and no errors: {verdict}")
 
@@ -374,7 +402,7 @@ def measure(kind: str, workers: int, plan: Plan) -> None:
             f"\n{kind}, {workers} worker(s): demo knowledge base {chunks} chunks, "
             f"seeded in {time.perf_counter() - started:.1f} s"
         )
-        with fake_llm(plan.ttft_ms) as llm_url:
+        with fake_llm(plan.ttft_ms) as (llm_url, llm_proc):
             env = {
                 "ANSWERDESK_LLM_BASE_URL": llm_url,
                 "ANSWERDESK_LLM_API_KEY": "bench",
@@ -397,7 +425,8 @@ def measure(kind: str, workers: int, plan: Plan) -> None:
                     )
                     count = sustained_pool(plan.rate, plan.duration) if plan.rate else plan.clients
                     conversations = asyncio.run(open_conversations(base, key, count))
-                    cpu_before = server_cpu_seconds(proc)
+                    cpu_before = worker_cpu_seconds(proc)
+                    others_before = machine_cpu(llm_proc)
                     with profiled(proc, profile):
                         if plan.rate:
                             outcomes, wall_ms = asyncio.run(
@@ -405,7 +434,9 @@ def measure(kind: str, workers: int, plan: Plan) -> None:
                             )
                         else:
                             outcomes, wall_ms = asyncio.run(burst(base, key, conversations, plan.spread_ms))
-                    cpu = server_cpu_seconds(proc) - cpu_before
+                    by_process = [v - cpu_before.get(pid, 0.0) for pid, v in worker_cpu_seconds(proc).items()]
+                    cpu = sum(by_process)
+                    others = {k: v - others_before[k] for k, v in machine_cpu(llm_proc).items()}
                     ids = [o.message_id for o in outcomes if o.message_id is not None]
                     label = (
                         f"{kind}, {workers} worker(s), "
@@ -417,7 +448,16 @@ def measure(kind: str, workers: int, plan: Plan) -> None:
                         + f", round {round_no}, load average {os.getloadavg()[0]:.2f}"
                     )
                     target = TARGET_SUSTAINED_TTFT_P95_MS if plan.rate else TARGET_BURST_TTFT_P95_MS
-                    report(label, outcomes, wall_ms, asyncio.run(stored_timings(db.url, ids)), cpu, target)
+                    report(
+                        label,
+                        outcomes,
+                        wall_ms,
+                        asyncio.run(stored_timings(db.url, ids)),
+                        cpu,
+                        others,
+                        by_process,
+                        target,
+                    )
                     if profile is not None and profile.exists():
                         profile_summary(profile)
         # A traceback is often logged twice (our handler, then uvicorn): these count log lines, not requests.
