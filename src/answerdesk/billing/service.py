@@ -17,7 +17,7 @@ from answerdesk.billing.repository import PlanRepository, UsageRepository
 from answerdesk.billing.schemas import PlanCreate, PlanUpdate, UsageRead
 from answerdesk.billing.seeds import DEFAULT_PLANS
 from answerdesk.config import Settings
-from answerdesk.kit.db import DatabaseUnavailable, session_scope, utcnow
+from answerdesk.kit.db import DatabaseUnavailable, autocommit_sessions, session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from answerdesk.kit.jobs import JobQueue, enqueue_after_commit
 from answerdesk.tenants.models import Organization
@@ -143,7 +143,8 @@ class BillingService:
         org.period_anchor = start
         await self.db.flush()
 
-    def current_period(self, org: Organization, now: datetime | None = None) -> tuple[datetime, datetime]:
+    @staticmethod
+    def current_period(org: Organization, now: datetime | None = None) -> tuple[datetime, datetime]:
         now = now or utcnow()
         start, end = org.current_period_start, org.current_period_end
         if start is not None and end is not None and start <= now < end:
@@ -283,6 +284,17 @@ async def seed_plans(sessionmaker: async_sessionmaker[AsyncSession], settings: S
 
 
 @dataclass(frozen=True)
+class QuotaPeriod:
+    """What counting an organization's answer needs, known once it and its plan are read: the current
+    period and the plan's limit for it (None: unlimited)."""
+
+    organization_id: uuid.UUID
+    start: datetime
+    end: datetime
+    limit: int | None
+
+
+@dataclass(frozen=True)
 class Reservation:
     """One AI answer counted before it is written; given back if the bot does not answer after all."""
 
@@ -295,15 +307,21 @@ class Reservation:
 class AnswerQuota:
     """Counts AI answers per organization and period, exactly, across processes.
 
-    Each call is its own short transaction, committed at once: the usage row is locked only for one
-    UPDATE, never across an answer being written."""
+    Every statement commits by itself (``autocommit_sessions``): the usage row is locked only while the
+    database runs one conditional UPDATE, never across a round trip to us, let alone an answer being
+    written. One organization's concurrent answers are counted one after another on that row, so this
+    matters: held until a COMMIT, a burst of 100 messages queued ~1 s on it (bench/chat_concurrency.py)."""
 
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, jobs: JobQueue
     ) -> None:
-        self.sessionmaker = sessionmaker
+        self.sessionmaker = autocommit_sessions(sessionmaker)
         self.settings = settings
         self.jobs = jobs
+
+    def period_of(self, org: Organization, plan: Plan) -> QuotaPeriod:
+        start, end = BillingService.current_period(org)
+        return QuotaPeriod(org.id, start, end, plan.answers_per_month)
 
     async def reserve(self, organization_id: uuid.UUID) -> Reservation | None:
         """Counts one answer; None when the plan's answers for this period are used up."""
@@ -311,40 +329,35 @@ class AnswerQuota:
             org = await db.get(Organization, organization_id)
             if org is None:
                 raise NotFound("Organization not found.")
-            return await self.reserve_in(db, org)
+            plan = await BillingService(db, self.settings).get_plan_for_org(org)
+        return await self.reserve_in(self.period_of(org, plan))
 
-    async def reserve_in(
-        self, db: AsyncSession, org: Organization, plan: Plan | None = None
-    ) -> Reservation | None:
-        """``reserve`` in the caller's transaction (the chat counts the answer as it stores the question),
-        with the organization's ``plan`` if the caller has it (``BillingService.organization_and_plan``).
-        Best as its last statement: on PostgreSQL the usage row stays locked until the commit."""
-        service = BillingService(db, self.settings)
-        if plan is None:
-            plan = await service.get_plan_for_org(org)
-        start, end = service.current_period(org)
-        limit = plan.answers_per_month
-        used = await service.usage_rows.consume(org.id, start, limit)
-        if used is None and await service.usage_rows.get(org.id, start) is None:
-            # The period's first answer: make its row, then count as everyone else does.
-            await service.usage_rows.ensure(org.id, start, end)
-            used = await service.usage_rows.consume(org.id, start, limit)
-        if used is None:
-            return None
-        if (
-            limit is not None
-            and used >= limit * self.settings.usage_warning_ratio
-            and await service.usage_rows.mark_warned(org.id, start)
-        ):
-            enqueue_after_commit(
-                db,
-                self.jobs,
-                WARN_TASK,
-                job_id=f"{WARN_TASK}:{org.id}:{start.isoformat()}",
-                organization_id=str(org.id),
-                period_start=start.isoformat(),
-            )
-        return Reservation(org.id, start, used, limit)
+    async def reserve_in(self, period: QuotaPeriod) -> Reservation | None:
+        """``reserve`` for a period the caller already knows (the chat reads the organization and its plan
+        with the customer's message)."""
+        async with session_scope(self.sessionmaker) as db:
+            usage = UsageRepository(db)
+            used = await usage.consume(period.organization_id, period.start, period.limit)
+            if used is None and await usage.get(period.organization_id, period.start) is None:
+                # The period's first answer: make its row, then count as everyone else does.
+                await usage.ensure(period.organization_id, period.start, period.end)
+                used = await usage.consume(period.organization_id, period.start, period.limit)
+            if used is None:
+                return None
+            if (
+                period.limit is not None
+                and used >= period.limit * self.settings.usage_warning_ratio
+                and await usage.mark_warned(period.organization_id, period.start)
+            ):
+                enqueue_after_commit(
+                    db,
+                    self.jobs,
+                    WARN_TASK,
+                    job_id=f"{WARN_TASK}:{period.organization_id}:{period.start.isoformat()}",
+                    organization_id=str(period.organization_id),
+                    period_start=period.start.isoformat(),
+                )
+            return Reservation(period.organization_id, period.start, used, period.limit)
 
     async def release(self, reservation: Reservation) -> None:
         async with session_scope(self.sessionmaker) as db:

@@ -16,7 +16,8 @@ from answerdesk.answers.pipeline import AnswerEvent, AnswerPipeline, AnswerReque
 from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
-from answerdesk.billing.service import AnswerQuota, BillingService, Reservation
+from answerdesk.billing.models import Plan
+from answerdesk.billing.service import AnswerQuota, BillingService, QuotaPeriod
 from answerdesk.chat import announce
 from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.models import (
@@ -39,7 +40,7 @@ from answerdesk.chat.schemas import (
 )
 from answerdesk.integrations.llm import TokenDelta
 from answerdesk.kit import metrics
-from answerdesk.kit.db import session_scope, utcnow
+from answerdesk.kit.db import autocommit_sessions, session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.events import EventBus
 from answerdesk.kit.security import hash_token, new_token, tokens_equal
@@ -47,6 +48,7 @@ from answerdesk.languages.detect import detect_language
 from answerdesk.languages.texts import Text, say
 from answerdesk.runtime import Runtime
 from answerdesk.sentiment import SentimentResult
+from answerdesk.tenants.models import Organization
 from answerdesk.tenants.service import org_language
 
 log = structlog.get_logger(__name__)
@@ -65,8 +67,9 @@ class AcceptedMessage:
     customer_message: MessageRead
     answer: AnswerRequest | None  # None: staff handle this conversation, the bot stays silent
     frustrated: bool
-    # The plan's AI answer counted for it (None: used up, or no AI answer asked for: staff, a handoff).
-    reservation: Reservation | None = None
+    # Where its AI answer is counted, just before it is written (None: no AI answer asked for: staff, a
+    # handoff).
+    quota: QuotaPeriod | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,14 @@ class ChatService:
             )
         return text
 
+    async def _organization(self, organization_id: uuid.UUID) -> tuple[Organization, Plan, int]:
+        """The organization with its plan (for the quota) and the index generation the answer's search
+        compares its copy with: read apart from the transaction that stores the message, in statements that
+        commit by themselves, so that transaction (on SQLite, the write lock) is held for its writes only."""
+        async with session_scope(autocommit_sessions(self.runtime.sessionmaker)) as db:
+            org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(organization_id)
+            return org, plan, await self.runtime.retriever.generation(db, org.id)
+
     async def accept(
         self,
         db: AsyncSession,
@@ -198,17 +209,16 @@ class ChatService:
         lost whatever happens to the answer, and no connection is held while the answer is written."""
         text = self.check_content(content)
         analyzer = await self.runtime.sentiment()
-        # One embedding serves the sentiment model and, when the question needs no rewriting, the search;
-        # concurrent messages share model calls.
-        vector = (await (await self.runtime.query_embeddings()).embed(text))[None, :]
-        sentiment = analyzer.analyze_embedded([text], vector)[0]
-        language = await asyncio.to_thread(detect_language, text)
-        # Read before the conversation is locked (on SQLite, before the write lock): the organization with the
-        # plan for the quota below, and the index generation the answer's search compares its copy with.
-        org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(
-            principal.organization_id
+        # At once, as each mostly waits (on a model thread or the database): the embedding, which serves the
+        # sentiment model and, when the question needs no rewriting, the search (concurrent messages share
+        # model calls); the language; what the answer needs of the organization.
+        embedded, language, (org, plan, generation) = await asyncio.gather(
+            (await self.runtime.query_embeddings()).embed(text),
+            asyncio.to_thread(detect_language, text),
+            self._organization(principal.organization_id),
         )
-        generation = await self.runtime.retriever.generation(db, org.id)
+        vector = embedded[None, :]
+        sentiment = analyzer.analyze_embedded([text], vector)[0]
         # The message is counted first (which locks the conversation), in the statement that reads it; a
         # wrong token or a closed conversation then fails the request, which rolls the count back.
         conversation = await ConversationRepository(db).count_message(
@@ -242,11 +252,10 @@ class ChatService:
         message.query_embedding = vector_bytes(vector[0])
         await db.flush()
         answer = None
-        reservation = None
+        quota = None
         if conversation.status == ConversationStatus.bot:
             if not sentiment.wants_human:  # a handoff, not an AI answer
-                # Counted with the question, in one transaction: see _answer_within_quota.
-                reservation = await self._quota().reserve_in(db, org, plan)
+                quota = self._quota().period_of(org, plan)
             answer = AnswerRequest(
                 organization_id=org.id,
                 organization_name=org.name,
@@ -264,7 +273,7 @@ class ChatService:
             customer_message=MessageRead.model_validate(message),
             answer=answer,
             frustrated=sentiment.frustrated,
-            reservation=reservation,
+            quota=quota,
         )
 
     async def respond(self, accepted: AcceptedMessage) -> AsyncIterator[ReplyEvent]:
@@ -282,7 +291,7 @@ class ChatService:
             )
             return
         result: AnswerResult | None = None
-        async for event in self._answer_within_quota(accepted.answer, accepted.reservation):
+        async for event in self._answer_within_quota(accepted.answer, accepted.quota):
             if isinstance(event, TokenDelta):
                 yield event
             else:
@@ -334,20 +343,20 @@ class ChatService:
         return AnswerQuota(self.runtime.sessionmaker, self.runtime.settings, self.runtime.jobs)
 
     async def _answer_within_quota(
-        self, request: AnswerRequest, reservation: Reservation | None
+        self, request: AnswerRequest, period: QuotaPeriod | None
     ) -> AsyncIterator[AnswerEvent]:
-        """The pipeline's events, if the plan had an AI answer left this period (``reservation``).
+        """The pipeline's events, if the plan has an AI answer left this ``period``.
 
-        The answer is counted before the model is called (so concurrent answers cannot overshoot): with the
-        customer's question, in the transaction that stores it, so it costs no transaction of its own. It is
-        given back when the bot did not answer after all: the customer asked for a person, nothing relevant
-        was found, or answering failed. Used up, the customer is offered a person instead, with no model
-        call."""
-        if request.wants_human:  # a handoff, not an AI answer
+        The answer is counted before the model is called (so concurrent answers cannot overshoot), once the
+        customer's question is stored, in a statement of its own (see AnswerQuota). It is given back when the
+        bot did not answer after all: the customer asked for a person, nothing relevant was found, or
+        answering failed. Used up, the customer is offered a person instead, with no model call."""
+        if period is None:  # the customer asked for a person: a handoff, not an AI answer
             async for event in AnswerPipeline(self.runtime).run(request):
                 yield event
             return
         quota = self._quota()
+        reservation = await quota.reserve_in(period)
         if reservation is None:
             log.info("chat.quota_reached", organization_id=str(request.organization_id))
             text = say(Text.cannot_answer, request.language)
