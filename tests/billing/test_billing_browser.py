@@ -66,6 +66,8 @@ async def test_widget_offers_a_person_when_answers_are_used_up(
     quota = AnswerQuota(runtime.sessionmaker, runtime.settings, runtime.jobs)
     for _ in range(100):
         await quota.reserve(org.id)
+    # Something to answer from: a question the knowledge base cannot answer is a "don't know", quota or not.
+    await seed_demo_subset(runtime, org.id, ("dns.md",))
     key = await make_key(db, org, ApiKeyKind.public, origins=[f"http://127.0.0.1:{HOST_PORT}"])
     SHOTS.mkdir(parents=True, exist_ok=True)
     app = create_app(make_settings(database_url, tmp_path / "live", base_url=f"http://127.0.0.1:{APP_PORT}"))

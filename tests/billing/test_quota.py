@@ -13,7 +13,7 @@ from answerdesk.languages.texts import Text, say
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.models import Organization
 from tests.billing.support import answers_used, put_on_plan
-from tests.chat.support import Chat, make_chat, seed_demo_subset
+from tests.chat.support import Chat, add_document, make_chat, seed_demo_subset
 from tests.conftest import app_client, make_settings, started_app
 from tests.factories import bearer, make_key, make_org
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -61,6 +61,15 @@ async def test_quota_reply_in_the_customers_language_and_over_sse(
     org = await make_org(db)
     chat = Chat(client, bearer(await make_key(db, org)), runtime, org.id)
     await put_on_plan(db, runtime.settings, org, answers_per_month=0)
+    # A German help centre, so that there is something to answer from: otherwise it is a "don't know".
+    await add_document(
+        runtime,
+        org.id,
+        "outlook.md",
+        "# E-Mail in Outlook einrichten\n\nUm Ihr E-Mail-Konto in Outlook einzurichten, öffnen Sie Datei > "
+        "Konto hinzufügen, geben Sie Ihre E-Mail-Adresse ein und wählen Sie IMAP. Posteingangsserver: "
+        "mail.example.com, Port 993.",
+    )
     conversation_id, _ = await chat.start(language="de")
     events = await chat.stream(conversation_id, "Wie richte ich mein E-Mail-Konto in Outlook ein?")
     assert [e.event for e in events] == ["token", "done"]
@@ -94,7 +103,11 @@ async def test_no_model_call_once_the_quota_is_used_up(
     assert calls >= 1
     second = await chat.ask("How long does DNS propagation take?")
     assert second["message"]["mode"] == "quota" and second["handoff"] is True
-    assert len(fake_openai.requests) == calls  # not even the query rewrite
+    # A follow-up, which the model would first make standalone: not even that call.
+    response = await chat.send(second["message"]["conversation_id"], "And how long does that take?")
+    assert response.status_code == 200, response.text
+    assert response.json()["message"]["mode"] == "quota"
+    assert len(fake_openai.requests) == calls
 
 
 async def test_a_failed_answer_is_given_back(

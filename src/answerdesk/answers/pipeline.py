@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +65,9 @@ class AnswerRequest:
     examples: Sequence[ReplyExample] = ()
     # The organization's index generation if the caller has just read it (a chat message, with the question).
     index_generation: int | None = None
+    # Whether the plan has this AI answer left, asked only once the search found something to answer from
+    # (the chat counts it meanwhile). False: the customer is offered a person instead, with no model call.
+    admission: Callable[[], Awaitable[bool]] | None = None
 
 
 @dataclass
@@ -159,6 +162,9 @@ class AnswerPipeline:
         if not relevant:
             no_answer = say(Text.no_answer, request.language)
             result = AnswerResult(text=no_answer, mode=AnswerMode.no_answer, passages=passages)
+        elif request.admission is not None and not await request.admission():
+            log.info("answers.quota_reached", organization_id=str(request.organization_id))
+            result = AnswerResult(text=say(Text.cannot_answer, request.language), mode=AnswerMode.quota)
         else:
             # A curated answer is in the help centre's language: a customer writing in another one gets the
             # model's answer from it, in their language, instead.
@@ -203,6 +209,8 @@ class AnswerPipeline:
         target = await self._translation_target(request, db, generation)
         if not followup and target is None:
             return request.question, False
+        if request.admission is not None and not await request.admission():
+            return heuristic, False  # no model call, not even this one, once the plan's answers are used up
         await db.commit()  # gives the connection back while the model rewrites (the session goes on after)
         params = completion_params(request.ai, self.runtime.settings).model_copy(
             update={"temperature": 0.0, "max_tokens": REWRITE_MAX_TOKENS, "top_p": None}

@@ -338,8 +338,9 @@ class AnswerQuota:
         async with session_scope(self.sessionmaker) as db:
             usage = UsageRepository(db)
             used = await usage.consume(period.organization_id, period.start, period.limit)
-            if used is None and await usage.get(period.organization_id, period.start) is None:
-                # The period's first answer: make its row, then count as everyone else does.
+            if used is None:
+                # Used up, or the period's first answers: its row may not exist yet, or another request may
+                # have made it just now. Make sure it exists, then count as everyone else does: that decides.
                 await usage.ensure(period.organization_id, period.start, period.end)
                 used = await usage.consume(period.organization_id, period.start, period.limit)
             if used is None:

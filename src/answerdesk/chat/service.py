@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,7 @@ from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
 from answerdesk.billing.models import Plan
-from answerdesk.billing.service import AnswerQuota, BillingService, QuotaPeriod
+from answerdesk.billing.service import AnswerQuota, BillingService, QuotaPeriod, Reservation
 from answerdesk.chat import announce
 from answerdesk.chat.feedback import FeedbackService
 from answerdesk.chat.models import (
@@ -45,7 +45,6 @@ from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.events import EventBus
 from answerdesk.kit.security import hash_token, new_token, tokens_equal
 from answerdesk.languages.detect import detect_language
-from answerdesk.languages.texts import Text, say
 from answerdesk.runtime import Runtime
 from answerdesk.sentiment import SentimentResult
 from answerdesk.tenants.models import Organization
@@ -348,24 +347,26 @@ class ChatService:
         """The pipeline's events, if the plan has an AI answer left this ``period``.
 
         The answer is counted before the model is called (so concurrent answers cannot overshoot), once the
-        customer's question is stored, in a statement of its own (see AnswerQuota). It is given back when the
-        bot did not answer after all: the customer asked for a person, nothing relevant was found, or
-        answering failed. Used up, the customer is offered a person instead, with no model call."""
+        customer's question is stored, in a statement of its own (see AnswerQuota) that runs while the search
+        does. It is given back when the bot did not answer after all: the customer asked for a person,
+        nothing relevant was found, or answering failed. Used up, the customer is offered a person instead,
+        with no model call (the pipeline's ``admission``)."""
         if period is None:  # the customer asked for a person: a handoff, not an AI answer
             async for event in AnswerPipeline(self.runtime).run(request):
                 yield event
             return
         quota = self._quota()
-        reservation = await quota.reserve_in(period)
-        if reservation is None:
-            log.info("chat.quota_reached", organization_id=str(request.organization_id))
-            text = say(Text.cannot_answer, request.language)
-            yield TokenDelta(text=text)
-            yield AnswerResult(text=text, mode=AnswerMode.quota)
-            return
+        reserving = asyncio.ensure_future(quota.reserve_in(period))
+        # Not left unread when nobody awaits it (a client gone): a failure is logged, not lost in the loop.
+        reserving.add_done_callback(_log_failure)
+
+        async def admitted() -> bool:
+            # Shielded: a client gone while it runs does not cancel the count the model may be writing for.
+            return await asyncio.shield(reserving) is not None
+
         give_back = False
         try:
-            async for event in AnswerPipeline(self.runtime).run(request):
+            async for event in AnswerPipeline(self.runtime).run(replace(request, admission=admitted)):
                 if isinstance(event, AnswerResult):
                     give_back = event.mode in (AnswerMode.no_answer, AnswerMode.handoff)
                 yield event
@@ -374,7 +375,8 @@ class ChatService:
             raise
         finally:
             # A client gone mid-answer keeps it counted: the model was already writing it.
-            if give_back:
+            reservation = await _settled(reserving) if give_back else None
+            if reservation is not None:
                 await quota.release(reservation)
 
     async def answer(self, accepted: AcceptedMessage) -> Reply:
@@ -383,6 +385,19 @@ class ChatService:
             if isinstance(event, Reply):
                 return event
         raise RuntimeError("the answer pipeline ended without a reply")  # pragma: no cover
+
+
+async def _settled(reserving: asyncio.Future[Reservation | None]) -> Reservation | None:
+    """The reservation once made; None when it failed (the answer failed with it, and it was logged)."""
+    try:
+        return await asyncio.shield(reserving)
+    except Exception:
+        return None
+
+
+def _log_failure(reserving: asyncio.Future[Reservation | None]) -> None:
+    if not reserving.cancelled() and (error := reserving.exception()) is not None:
+        log.warning("chat.quota_failed", error=f"{type(error).__name__}: {error}")
 
 
 def append_message(
