@@ -209,9 +209,11 @@ class AnswerPipeline:
         target = await self._translation_target(request, db, generation)
         if not followup and target is None:
             return request.question, False
-        if request.admission is not None and not await request.admission():
-            return heuristic, False  # no model call, not even this one, once the plan's answers are used up
         await db.commit()  # gives the connection back while the model rewrites (the session goes on after)
+        # No model call, not even this one, once the plan's answers are used up. Asked without a connection:
+        # counting the answer needs one of its own.
+        if request.admission is not None and not await request.admission():
+            return heuristic, False
         params = completion_params(request.ai, self.runtime.settings).model_copy(
             update={"temperature": 0.0, "max_tokens": REWRITE_MAX_TOKENS, "top_p": None}
         )

@@ -40,7 +40,7 @@ from answerdesk.chat.schemas import (
 )
 from answerdesk.integrations.llm import TokenDelta
 from answerdesk.kit import metrics
-from answerdesk.kit.db import autocommit_sessions, session_scope, utcnow
+from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.events import EventBus
 from answerdesk.kit.security import hash_token, new_token, tokens_equal
@@ -188,13 +188,16 @@ class ChatService:
             )
         return text
 
-    async def _organization(self, organization_id: uuid.UUID) -> tuple[Organization, Plan, int]:
+    async def _organization(
+        self, db: AsyncSession, organization_id: uuid.UUID
+    ) -> tuple[Organization, Plan, int]:
         """The organization with its plan (for the quota) and the index generation the answer's search
-        compares its copy with: read apart from the transaction that stores the message, in statements that
-        commit by themselves, so that transaction (on SQLite, the write lock) is held for its writes only."""
-        async with session_scope(autocommit_sessions(self.runtime.sessionmaker)) as db:
-            org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(organization_id)
-            return org, plan, await self.runtime.retriever.generation(db, org.id)
+        compares its copy with. In the caller's session, before the conversation is locked (on SQLite, before
+        the write lock): not in a session of its own, as a request that holds a connection (its API key was
+        read) must never wait for a second one. A burst of such requests would take the whole pool and wait
+        for each other until the pool's timeout."""
+        org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(organization_id)
+        return org, plan, await self.runtime.retriever.generation(db, org.id)
 
     async def accept(
         self,
@@ -214,7 +217,7 @@ class ChatService:
         embedded, language, (org, plan, generation) = await asyncio.gather(
             (await self.runtime.query_embeddings()).embed(text),
             asyncio.to_thread(detect_language, text),
-            self._organization(principal.organization_id),
+            self._organization(db, principal.organization_id),
         )
         vector = embedded[None, :]
         sentiment = analyzer.analyze_embedded([text], vector)[0]

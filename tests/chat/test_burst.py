@@ -1,0 +1,37 @@
+"""More chat messages at once than the database pool has connections, with API keys not yet cached: every
+request reads its key first and keeps that connection, so none may wait for a second one (they would hold the
+whole pool and wait for each other until the pool's timeout: HTTP 500s after 30 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answerdesk.runtime import Runtime
+from tests.chat.support import Chat, seed_demo_subset
+from tests.factories import bearer, make_key, make_org
+
+QUESTION = "How do I point my domain to your nameservers?"
+
+
+async def test_a_burst_larger_than_the_pool_is_answered(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org = await make_org(db)
+    key = await make_key(db, org)
+    await seed_demo_subset(runtime, org.id, ("dns.md",))
+    chat = Chat(client, bearer(key), runtime, org.id)
+    pool = runtime.engine.sync_engine.pool
+    burst = pool.size() + getattr(pool, "_max_overflow", 0) + 10  # type: ignore[attr-defined]
+    conversations = [(await chat.start())[0] for _ in range(burst)]
+    runtime.api_keys.forget(organization_id=org.id)  # every request of the burst reads its key
+
+    started = time.monotonic()
+    responses = await asyncio.gather(*(chat.send(c, QUESTION) for c in conversations))
+
+    assert [r.status_code for r in responses] == [200] * burst, [r.text[:200] for r in responses][:3]
+    assert all(r.json()["message"]["mode"] in ("faq", "extractive") for r in responses)
+    assert time.monotonic() - started < 25  # the pool's timeout is 30 s
