@@ -9,7 +9,8 @@ Sustained mode (`--rate R --duration S`): R messages a second for S seconds, ope
 on time whether or not earlier ones were answered), over a pool of conversations (each gets a message
 every few seconds, so later ones carry history). TTFT is from sending the message to the first `token`
 event; an error is a non-200, an `error` event or a stream without `done`. CPU per message is the server
-processes' user+system CPU over the round divided by the messages (the client shares the machine). The
+processes' user+system CPU over the round divided by the messages, also shown per process; the CPU of what
+shares the machine over the round is shown beside it (this client, the fake LLM, PostgreSQL and Redis). The
 `done` message's mode is counted (all should be "llm"). Before each round an untimed GET refreshes the API
 key's last_used_at (the SQLite lock-up in bench/kb_fixture.py, KEY_REFRESH_SECONDS). The server-side split
 (stored first_token_ms of the LLM call, retrieval_ms, pipeline latency_ms) is read from the database
