@@ -84,6 +84,10 @@ class _SentenceVectors:
         self._vectors: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def has(self, texts: Sequence[str]) -> bool:
+        with self._lock:
+            return all(t in self._vectors for t in texts)
+
     def of(self, embedder: Embedder, texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
         with self._lock:
             known = {t: self._vectors[t] for t in texts if t in self._vectors}
@@ -105,6 +109,12 @@ class _SentenceVectors:
 
 
 _SENTENCES = _SentenceVectors(SENTENCE_CACHE_SIZE)
+
+
+def sentence_vectors_ready(found: Sequence[Retrieved]) -> bool:
+    """Whether ``best_sentence_cosine`` would embed nothing (each passage's sentences were seen lately): it
+    then takes microseconds, and need not leave the event loop."""
+    return _SENTENCES.has([r.hit.text for r in found[:SENTENCE_PASSAGES]])
 
 
 def best_sentence_cosine(

@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answerdesk.answers.citations import resolve_citations
 from answerdesk.answers.extractive import compose_extractive
 from answerdesk.answers.followup import clean_rewrite, looks_like_followup, standalone_query
-from answerdesk.answers.gate import Evidence, best_sentence_cosine, evidence_of, shipped_gate
+from answerdesk.answers.gate import (
+    Evidence,
+    best_sentence_cosine,
+    evidence_of,
+    sentence_vectors_ready,
+    shipped_gate,
+)
 from answerdesk.answers.guard import LeakGuard
 from answerdesk.answers.passages import Citation, Passage, cite, number_passages, split_faq
 from answerdesk.answers.prompt import (
@@ -257,7 +263,10 @@ class AnswerPipeline:
         await (
             db.commit()
         )  # done with the database: its connection goes back before the sentences are embedded
-        sentence = await asyncio.to_thread(best_sentence_cosine, embedder, vector, found)
+        if sentence_vectors_ready(found):  # a worker thread would cost more than the work
+            sentence = best_sentence_cosine(embedder, vector, found)
+        else:
+            sentence = await asyncio.to_thread(best_sentence_cosine, embedder, vector, found)
         return number_passages(found), evidence_of(found, sentence), vector
 
     def _faq_match(self, passages: Sequence[Passage], threshold: float) -> AnswerResult | None:
