@@ -43,6 +43,7 @@ from answerdesk.kit import metrics
 from answerdesk.kit.db import session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.events import EventBus
+from answerdesk.kit.logging import log_task_failure
 from answerdesk.kit.security import hash_token, new_token, tokens_equal
 from answerdesk.languages.detect import detect_language
 from answerdesk.runtime import Runtime
@@ -362,8 +363,8 @@ class ChatService:
             return
         quota = self._quota()
         reserving = asyncio.ensure_future(quota.reserve_in(period))
-        # Not left unread when nobody awaits it (a client gone): a failure is logged, not lost in the loop.
-        reserving.add_done_callback(_log_failure)
+        # Nobody may await it (a client gone): a failure is logged all the same.
+        reserving.add_done_callback(lambda task: log_task_failure(task, "chat.quota_failed"))
 
         async def admitted() -> bool:
             # Shielded: a client gone while it runs does not cancel the count the model may be writing for.
@@ -398,11 +399,6 @@ async def _settled(reserving: asyncio.Future[Reservation | None]) -> Reservation
         return await asyncio.shield(reserving)
     except Exception:
         return None
-
-
-def _log_failure(reserving: asyncio.Future[Reservation | None]) -> None:
-    if not reserving.cancelled() and (error := reserving.exception()) is not None:
-        log.warning("chat.quota_failed", error=f"{type(error).__name__}: {error}")
 
 
 def append_message(

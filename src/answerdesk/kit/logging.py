@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+from typing import Any
 
 import structlog
 
@@ -30,3 +32,10 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
+
+
+def log_task_failure(task: asyncio.Future[Any], event: str, **fields: object) -> None:
+    """A done callback's body for a background task nobody may await: its failure is logged (and so marked
+    retrieved), not left to the event loop's "exception was never retrieved"."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        structlog.get_logger(__name__).error(event, error=repr(error), **fields)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from answerdesk.kit import metrics
 from answerdesk.kit.db import create_sessionmaker
+from answerdesk.kit.logging import log_task_failure
 from answerdesk.knowledge.chunk import split_faq
 from answerdesk.knowledge.embedding import MODEL_NAME, Embedder
 from answerdesk.knowledge.repository import (
@@ -376,7 +377,7 @@ class Retriever:
         # A finished task holds its index: kept here, it would outlive the copy's eviction from the cache.
         if self._refreshing.get(organization_id) is task:
             del self._refreshing[organization_id]
-        _log_failure(task, "retrieval.refresh_failed", organization_id)
+        log_task_failure(task, "retrieval.refresh_failed", organization_id=str(organization_id))
 
     async def _run_refresh(
         self, organization_id: uuid.UUID, open_session: SessionOpener, *, writable: bool = False
@@ -548,7 +549,7 @@ class Retriever:
     def _compaction_done(self, task: asyncio.Task[None], organization_id: uuid.UUID) -> None:
         if self._compacting.get(organization_id) is task:
             del self._compacting[organization_id]
-        _log_failure(task, "retrieval.compaction_failed", organization_id)
+        log_task_failure(task, "retrieval.compaction_failed", organization_id=str(organization_id))
 
     async def _save(self, organization_id: uuid.UUID, index: OrgIndex) -> None:
         # Refreshes and compactions of one organization may overlap; its folder takes one writer at a time.
@@ -632,8 +633,3 @@ def _keyword(rows: Sequence[ChunkRow]) -> KeywordIndex:
 
 def _tags(rows: Sequence[ChunkRow]) -> dict[int, frozenset[str]]:
     return {r.id: frozenset(r.tags) for r in rows}
-
-
-def _log_failure(task: asyncio.Task[T], event: str, organization_id: uuid.UUID) -> None:
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        log.error(event, organization_id=str(organization_id), error=repr(exc))
