@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from answerdesk.answers.gate import shipped_gate
 from answerdesk.auth.keycache import ApiKeyCache
 from answerdesk.auth.sessions import DatabaseSessionStore, RedisSessionStore, SessionStore
+from answerdesk.billing.service import AnswerQuota
 from answerdesk.config import Settings
 from answerdesk.integrations.llm import LLMProvider, OpenAICompatibleProvider
 from answerdesk.integrations.storage import ObjectStorage, build_storage
@@ -57,6 +58,8 @@ class Runtime:
     knowledge_languages: KnowledgeLanguages = field(default_factory=KnowledgeLanguages, repr=False)
     # API keys verified in the last few seconds (ANSWERDESK_API_KEY_CACHE_SECONDS).
     api_keys: ApiKeyCache = field(init=False, repr=False)
+    # AI answers counted against the plan: one per process, so concurrent answers are counted together.
+    answer_quota: AnswerQuota = field(init=False, repr=False)
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _embedder: Embedder | None = field(default=None, repr=False)
     _query_batcher: EmbeddingBatcher | None = field(default=None, repr=False)
@@ -114,6 +117,7 @@ class Runtime:
             cache_bytes=settings.index_cache_mb * 1024 * 1024 or None,
         )
         runtime.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
+        runtime.answer_quota = AnswerQuota(maker, settings, runtime.jobs)
         runtime.llm = build_llm(settings)
         runtime.stripe = build_stripe(settings)
         runtime.events = build_event_bus(redis)

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.billing.service import AnswerQuota
@@ -175,3 +176,52 @@ async def test_unlimited_plan_counts_but_never_stops(db: AsyncSession, runtime: 
     for n in range(1, 4):
         reservation = await quota.reserve(org.id)
         assert reservation is not None and reservation.used == n and reservation.limit is None
+
+
+async def test_concurrent_reservations_on_one_process_are_counted_together(
+    db: AsyncSession, runtime: Runtime
+) -> None:
+    """A burst counts in a few UPDATEs of the usage row, not one per answer, and still exactly."""
+    org = await make_org(db)
+    await put_on_plan(db, runtime.settings, org, answers_per_month=30)
+    updates: list[str] = []
+
+    def count_updates(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE USAGE_PERIOD"):
+            updates.append(statement)
+
+    quota = AnswerQuota(runtime.sessionmaker, runtime.settings, runtime.jobs)
+    sync_engine = runtime.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", count_updates)
+    try:
+        results = await asyncio.gather(*(quota.reserve(org.id) for _ in range(40)))
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", count_updates)
+    granted = [r for r in results if r is not None]
+    assert sorted(r.used for r in granted) == list(range(1, 31))  # each count given once, none past 30
+    assert await answers_used(db, org.id) == 30
+    # 40 answers, counted in far fewer statements: the burst's first, then the rest together (one by one
+    # only for the batch the limit cuts into).
+    assert len(updates) < 40
+
+
+async def test_a_reservation_whose_caller_left_is_given_back(db: AsyncSession, runtime: Runtime) -> None:
+    org = await make_org(db)
+    await put_on_plan(db, runtime.settings, org, answers_per_month=10)
+    quota = AnswerQuota(runtime.sessionmaker, runtime.settings, runtime.jobs)
+    first = asyncio.ensure_future(quota.reserve(org.id))
+    await asyncio.sleep(0)  # its count is under way: the next callers wait for the next one
+    waiting = [asyncio.ensure_future(quota.reserve(org.id)) for _ in range(3)]
+    await asyncio.sleep(0)
+    waiting[0].cancel()
+    assert await first is not None
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert all(r is not None and not isinstance(r, BaseException) for r in results[1:])
+    await asyncio.sleep(0.05)
+    for _ in range(50):
+        if await answers_used(db, org.id) == 3:
+            break
+        await db.rollback()
+        await asyncio.sleep(0.05)
+    assert await answers_used(db, org.id) == 3  # the one who left was counted, then given back

@@ -98,21 +98,21 @@ class UsageRepository:
         await self.db.execute(stmt)
 
     async def consume(
-        self, organization_id: uuid.UUID, period_start: datetime, limit: int | None
+        self, organization_id: uuid.UUID, period_start: datetime, limit: int | None, n: int = 1
     ) -> int | None:
-        """Counts one answer if the limit allows it; the new count, or None when the limit is reached.
+        """Counts ``n`` answers if the limit allows all of them; the new count, or None when it does not.
 
         One UPDATE with the limit in its WHERE: the database serialises concurrent ones on the row, so the
         count never passes the limit however many replicas answer at once."""
         stmt = (
             sa.update(UsagePeriod)
             .where(UsagePeriod.organization_id == organization_id, UsagePeriod.period_start == period_start)
-            .values(answers_used=UsagePeriod.answers_used + 1, updated_at=utcnow())
+            .values(answers_used=UsagePeriod.answers_used + n, updated_at=utcnow())
             .returning(UsagePeriod.answers_used)
             .execution_options(synchronize_session=False)
         )
         if limit is not None:
-            stmt = stmt.where(UsagePeriod.answers_used < limit)
+            stmt = stmt.where(UsagePeriod.answers_used <= limit - n)
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def release(self, organization_id: uuid.UUID, period_start: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -310,7 +311,11 @@ class AnswerQuota:
     Every statement commits by itself (``autocommit_sessions``): the usage row is locked only while the
     database runs one conditional UPDATE, never across a round trip to us, let alone an answer being
     written. One organization's concurrent answers are counted one after another on that row, so this
-    matters: held until a COMMIT, a burst of 100 messages queued ~1 s on it (bench/chat_concurrency.py)."""
+    matters: held until a COMMIT, a burst of 100 messages queued ~1 s on it (bench/chat_concurrency.py).
+
+    Answers asked for while a count of the same period runs are counted together next, in one UPDATE of
+    ``n`` (when the limit leaves room for all of them; else one by one): a burst on one process then waits
+    for a few statements on the row, not one per message. Keep one instance per process (the Runtime's)."""
 
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, jobs: JobQueue
@@ -318,6 +323,8 @@ class AnswerQuota:
         self.sessionmaker = autocommit_sessions(sessionmaker)
         self.settings = settings
         self.jobs = jobs
+        self._waiting: dict[QuotaPeriod, list[asyncio.Future[Reservation | None]]] = {}
+        self._counting: dict[QuotaPeriod, asyncio.Task[None]] = {}
 
     def period_of(self, org: Organization, plan: Plan) -> QuotaPeriod:
         start, end = BillingService.current_period(org)
@@ -335,19 +342,73 @@ class AnswerQuota:
     async def reserve_in(self, period: QuotaPeriod) -> Reservation | None:
         """``reserve`` for a period the caller already knows (the chat reads the organization and its plan
         with the customer's message)."""
+        future: asyncio.Future[Reservation | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(period, []).append(future)
+        counting = self._counting.get(period)
+        if counting is None or counting.done():
+            self._counting[period] = asyncio.create_task(self._count_waiting(period))
+        return await future
+
+    async def _count_waiting(self, period: QuotaPeriod) -> None:
+        # No await between finding nobody waiting and returning: a caller who came meanwhile found this task
+        # still running, and is counted by it.
+        while waiting := self._waiting.pop(period, None):
+            try:
+                counts = await self._count(period, len(waiting))
+            except Exception as exc:
+                for future in waiting:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            gone = 0
+            for future, used in zip(waiting, counts, strict=True):
+                reservation = (
+                    None
+                    if used is None
+                    else Reservation(period.organization_id, period.start, used, period.limit)
+                )
+                if future.done():  # its caller was cancelled while it was counted
+                    gone += reservation is not None
+                else:
+                    future.set_result(reservation)
+            if gone:
+                await self._give_back(period, gone)
+        self._counting.pop(period, None)
+
+    async def _give_back(self, period: QuotaPeriod, answers: int) -> None:
+        try:
+            for _ in range(answers):
+                await self.release(Reservation(period.organization_id, period.start, 0, period.limit))
+        except Exception:  # the callers still waiting must be counted all the same
+            log.exception("billing.quota_give_back_failed", organization_id=str(period.organization_id))
+
+    async def _count(self, period: QuotaPeriod, n: int) -> list[int | None]:
+        """Counts ``n`` answers: for each, the count it brought the period to, or None past the limit."""
         async with session_scope(self.sessionmaker) as db:
             usage = UsageRepository(db)
-            used = await usage.consume(period.organization_id, period.start, period.limit)
+            used = await usage.consume(period.organization_id, period.start, period.limit, n)
             if used is None:
                 # Used up, or the period's first answers: its row may not exist yet, or another request may
                 # have made it just now. Make sure it exists, then count as everyone else does: that decides.
                 await usage.ensure(period.organization_id, period.start, period.end)
-                used = await usage.consume(period.organization_id, period.start, period.limit)
-            if used is None:
-                return None
+                used = await usage.consume(period.organization_id, period.start, period.limit, n)
+            counts: list[int | None]
+            if used is not None:
+                counts = list(range(used - n + 1, used + 1))
+            else:  # no room for all of them: one by one, until the limit stops them
+                counts = []
+                for _ in range(n):
+                    one = await usage.consume(period.organization_id, period.start, period.limit, 1)
+                    counts.append(one)
+                    if one is None:
+                        counts += [None] * (n - len(counts))
+                        break
+            highest = max((c for c in counts if c is not None), default=None)
+            if highest is None:
+                return counts
             if (
                 period.limit is not None
-                and used >= period.limit * self.settings.usage_warning_ratio
+                and highest >= period.limit * self.settings.usage_warning_ratio
                 and await usage.mark_warned(period.organization_id, period.start)
             ):
                 enqueue_after_commit(
@@ -358,7 +419,7 @@ class AnswerQuota:
                     organization_id=str(period.organization_id),
                     period_start=period.start.isoformat(),
                 )
-            return Reservation(period.organization_id, period.start, used, period.limit)
+            return counts
 
     async def release(self, reservation: Reservation) -> None:
         async with session_scope(self.sessionmaker) as db:

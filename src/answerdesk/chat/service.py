@@ -40,7 +40,7 @@ from answerdesk.chat.schemas import (
 )
 from answerdesk.integrations.llm import TokenDelta
 from answerdesk.kit import metrics
-from answerdesk.kit.db import session_scope, utcnow
+from answerdesk.kit.db import autocommit_sessions, session_scope, utcnow
 from answerdesk.kit.errors import Conflict, NotFound, ValidationFailed
 from answerdesk.kit.events import EventBus
 from answerdesk.kit.logging import log_task_failure
@@ -193,10 +193,22 @@ class ChatService:
         self, db: AsyncSession, organization_id: uuid.UUID
     ) -> tuple[Organization, Plan, int]:
         """The organization with its plan (for the quota) and the index generation the answer's search
-        compares its copy with. In the caller's session, before the conversation is locked (on SQLite, before
-        the write lock): not in a session of its own, as a request that holds a connection (its API key was
-        read) must never wait for a second one. A burst of such requests would take the whole pool and wait
-        for each other until the pool's timeout."""
+        compares its copy with, read before the conversation is locked (on SQLite, before the write lock).
+
+        A request that holds no connection yet (its API key was cached) reads them in statements that commit
+        by themselves: it holds a connection only while they run. In its own session it would keep that
+        connection while the message is embedded, and a burst ran the pool dry on that wait. A request that
+        already holds one (its key was read) reads in it: none may wait for a second connection while it
+        holds one, or a burst of them takes the whole pool and waits for each other until the pool's
+        timeout."""
+        if db.in_transaction():
+            return await self._read_organization(db, organization_id)
+        async with session_scope(autocommit_sessions(self.runtime.sessionmaker)) as own:
+            return await self._read_organization(own, organization_id)
+
+    async def _read_organization(
+        self, db: AsyncSession, organization_id: uuid.UUID
+    ) -> tuple[Organization, Plan, int]:
         org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(organization_id)
         return org, plan, await self.runtime.retriever.generation(db, org.id)
 
@@ -345,7 +357,7 @@ class ChatService:
         )
 
     def _quota(self) -> AnswerQuota:
-        return AnswerQuota(self.runtime.sessionmaker, self.runtime.settings, self.runtime.jobs)
+        return self.runtime.answer_quota
 
     async def _answer_within_quota(
         self, request: AnswerRequest, period: QuotaPeriod | None
