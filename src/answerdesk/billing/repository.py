@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,9 +14,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.auth.models import Membership, User
 from answerdesk.billing.models import Plan, StripeEvent, Subscription, UsagePeriod
-from answerdesk.kit.db import utcnow
+from answerdesk.kit.db import detached, utcnow
 from answerdesk.knowledge.models import Chunk
 from answerdesk.tenants.models import Organization
+
+
+@functools.cache
+def _organization_with_plan() -> sa.Select[Any]:
+    organizations, plans = cast(sa.Table, Organization.__table__), cast(sa.Table, Plan.__table__)
+    return (
+        sa.select(
+            *(column.label(f"organization_{column.key}") for column in organizations.c),
+            *(column.label(f"plan_{column.key}") for column in plans.c),
+        )
+        .select_from(
+            organizations.outerjoin(
+                plans,
+                sa.or_(plans.c.id == organizations.c.plan_id, plans.c.slug == sa.bindparam("default_slug")),
+            )
+        )
+        .where(organizations.c.id == sa.bindparam("wanted_organization", type_=organizations.c.id.type))
+    )
 
 
 class PlanRepository:
@@ -36,17 +55,15 @@ class PlanRepository:
     ) -> tuple[Organization, Plan | None] | None:
         """The organization and its plan in one query: its own plan, else the one named ``default_slug``
         (None when neither exists). None when there is no such organization."""
-        rows = (
-            await self.db.execute(
-                sa.select(Organization, Plan)
-                .outerjoin(Plan, sa.or_(Plan.id == Organization.plan_id, Plan.slug == default_slug))
-                .where(Organization.id == organization_id)
-            )
-        ).all()
+        # Read for every chat message: one statement built once, on the session's connection, rows made
+        # into detached instances without the ORM's loading (~0.3 ms of CPU less; see returning_one).
+        connection = await self.db.connection()
+        params = {"wanted_organization": organization_id, "default_slug": default_slug}
+        rows = [row._mapping for row in await connection.execute(_organization_with_plan(), params)]
         if not rows:
             return None
-        org = rows[0][0]
-        plans = [plan for _, plan in rows if plan is not None]
+        org = detached(Organization, rows[0], "organization_")
+        plans = [detached(Plan, row, "plan_") for row in rows if row["plan_id"] is not None]
         own = next((p for p in plans if p.id == org.plan_id), None)
         return org, own or next((p for p in plans if p.slug == default_slug), None)
 

@@ -332,8 +332,12 @@ class ChatService:
                 )
             if result.mode == AnswerMode.handoff and conversation.waiting_since is None:
                 # The customer asked for a person in words: they now wait for staff, as with the button.
-                conversation.waiting_since = utcnow()
-                announce.status_changed(db, self.runtime.events, conversation)
+                waiting_since = utcnow()
+                if await ConversationRepository(db).start_waiting(
+                    conversation.organization_id, conversation.id, waiting_since
+                ):
+                    conversation.waiting_since = waiting_since  # detached: for the event only
+                    announce.status_changed(db, self.runtime.events, conversation)
             await db.flush()
             read = MessageRead.model_validate(message)
         log.info(

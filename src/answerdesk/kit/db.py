@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    QueryableAttribute,
+    make_transient_to_detached,
+    mapped_column,
+)
 
 from answerdesk.kit.errors import AppError, ValidationFailed
 
@@ -51,6 +58,38 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[str]: sa.JSON}
+
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+async def returning_one(
+    db: AsyncSession,
+    stmt: sa.Insert | sa.Update,
+    model: type[ModelT],
+    params: Mapping[str, Any] | None = None,
+) -> ModelT | None:
+    """Runs an ``INSERT``/``UPDATE`` that returns every column of ``model``'s table (``.returning(*table.c)``)
+    for one row, in the session's transaction, and gives that row as a detached instance (None: no row).
+
+    For a chat message's hot statements: loading the row as an ORM entity cost ~0.3 ms of CPU more per
+    statement than running it on the session's connection (bench/chat_concurrency.py). Detached: changing
+    the instance writes nothing."""
+    row = (await (await db.connection()).execute(stmt, params)).one_or_none()
+    return None if row is None else detached(model, row._mapping)
+
+
+def detached(model: type[ModelT], row: Mapping[Any, Any], prefix: str = "") -> ModelT:
+    """A ``model`` instance from a Core row holding every column of its table (each labelled ``prefix`` +
+    its name), detached: as if loaded by a session that has closed, without the ORM's loading."""
+    instance = model(**{attr: row[prefix + column] for column, attr in _attributes_by_column(model).items()})
+    make_transient_to_detached(instance)
+    return instance
+
+
+@functools.cache
+def _attributes_by_column(model: type[Base]) -> dict[str, str]:
+    return {prop.columns[0].key: prop.key for prop in sa.inspect(model).column_attrs}
 
 
 class IdMixin:

@@ -273,14 +273,20 @@ class ChunkRepository:
         )
 
 
+_GENERATION = sa.select(IndexState.generation).where(
+    IndexState.organization_id == sa.bindparam("wanted_organization", type_=sa.Uuid())
+)
+
+
 class IndexStateRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
     async def generation(self, organization_id: uuid.UUID) -> int:
-        value = await self.db.scalar(
-            sa.select(IndexState.generation).where(IndexState.organization_id == organization_id)
-        )
+        # Read for every chat message: a statement built once, on the session's connection (see
+        # kit.db.returning_one).
+        connection = await self.db.connection()
+        value = await connection.scalar(_GENERATION, {"wanted_organization": organization_id})
         return int(value or 0)
 
     async def bump(self, organization_id: uuid.UUID) -> None:
