@@ -178,6 +178,24 @@ async def test_unlimited_plan_counts_but_never_stops(db: AsyncSession, runtime: 
         assert reservation is not None and reservation.used == n and reservation.limit is None
 
 
+async def test_answers_on_an_unlimited_plan_are_on_record_when_the_reply_arrives(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    org = await make_org(db)  # the default plan: enterprise, unlimited
+    org_id = org.id
+    chat = Chat(client, bearer(await make_key(db, org)), runtime, org_id)
+    await seed_demo_subset(runtime, org_id, ("faq.json",))
+    for asked in range(1, 4):
+        reply = await chat.ask(FAQ_QUESTION)
+        assert reply["message"]["mode"] == "faq"
+        await db.rollback()  # a fresh snapshot
+        assert await answers_used(db, org_id) == asked
+    reply = await chat.ask(OUTSIDE)  # not answered: not counted
+    assert reply["message"]["mode"] == "no_answer"
+    await db.rollback()
+    assert await answers_used(db, org_id) == 3
+
+
 async def test_concurrent_reservations_on_one_process_are_counted_together(
     db: AsyncSession, runtime: Runtime
 ) -> None:
