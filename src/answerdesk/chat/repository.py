@@ -22,7 +22,8 @@ def _count_statement(
     *, open_only: bool, language: bool, sentiment: bool, frustrated: bool, handoff: bool
 ) -> sa.Update:
     """``count_message``'s statement for one shape of its arguments (their values are bound parameters):
-    building and keying a statement per message cost ~0.25 ms of CPU, more than running it."""
+    building and keying a statement per message cost ~0.25 ms of CPU, more than running it
+    (bench/chat_statements.py)."""
     conversations = cast(sa.Table, Conversation.__table__)
     table = conversations.c
     at = sa.bindparam("new_at", type_=table.last_message_at.type)
