@@ -18,9 +18,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from bench.kb_fixture import DATABASES, BenchDatabase, bench_database, machine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.billing.service import BillingService
-from answerdesk.chat.models import Channel, Sender
+from answerdesk.chat.models import Channel, Conversation, Sender
 from answerdesk.chat.repository import ConversationRepository
 from answerdesk.chat.schemas import ConversationCreate, MessageRead
 from answerdesk.chat.service import ChatService, add_counted_message
@@ -51,27 +52,23 @@ async def run(db: BenchDatabase, calls: int) -> None:
                 org, _plan = await BillingService(session, settings).organization_and_plan(org_id)
                 await runtime.retriever.generation(session, org.id)
 
+        async def counted(session: AsyncSession, i: int) -> Conversation | None:
+            return await ConversationRepository(session).count_message(
+                org_id,
+                conversations[i],
+                at=utcnow(),
+                open_only=True,
+                language="en",
+                sentiment=("neutral", False),
+            )
+
         async def count(i: int) -> None:
             async with session_scope(runtime.sessionmaker) as session:
-                await ConversationRepository(session).count_message(
-                    org_id,
-                    conversations[i],
-                    at=utcnow(),
-                    open_only=True,
-                    language="en",
-                    sentiment=("neutral", False),
-                )
+                await counted(session, i)
 
         async def store(i: int) -> None:
             async with session_scope(runtime.sessionmaker) as session:
-                conversation = await ConversationRepository(session).count_message(
-                    org_id,
-                    conversations[i],
-                    at=utcnow(),
-                    open_only=True,
-                    language="en",
-                    sentiment=("neutral", False),
-                )
+                conversation = await counted(session, i)
                 assert conversation is not None
                 message = add_counted_message(session, conversation, Sender.customer, QUESTION)
                 await session.flush()
