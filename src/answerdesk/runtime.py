@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from answerdesk.answers.gate import shipped_gate
 from answerdesk.auth.keycache import ApiKeyCache
 from answerdesk.auth.sessions import DatabaseSessionStore, RedisSessionStore, SessionStore
+from answerdesk.billing.models import Plan
 from answerdesk.billing.service import AnswerQuota
 from answerdesk.config import Settings
 from answerdesk.integrations.llm import LLMProvider, OpenAICompatibleProvider
@@ -25,14 +27,18 @@ from answerdesk.kit.events import EventBus, build_event_bus
 from answerdesk.kit.jobs import JobQueue, build_queue
 from answerdesk.kit.presence import Presence
 from answerdesk.kit.ratelimit import RateLimiter
+from answerdesk.kit.shared_calls import SharedCalls
 from answerdesk.knowledge.embedding import Embedder, load_embedder
 from answerdesk.knowledge.embedding.batching import EmbeddingBatcher
 from answerdesk.knowledge.language import KnowledgeLanguages
 from answerdesk.languages.detect import load_detector
 from answerdesk.retrieval.service import Retriever
 from answerdesk.sentiment import SentimentAnalyzer, load_analyzer
+from answerdesk.tenants.models import Organization
 
 REDIS_CONNECT_TIMEOUT = 5.0
+# An organization with its plan and its knowledge base's index generation, as a chat message reads them.
+OrganizationRead = tuple[Organization, Plan, int]
 
 
 @dataclass
@@ -60,6 +66,10 @@ class Runtime:
     api_keys: ApiKeyCache = field(init=False, repr=False)
     # AI answers counted against the plan: one per process, so concurrent answers are counted together.
     answer_quota: AnswerQuota = field(init=False, repr=False)
+    # Chat messages' reads of their organization, plan and index generation: concurrent ones share a read.
+    organization_reads: SharedCalls[uuid.UUID, OrganizationRead] = field(
+        default_factory=SharedCalls, repr=False
+    )
     _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _embedder: Embedder | None = field(default=None, repr=False)
     _query_batcher: EmbeddingBatcher | None = field(default=None, repr=False)

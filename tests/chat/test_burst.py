@@ -8,6 +8,7 @@ import asyncio
 import time
 
 import httpx
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.runtime import Runtime
@@ -35,3 +36,28 @@ async def test_a_burst_larger_than_the_pool_is_answered(
     assert [r.status_code for r in responses] == [200] * burst, [r.text[:200] for r in responses][:3]
     assert all(r.json()["message"]["mode"] in ("faq", "extractive") for r in responses)
     assert time.monotonic() - started < 25  # the pool's timeout is 30 s
+
+
+async def test_a_burst_reads_its_organization_a_few_times_not_once_per_message(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    """Messages of one organization that read it at the same time share the read (its keys are cached)."""
+    org = await make_org(db)
+    key = await make_key(db, org)
+    await seed_demo_subset(runtime, org.id, ("dns.md",))
+    chat = Chat(client, bearer(key), runtime, org.id)
+    conversations = [(await chat.start())[0] for _ in range(20)]
+    reads: list[str] = []
+
+    def count_reads(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "organization_plan_id" in statement:  # the organization-with-plan read (billing/repository.py)
+            reads.append(statement)
+
+    sa.event.listen(runtime.engine.sync_engine, "before_cursor_execute", count_reads)
+    try:
+        responses = await asyncio.gather(*(chat.send(c, QUESTION) for c in conversations))
+    finally:
+        sa.event.remove(runtime.engine.sync_engine, "before_cursor_execute", count_reads)
+
+    assert [r.status_code for r in responses] == [200] * 20
+    assert 1 <= len(reads) < 20

@@ -16,7 +16,6 @@ from answerdesk.answers.pipeline import AnswerEvent, AnswerPipeline, AnswerReque
 from answerdesk.answers.prompt import Turn
 from answerdesk.answers.settings import ai_settings_of
 from answerdesk.auth.service import Principal
-from answerdesk.billing.models import Plan
 from answerdesk.billing.service import AnswerQuota, BillingService, QuotaPeriod, Reservation
 from answerdesk.chat import announce
 from answerdesk.chat.feedback import FeedbackService
@@ -46,9 +45,8 @@ from answerdesk.kit.events import EventBus
 from answerdesk.kit.logging import log_task_failure
 from answerdesk.kit.security import hash_token, new_token, tokens_equal
 from answerdesk.languages.detect import detect_language
-from answerdesk.runtime import Runtime
+from answerdesk.runtime import OrganizationRead, Runtime
 from answerdesk.sentiment import SentimentResult
-from answerdesk.tenants.models import Organization
 from answerdesk.tenants.service import org_language
 
 log = structlog.get_logger(__name__)
@@ -189,9 +187,7 @@ class ChatService:
             )
         return text
 
-    async def _organization(
-        self, db: AsyncSession, organization_id: uuid.UUID
-    ) -> tuple[Organization, Plan, int]:
+    async def _organization(self, db: AsyncSession, organization_id: uuid.UUID) -> OrganizationRead:
         """The organization with its plan (for the quota) and the index generation the answer's search
         compares its copy with, read before the conversation is locked (on SQLite, before the write lock).
 
@@ -200,15 +196,19 @@ class ChatService:
         connection while the message is embedded, and a burst ran the pool dry on that wait. A request that
         already holds one (its key was read) reads in it: none may wait for a second connection while it
         holds one, or a burst of them takes the whole pool and waits for each other until the pool's
-        timeout."""
+        timeout. Requests of one organization that read at the same time share one read
+        (``Runtime.organization_reads``): in a burst, most messages then run no statement of their own."""
         if db.in_transaction():
             return await self._read_organization(db, organization_id)
+        return await self.runtime.organization_reads.run(
+            organization_id, lambda: self._read_organization_alone(organization_id)
+        )
+
+    async def _read_organization_alone(self, organization_id: uuid.UUID) -> OrganizationRead:
         async with session_scope(autocommit_sessions(self.runtime.sessionmaker)) as own:
             return await self._read_organization(own, organization_id)
 
-    async def _read_organization(
-        self, db: AsyncSession, organization_id: uuid.UUID
-    ) -> tuple[Organization, Plan, int]:
+    async def _read_organization(self, db: AsyncSession, organization_id: uuid.UUID) -> OrganizationRead:
         org, plan = await BillingService(db, self.runtime.settings).organization_and_plan(organization_id)
         return org, plan, await self.runtime.retriever.generation(db, org.id)
 
