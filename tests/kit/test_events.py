@@ -75,6 +75,21 @@ async def test_redis_delivers_between_buses_in_order(
     assert got.events[0]["text"] == "héllo"
 
 
+async def test_redis_keeps_each_channels_order_when_events_go_together(
+    redis_pair: tuple[RedisEventBus, RedisEventBus, Redis],
+) -> None:
+    """Events queued at once reach Redis in one round trip (PUBLISH_BATCH), still in publishing order."""
+    publisher, subscriber, _ = redis_pair
+    customer, staff = channel(), channel()
+    async with collecting(subscriber, customer) as one, collecting(subscriber, staff) as other:
+        for n in range(300):  # no await between them: all queued before the publisher runs
+            publisher.publish_nowait(customer if n % 3 else staff, {"n": n})
+        await one.wait_for(lambda e: len(e) == 200)
+        await other.wait_for(lambda e: len(e) == 100)
+    assert [e["n"] for e in one.events] == [n for n in range(300) if n % 3]
+    assert [e["n"] for e in other.events] == [n for n in range(300) if not n % 3]
+
+
 async def test_redis_shares_one_subscription_per_channel_and_drops_it_after_the_last(
     redis_pair: tuple[RedisEventBus, RedisEventBus, Redis],
 ) -> None:

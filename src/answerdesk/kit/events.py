@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,6 +27,8 @@ EventSource = Event | Callable[[], Event]
 # A subscriber this far behind is cut off rather than buffered without bound; it reconnects and replays.
 SUBSCRIBER_BACKLOG = 512
 REDIS_PREFIX = "answerdesk:events:"
+# Events queued while the previous PUBLISH ran go to Redis together, at most this many in one round trip.
+PUBLISH_BATCH = 64
 
 
 class EventBus(Protocol):
@@ -184,19 +186,37 @@ class RedisEventBus:
 
     async def _publish_loop(self, outbox: asyncio.Queue[tuple[str, str]]) -> None:
         while True:
-            channel, data = await outbox.get()
+            # What queued meanwhile goes in one round trip: in a burst, a PUBLISH sent alone cost ~5x the CPU
+            # of one sent among ten (redis-py's command and connection handling, per call).
+            batch = [await outbox.get()]
+            while len(batch) < PUBLISH_BATCH and not outbox.empty():
+                batch.append(outbox.get_nowait())
             try:
                 if self._outage.down:
-                    self._hub.dispatch(channel, json.loads(data))
+                    self._dispatch_here(batch)
                 else:
-                    await self._redis.publish(self._prefix + channel, data)
+                    await self._publish_batch(batch)
             except REDIS_DOWN as exc:
                 self._degrade(exc)
-                self._hub.dispatch(channel, json.loads(data))
+                self._dispatch_here(batch)
             except Exception as exc:  # a lost event is recovered by the client's replay on reconnect
-                log.error("events.publish_failed", channel=channel, error=str(exc))
+                log.error("events.publish_failed", channels=sorted({c for c, _ in batch}), error=str(exc))
             finally:
-                outbox.task_done()
+                for _ in batch:
+                    outbox.task_done()
+
+    async def _publish_batch(self, batch: Sequence[tuple[str, str]]) -> None:
+        if len(batch) == 1:
+            await self._redis.publish(self._prefix + batch[0][0], batch[0][1])
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, data in batch:
+                pipe.publish(self._prefix + channel, data)
+            await pipe.execute()
+
+    def _dispatch_here(self, batch: Sequence[tuple[str, str]]) -> None:
+        for channel, data in batch:
+            self._hub.dispatch(channel, json.loads(data))
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Event]]:
