@@ -8,6 +8,9 @@ Collections (each an FAQ-only knowledge base; an entry is one chunk "Q: question
   The other instructions of the intent are the queries, split by row parity: even rows tune (weights,
   variants), odd rows report. Nothing reported was tuned on.
 * Bitext, intent-named: the same, with the question made from the intent's name ("cancel order?").
+* Bitext, questions a business writes: the same, with the questions of bench/data/bitext_business_faq.json,
+  written for this project from the intents' names alone, as a shop words its help centre ("How do I
+  cancel an order?"); does a clean FAQ match customers' wordings better than one of their own?
 * Demo FAQ (36 entries of src/answerdesk/demo/content/faq.json) with our 50 hand-written paraphrases
   (bench/data/answer_threshold_cases.json, faq_positive). They tuned the FAQ shortcut threshold before.
 * Cycle shop FAQ (24 entries, bench/data/gate/) with 48 hand-written paraphrases; they train the
@@ -92,9 +95,11 @@ def bitext_sets(embedder: Embedder) -> list[FaqSet]:
         "expected": [entry_of[rows[i]["intent"]] for i in queries],
         "split": ["tune" if i % 2 == 0 else "report" for i in queries],
     }
+    written = json.loads((REPO / "bench/data/bitext_business_faq.json").read_text(encoding="utf-8"))
     return [
         FaqSet("Bitext (typical instruction)", [rows[typical[i]]["instruction"] for i in intents], **common),
         FaqSet("Bitext (intent name)", [f"{i.replace('_', ' ')}?" for i in intents], **common),
+        FaqSet("Bitext (questions a business writes)", [written["questions"][i] for i in intents], **common),
     ]
 
 
