@@ -60,4 +60,4 @@ async def test_a_burst_reads_its_organization_a_few_times_not_once_per_message(
         sa.event.remove(runtime.engine.sync_engine, "before_cursor_execute", count_reads)
 
     assert [r.status_code for r in responses] == [200] * 20
-    assert 1 <= len(reads) < 20
+    assert 1 <= len(reads) < 20, len(reads)  # 1 here: all 20 asked while the first read ran
