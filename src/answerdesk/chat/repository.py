@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.analytics import definitions
 from answerdesk.chat.models import Channel, Conversation, ConversationStatus, Message, MessageFeedback, Sender
-from answerdesk.kit.db import contains, returning_one, utcnow
+from answerdesk.kit.db import contains, insert_built, returning_one, utcnow
 
 
 @functools.cache
@@ -369,6 +369,10 @@ class MessageRepository:
     def add(self, message: Message) -> Message:
         self.db.add(message)
         return message
+
+    async def insert(self, message: Message) -> Message:
+        """Writes a message built whole at once (``kit.db.insert_built``); it comes back detached."""
+        return await insert_built(self.db, message)
 
     async def for_conversation(
         self,

@@ -260,14 +260,18 @@ class ChatService:
             if seq > 1  # the conversation's first message has no history to read
             else []
         )
-        message = add_counted_message(
-            db, conversation, Sender.customer, text, sentiment=sentiment, events=self.runtime.events
+        message = await store_counted_message(
+            db,
+            conversation,
+            Sender.customer,
+            text,
+            sentiment=sentiment,
+            language=language,
+            # Knowledge gaps group questions by their search query's vector: most questions are searched as
+            # asked, so it is stored with the question (the answer replaces it when the query was rewritten).
+            query_embedding=vector_bytes(vector[0]),
+            events=self.runtime.events,
         )
-        message.language = language
-        # Knowledge gaps group questions by their search query's vector: most questions are searched as
-        # asked, so it is stored with the question (the answer replaces it when the query was rewritten).
-        message.query_embedding = vector_bytes(vector[0])
-        await db.flush()
         answer = None
         quota = None
         if conversation.status == ConversationStatus.bot:
@@ -321,7 +325,7 @@ class ChatService:
             )
             if conversation is None:  # deleted while we were answering: nothing to attach the answer to
                 raise NotFound(NOT_FOUND)
-            message = add_counted_message(
+            message = await store_counted_message(
                 db, conversation, Sender.bot, result.text, result=result, events=self.runtime.events
             )
             if result.query_vector is not None and result.query != accepted.answer.question:
@@ -338,7 +342,6 @@ class ChatService:
                 ):
                     conversation.waiting_since = waiting_since  # detached: for the event only
                     announce.status_changed(db, self.runtime.events, conversation)
-            await db.flush()
             read = MessageRead.model_validate(message)
         log.info(
             "chat.answered",
@@ -448,8 +451,7 @@ def append_message(
     )
 
 
-def add_counted_message(
-    db: AsyncSession,
+def counted_message(
     conversation: Conversation,
     sender: Sender,
     content: str,
@@ -457,11 +459,14 @@ def add_counted_message(
     sentiment: SentimentResult | None = None,
     result: AnswerResult | None = None,
     author_user_id: uuid.UUID | None = None,
-    events: EventBus | None = None,
+    language: str | None = None,
+    query_embedding: bytes | None = None,
 ) -> Message:
-    """Adds the message whose seq is ``conversation.message_count``, already counted with the summary fields
-    (``ConversationRepository.count_message``); otherwise like ``append_message``."""
+    """The message whose seq is ``conversation.message_count``, already counted with the summary fields
+    (``ConversationRepository.count_message``), built whole (its id and time included) and not yet stored."""
     message = Message(
+        id=uuid.uuid4(),
+        created_at=utcnow(),
         organization_id=conversation.organization_id,
         conversation_id=conversation.id,
         seq=conversation.message_count,
@@ -472,6 +477,8 @@ def add_counted_message(
         suggestions=result.suggestions if result else [],
         frustrated=False,
         details={},
+        language=language,
+        query_embedding=query_embedding,
     )
     if sentiment is not None:
         message.sentiment_score = sentiment.score
@@ -484,9 +491,59 @@ def add_counted_message(
         message.completion_tokens = result.completion_tokens
         message.latency_ms = result.latency_ms
         message.details = result.trace()
-    MessageRepository(db).add(message)
+    return message
+
+
+def add_counted_message(
+    db: AsyncSession,
+    conversation: Conversation,
+    sender: Sender,
+    content: str,
+    *,
+    sentiment: SentimentResult | None = None,
+    result: AnswerResult | None = None,
+    author_user_id: uuid.UUID | None = None,
+    events: EventBus | None = None,
+) -> Message:
+    """Adds ``counted_message`` to the session, which writes it on its next flush (callers may still change
+    it); otherwise like ``append_message``."""
+    message = MessageRepository(db).add(
+        counted_message(
+            conversation, sender, content, sentiment=sentiment, result=result, author_user_id=author_user_id
+        )
+    )
     if events is not None:
         announce.message_added(db, events, conversation, message)
+    return message
+
+
+async def store_counted_message(
+    db: AsyncSession,
+    conversation: Conversation,
+    sender: Sender,
+    content: str,
+    *,
+    events: EventBus,
+    sentiment: SentimentResult | None = None,
+    result: AnswerResult | None = None,
+    language: str | None = None,
+    query_embedding: bytes | None = None,
+) -> Message:
+    """Writes ``counted_message`` at once, without the ORM's unit of work, and gives it back detached
+    (changing it writes nothing): customers' chat messages and the bot's answers are stored so, where that
+    work cost more CPU than the INSERT (bench/chat_statements.py). Published live once the session commits."""
+    message = await MessageRepository(db).insert(
+        counted_message(
+            conversation,
+            sender,
+            content,
+            sentiment=sentiment,
+            result=result,
+            language=language,
+            query_embedding=query_embedding,
+        )
+    )
+    announce.message_added(db, events, conversation, message)
     return message
 
 
