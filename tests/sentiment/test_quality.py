@@ -60,9 +60,18 @@ def test_batch_equals_one_by_one(analyzer: SentimentAnalyzer) -> None:
     batch = analyzer.analyze(texts)
     single = [analyzer.analyze_one(text) for text in texts]
     # The int8 graph quantises activations with one scale per call, so a text's vector depends a little on
-    # its batch-mates: scores move by up to ~0.02, labels and flags stay.
-    assert [replace(r, score=0.0) for r in batch] == [replace(r, score=0.0) for r in single]
-    np.testing.assert_allclose([r.score for r in batch], [r.score for r in single], atol=0.05)
+    # its batch-mates: scores move by up to a few hundredths (how far depends on the CPU's int8 kernels),
+    # labels and cues stay. Only a score that close to the "strongly negative" cut may flip that reason.
+    tolerance = 0.05
+    np.testing.assert_allclose([r.score for r in batch], [r.score for r in single], atol=tolerance)
+    cut = analyzer.model.strongly_negative_below
+    for together, alone in zip(batch, single, strict=True):
+        if abs(alone.score - cut) > tolerance:
+            assert replace(together, score=0.0) == replace(alone, score=0.0)
+        else:
+            assert (together.label, together.wants_human) == (alone.label, alone.wants_human)
+            others = {r for r in alone.reasons if r != "strongly negative"}
+            assert {r for r in together.reasons if r != "strongly negative"} == others
 
 
 def test_analyze_embedded_matches_analyze(analyzer: SentimentAnalyzer, embed: Embed) -> None:
