@@ -18,17 +18,22 @@ from tests.factories import bearer, make_key, make_org
 QUESTION = "How do I point my domain to your nameservers?"
 
 
-async def test_a_burst_larger_than_the_pool_is_answered(
-    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
-) -> None:
+async def dns_help_chat(client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime) -> Chat:
+    """A new organization whose knowledge base answers QUESTION, seen through its secret key."""
     org = await make_org(db)
     key = await make_key(db, org)
     await seed_demo_subset(runtime, org.id, ("dns.md",))
-    chat = Chat(client, bearer(key), runtime, org.id)
+    return Chat(client, bearer(key), runtime, org.id)
+
+
+async def test_a_burst_larger_than_the_pool_is_answered(
+    client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
+) -> None:
+    chat = await dns_help_chat(client, db, runtime)
     pool = runtime.engine.sync_engine.pool
     burst = pool.size() + getattr(pool, "_max_overflow", 0) + 10  # type: ignore[attr-defined]
     conversations = [(await chat.start())[0] for _ in range(burst)]
-    runtime.api_keys.forget(organization_id=org.id)  # every request of the burst reads its key
+    runtime.api_keys.forget(organization_id=chat.organization_id)  # every request of the burst reads its key
 
     started = time.monotonic()
     responses = await asyncio.gather(*(chat.send(c, QUESTION) for c in conversations))
@@ -42,10 +47,7 @@ async def test_a_burst_reads_its_organization_a_few_times_not_once_per_message(
     client: httpx.AsyncClient, db: AsyncSession, runtime: Runtime
 ) -> None:
     """Messages of one organization that read it at the same time share the read (its keys are cached)."""
-    org = await make_org(db)
-    key = await make_key(db, org)
-    await seed_demo_subset(runtime, org.id, ("dns.md",))
-    chat = Chat(client, bearer(key), runtime, org.id)
+    chat = await dns_help_chat(client, db, runtime)
     conversations = [(await chat.start())[0] for _ in range(20)]
     reads: list[str] = []
 
