@@ -17,7 +17,9 @@ run: deps assets
 test: dev-deps assets
 	scripts/ensure-services.sh
 	scripts/ensure-chromium.sh
-	$(MAKE) --no-print-directory lint test-sqlite test-postgres
+	$(MAKE) --no-print-directory lint
+	@echo "Testing on SQLite and on PostgreSQL at once (most tests wait, not compute); each prints when it ends."
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite:
 	ANSWERDESK_TEST_DATABASE=sqlite $(BIN)/pytest -q -p no:cacheprovider

@@ -36,7 +36,13 @@ TEST_DATABASE = os.environ.get("ANSWERDESK_TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get(
     "ANSWERDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_TEST_URL = os.environ.get("ANSWERDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Redis databases of this pass's own, so that the SQLite and PostgreSQL passes may run at once (`make test`):
+# tests that flush a database flush only their pass's. REDIS_JOBS_TEST_URL belongs to the arq job tests.
+_REDIS_DBS = {"sqlite": (15, 14), "postgres": (13, 12)}.get(TEST_DATABASE, (15, 14))
+REDIS_TEST_URL = os.environ.get("ANSWERDESK_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{_REDIS_DBS[0]}")
+REDIS_JOBS_TEST_URL = os.environ.get(
+    "ANSWERDESK_TEST_REDIS_JOBS_URL", f"redis://127.0.0.1:6379/{_REDIS_DBS[1]}"
+)
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # The ONNX export of the embedding model is made once and shared by every test (and every run here).
 MODEL_CACHE = Path(os.environ.get("ANSWERDESK_TEST_MODEL_CACHE", "/tmp/answerdesk-test-models"))

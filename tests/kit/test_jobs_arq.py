@@ -22,11 +22,9 @@ from answerdesk.kit.jobs import ArqQueue, JobContext, RetryableJobError, TaskReg
 from answerdesk.kit.jobs.worker import WorkerOptions, WorkerSetupError, WorkerStats, build_worker, run_worker
 from answerdesk.runtime import Runtime
 from answerdesk.tenants.models import Organization
-from tests.conftest import make_settings
+from tests.conftest import REDIS_JOBS_TEST_URL, make_settings
 from tests.factories import make_org
 
-# Database 14 is this module's own; tests/conftest.py's REDIS_TEST_URL (15) belongs to other tests.
-JOBS_REDIS_URL = "redis://127.0.0.1:6379/14"
 FAST = WorkerOptions(poll_seconds=0.02, retry_base_seconds=0.01)
 
 
@@ -40,10 +38,10 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> Non
 
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
-    redis = Redis.from_url(JOBS_REDIS_URL)
+    redis = Redis.from_url(REDIS_JOBS_TEST_URL)
     await redis.flushdb()
     try:
-        yield JOBS_REDIS_URL
+        yield REDIS_JOBS_TEST_URL
         await redis.flushdb()
     finally:
         await redis.aclose()

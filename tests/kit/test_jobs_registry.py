@@ -20,6 +20,7 @@ from answerdesk.kit.jobs.base import check_job_kwargs
 from answerdesk.kit.jobs.execution import retry_delay
 from answerdesk.kit.jobs.worker import cron_fields
 from answerdesk.runtime import Runtime
+from tests.conftest import REDIS_JOBS_TEST_URL
 
 
 async def ingest(ctx: JobContext, *, document_id: str) -> None:
@@ -109,5 +110,5 @@ def test_cron_fields_refuse_periods_cron_cannot_express(every: float) -> None:
 
 def test_build_queue_picks_arq_with_redis_and_in_process_without(runtime: Runtime) -> None:
     assert isinstance(build_queue(runtime, redis_url=None), InProcessQueue)
-    arq_queue = build_queue(runtime, redis_url="redis://127.0.0.1:6379/14")
+    arq_queue = build_queue(runtime, redis_url=REDIS_JOBS_TEST_URL)
     assert isinstance(arq_queue, ArqQueue)
