@@ -4,7 +4,11 @@ Targets: a burst of 100 messages at once, TTFT p95 < 1.0 s; a sustained 40 messa
 no errors. `answerdesk serve` (one process, or `--workers N` through Redis) holds the Northwind Hosting demo
 knowledge base; its LLM is the loopback fake (tests/fakes/openai_server.py, run standalone in its own
 process with --ttft-ms 300). Burst mode (the default): every client first starts its own conversation,
-then all send one in-scope, non-FAQ question at the same moment with `Accept: text/event-stream`.
+then all send one in-scope, non-FAQ question at the same moment with `Accept: text/event-stream`. The
+visitors' client (`--client lean`, the default) is bench/lean_http.py: each visitor asks over the keep-alive
+connection it opened its conversation on, as a browser (or a reverse proxy's upstream pool) does, and the
+client spends ~1 ms of CPU a message; `--client httpx` is the bench as it was (~7 ms of client CPU a message
+on the server's own cores, new connections for the questions).
 Sustained mode (`--rate R --duration S`): R messages a second for S seconds, open loop (a message is sent
 on time whether or not earlier ones were answered), over a pool of conversations (each gets a message
 every few seconds, so later ones carry history). TTFT is from sending the message to the first `token`
@@ -18,7 +22,7 @@ afterwards. `--profile DIR` records each round with py-spy (the `bench` extra) a
 server's samples went. Run:
 `PYTHONPATH=. .venv/bin/python bench/chat_concurrency.py [--database sqlite|postgres|both]
 [--clients 100] [--rounds 2] [--rate 40 --duration 30] [--workers 1 2] [--redis-url redis://...]
-[--ttft-ms 300] [--spread-ms 0] [--profile DIR] [--model-cache DIR]`.
+[--ttft-ms 300] [--spread-ms 0] [--profile DIR] [--model-cache DIR] [--client lean|httpx]`.
 """
 
 from __future__ import annotations
@@ -33,11 +37,11 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import psutil
@@ -53,6 +57,7 @@ from bench.kb_fixture import (
     serve_process,
     server_errors,
 )
+from bench.lean_http import LeanConnection, LeanHTTPError
 from tests.live import free_port
 
 from answerdesk.chat.models import Message
@@ -110,6 +115,141 @@ def fake_llm(ttft_ms: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         proc.wait(timeout=30)
 
 
+def _read_event(outcome: Outcome, event: str, data: str, started: float) -> None:
+    """Folds one server-sent event of the answer into the outcome."""
+    if event == "token" and outcome.ttft_ms is None:
+        outcome.ttft_ms = (time.perf_counter() - started) * 1000
+    elif event == "done":
+        message = json.loads(data)["message"]
+        outcome.mode = message["mode"]
+        outcome.message_id = uuid.UUID(message["id"])
+    elif event == "error":
+        outcome.error = "error event: " + json.loads(data)["error"]["code"]
+
+
+class Visitors(Protocol):
+    """The widget visitors of a round: they open conversations, then ask in them."""
+
+    async def open(self, count: int) -> list[uuid.UUID]: ...
+
+    async def ask(self, conversation: uuid.UUID, question: str, delay: float) -> Outcome: ...
+
+    async def aclose(self) -> None: ...
+
+
+class LeanVisitors:
+    """Each visitor keeps the keep-alive connection it opened its conversation on and asks over it (a second
+    one only while the first is busy), through bench/lean_http.py: little client CPU on the server's cores."""
+
+    def __init__(self, base: str, key: str) -> None:
+        self._base = base
+        self._headers = {"Authorization": f"Bearer {key}"}
+        self._idle: dict[uuid.UUID, list[LeanConnection]] = {}
+
+    async def _start_one(self) -> uuid.UUID | str:
+        connection = await LeanConnection.open(self._base, self._headers)
+        response = await connection.request("POST", "/api/v1/conversations", {})
+        body = await response.json()
+        if response.status != 201:
+            await connection.close()
+            return f"start: HTTP {response.status}"
+        conversation = uuid.UUID(body["id"])
+        self._idle[conversation] = [connection]
+        return conversation
+
+    async def open(self, count: int) -> list[uuid.UUID]:
+        return _started(await asyncio.gather(*(self._start_one() for _ in range(count))))
+
+    async def _connection(self, conversation: uuid.UUID) -> LeanConnection:
+        idle = self._idle.setdefault(conversation, [])
+        # An idle connection may be closed by the server meanwhile: only recent ones are reused.
+        while idle:
+            connection = idle.pop()
+            if time.monotonic() - connection.idle_since < LEAN_REUSE_SECONDS:
+                return connection
+            await connection.close()
+        return await LeanConnection.open(self._base, self._headers)
+
+    async def ask(self, conversation: uuid.UUID, question: str, delay: float) -> Outcome:
+        await asyncio.sleep(delay)
+        outcome = Outcome()
+        started = time.perf_counter()
+        connection: LeanConnection | None = None
+        try:
+            connection = await self._connection(conversation)
+            response = await connection.request(
+                "POST",
+                f"/api/v1/conversations/{conversation}/messages",
+                {"content": question},
+                {"Accept": "text/event-stream"},
+            )
+            if response.status != 200:
+                body = (await response.read()).decode(errors="replace")
+                outcome.error = f"HTTP {response.status} {body[:60]}"
+                return outcome
+            event = ""
+            async for line in response.lines():
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    _read_event(outcome, event, line[5:], started)
+            if outcome.error is None and outcome.mode is None:
+                outcome.error = "no done event"
+        except (LeanHTTPError, OSError) as exc:
+            outcome.error = f"{type(exc).__name__}: {str(exc)[:80]}"
+        finally:
+            outcome.total_ms = (time.perf_counter() - started) * 1000
+            if connection is not None:
+                if connection.reusable and outcome.error is None:
+                    self._idle[conversation].append(connection)
+                else:
+                    await connection.close()
+        return outcome
+
+    async def aclose(self) -> None:
+        for connections in self._idle.values():
+            for connection in connections:
+                await connection.close()
+        self._idle.clear()
+
+
+# uvicorn closes idle keep-alive connections after answerdesk's KEEP_ALIVE_SECONDS (75 s).
+LEAN_REUSE_SECONDS = 30.0
+
+
+class HttpxVisitors:
+    """The visitors through httpx, as the bench ran before bench/lean_http.py: conversations opened by one
+    client, the questions asked by another (new connections), which spends ~7 ms of client CPU a message."""
+
+    def __init__(self, base: str, key: str) -> None:
+        self._base, self._key = base, key
+        self._client: httpx.AsyncClient | None = None
+
+    async def open(self, count: int) -> list[uuid.UUID]:
+        async with _client(self._base, self._key, count) as client:
+            return _started(await asyncio.gather(*(start_conversation(client) for _ in range(count))))
+
+    async def ask(self, conversation: uuid.UUID, question: str, delay: float) -> Outcome:
+        if self._client is None:
+            self._client = _client(self._base, self._key, 1000)
+        return await ask(self._client, conversation, question, delay)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def visitors(kind: str, base: str, key: str) -> Visitors:
+    return LeanVisitors(base, key) if kind == "lean" else HttpxVisitors(base, key)
+
+
+def _started(results: Sequence[uuid.UUID | str]) -> list[uuid.UUID]:
+    failed = [c for c in results if isinstance(c, str)]
+    if failed:
+        raise RuntimeError(f"could not start {len(failed)} conversations: {failed[:3]}")
+    return [c for c in results if isinstance(c, uuid.UUID)]
+
+
 async def start_conversation(client: httpx.AsyncClient) -> uuid.UUID | str:
     response = await client.post("/api/v1/conversations", json={})
     if response.status_code != 201:
@@ -137,14 +277,7 @@ async def ask(client: httpx.AsyncClient, conversation: uuid.UUID, question: str,
                 if line.startswith("event:"):
                     event = line[6:].strip()
                 elif line.startswith("data:"):
-                    if event == "token" and outcome.ttft_ms is None:
-                        outcome.ttft_ms = (time.perf_counter() - started) * 1000
-                    elif event == "done":
-                        message = json.loads(line[5:])["message"]
-                        outcome.mode = message["mode"]
-                        outcome.message_id = uuid.UUID(message["id"])
-                    elif event == "error":
-                        outcome.error = "error event: " + json.loads(line[5:])["error"]["code"]
+                    _read_event(outcome, event, line[5:], started)
         if outcome.error is None and outcome.mode is None:
             outcome.error = "no done event"
     except httpx.HTTPError as exc:
@@ -161,30 +294,19 @@ def _client(base: str, key: str, connections: int) -> httpx.AsyncClient:
     )
 
 
-async def open_conversations(base: str, key: str, count: int) -> list[uuid.UUID]:
-    """Starts ``count`` conversations (before the timed part of a round)."""
-    async with _client(base, key, count) as client:
-        started = await asyncio.gather(*(start_conversation(client) for _ in range(count)))
-    failed = [c for c in started if isinstance(c, str)]
-    if failed:
-        raise RuntimeError(f"could not start {len(failed)} conversations: {failed[:3]}")
-    return [c for c in started if isinstance(c, uuid.UUID)]
-
-
 async def burst(
-    base: str, key: str, conversations: list[uuid.UUID], spread_ms: float = 0.0
+    visitors: Visitors, conversations: list[uuid.UUID], spread_ms: float = 0.0
 ) -> tuple[list[Outcome], float]:
     """One question in each conversation, all at once (or evenly over ``spread_ms``)."""
     count = len(conversations)
-    async with _client(base, key, count) as client:
-        t0 = time.perf_counter()
-        outcomes = await asyncio.gather(
-            *(
-                ask(client, c, QUESTIONS[i % len(QUESTIONS)], spread_ms / 1000 * i / count)
-                for i, c in enumerate(conversations)
-            )
+    t0 = time.perf_counter()
+    outcomes = await asyncio.gather(
+        *(
+            visitors.ask(c, QUESTIONS[i % len(QUESTIONS)], spread_ms / 1000 * i / count)
+            for i, c in enumerate(conversations)
         )
-        return list(outcomes), (time.perf_counter() - t0) * 1000
+    )
+    return list(outcomes), (time.perf_counter() - t0) * 1000
 
 
 # Each conversation of the sustained pool gets a message every this many seconds.
@@ -196,21 +318,36 @@ def sustained_pool(rate: float, duration: float) -> int:
 
 
 async def sustained(
-    base: str, key: str, conversations: list[uuid.UUID], rate: float, duration: float
+    visitors: Visitors, conversations: list[uuid.UUID], rate: float, duration: float
 ) -> tuple[list[Outcome], float]:
     """``rate`` messages a second for ``duration`` seconds, each sent on time (open loop), in turn over
     the conversations."""
     count = round(rate * duration)
-    async with _client(base, key, round(rate * 10)) as client:
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        tasks = []
-        for i in range(count):
-            await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
-            conversation = conversations[i % len(conversations)]
-            tasks.append(asyncio.create_task(ask(client, conversation, QUESTIONS[i % len(QUESTIONS)], 0.0)))
-        outcomes = await asyncio.gather(*tasks)
-        return list(outcomes), (loop.time() - t0) * 1000
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    tasks = []
+    for i in range(count):
+        await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
+        conversation = conversations[i % len(conversations)]
+        tasks.append(asyncio.create_task(visitors.ask(conversation, QUESTIONS[i % len(QUESTIONS)], 0.0)))
+    outcomes = await asyncio.gather(*tasks)
+    return list(outcomes), (loop.time() - t0) * 1000
+
+
+async def run_round(
+    plan: Plan, base: str, key: str, timed: Callable[[], AbstractContextManager[None]]
+) -> tuple[list[Outcome], float]:
+    """Opens the round's conversations (untimed), then sends its messages inside ``timed()``."""
+    crowd = visitors(plan.client, base, key)
+    try:
+        count = sustained_pool(plan.rate, plan.duration) if plan.rate else plan.clients
+        conversations = await crowd.open(count)
+        with timed():
+            if plan.rate:
+                return await sustained(crowd, conversations, plan.rate, plan.duration)
+            return await burst(crowd, conversations, plan.spread_ms)
+    finally:
+        await crowd.aclose()
 
 
 def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
@@ -385,12 +522,17 @@ class Plan:
     redis_url: str | None
     profile_dir: Path | None
     model_cache: Path
+    client: str  # "lean" (bench/lean_http.py) or "httpx"
 
 
-async def warm_up(base: str, key: str, workers: int) -> None:
+async def warm_up(base: str, key: str, workers: int, client: str) -> None:
     """Index build, model loads and connection pools in every worker; not measured."""
     for _ in range(3):
-        outcomes, _ = await burst(base, key, await open_conversations(base, key, 10 * workers))
+        crowd = visitors(client, base, key)
+        try:
+            outcomes, _ = await burst(crowd, await crowd.open(10 * workers))
+        finally:
+            await crowd.aclose()
         if any(o.error for o in outcomes):
             raise RuntimeError(f"warm-up failed: {[o.error for o in outcomes if o.error]}")
 
@@ -415,7 +557,7 @@ def measure(kind: str, workers: int, plan: Plan) -> None:
                 httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as sync,
             ):
                 refresh_key(sync)
-                asyncio.run(warm_up(base, key, workers))
+                asyncio.run(warm_up(base, key, workers, plan.client))
                 for round_no in range(1, plan.rounds + 1):
                     refresh_key(sync)  # no request of the round may be the one that writes last_used_at
                     mode = f"rate{plan.rate:g}" if plan.rate else f"burst{plan.clients}"
@@ -424,17 +566,21 @@ def measure(kind: str, workers: int, plan: Plan) -> None:
                         if plan.profile_dir
                         else None
                     )
-                    count = sustained_pool(plan.rate, plan.duration) if plan.rate else plan.clients
-                    conversations = asyncio.run(open_conversations(base, key, count))
-                    cpu_before = worker_cpu_seconds(proc)
-                    others_before = machine_cpu(llm_proc)
-                    with profiled(proc, profile):
-                        if plan.rate:
-                            outcomes, wall_ms = asyncio.run(
-                                sustained(base, key, conversations, plan.rate, plan.duration)
-                            )
-                        else:
-                            outcomes, wall_ms = asyncio.run(burst(base, key, conversations, plan.spread_ms))
+                    cpu_before: dict[int, float] = {}
+                    others_before: dict[str, float] = {}
+
+                    @contextmanager
+                    def timed(
+                        profile: Path | None = profile,
+                        cpu: dict[int, float] = cpu_before,
+                        others: dict[str, float] = others_before,
+                    ) -> Iterator[None]:
+                        cpu.update(worker_cpu_seconds(proc))
+                        others.update(machine_cpu(llm_proc))
+                        with profiled(proc, profile):
+                            yield
+
+                    outcomes, wall_ms = asyncio.run(run_round(plan, base, key, timed))
                     by_process = [v - cpu_before.get(pid, 0.0) for pid, v in worker_cpu_seconds(proc).items()]
                     cpu = sum(by_process)
                     others = {k: v - others_before[k] for k, v in machine_cpu(llm_proc).items()}
@@ -485,6 +631,12 @@ def main() -> None:
     )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy each round into this folder")
     parser.add_argument("--model-cache", type=Path, default=DEFAULT_MODEL_CACHE)
+    parser.add_argument(
+        "--client",
+        choices=["lean", "httpx"],
+        default="lean",
+        help="the visitors' HTTP client: lean (bench/lean_http.py, little CPU) or httpx (as before)",
+    )
     args = parser.parse_args()
     if any(w > 1 for w in args.workers) and not args.redis_url:
         parser.error("several workers share live events and limits through Redis: give --redis-url")
@@ -501,6 +653,7 @@ def main() -> None:
         redis_url=args.redis_url,
         profile_dir=args.profile,
         model_cache=args.model_cache.resolve(),
+        client=args.client,
     )
     kinds = DATABASES if args.database == "both" else (args.database,)
     sending = (
