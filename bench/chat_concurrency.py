@@ -37,7 +37,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +127,27 @@ def _read_event(outcome: Outcome, event: str, data: str, started: float) -> None
         outcome.error = "error event: " + json.loads(data)["error"]["code"]
 
 
+async def _read_answer(
+    outcome: Outcome,
+    status: int,
+    body: Callable[[], Awaitable[bytes]],
+    lines: AsyncIterator[str],
+    started: float,
+) -> None:
+    """Folds a streamed answer (its status, then its lines) into the outcome."""
+    if status != 200:
+        outcome.error = f"HTTP {status} {(await body()).decode(errors='replace')[:60]}"
+        return
+    event = ""
+    async for line in lines:
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            _read_event(outcome, event, line[5:], started)
+    if outcome.error is None and outcome.mode is None:
+        outcome.error = "no done event"
+
+
 class Visitors(Protocol):
     """The widget visitors of a round: they open conversations, then ask in them."""
 
@@ -183,18 +204,7 @@ class LeanVisitors:
                 {"content": question},
                 {"Accept": "text/event-stream"},
             )
-            if response.status != 200:
-                body = (await response.read()).decode(errors="replace")
-                outcome.error = f"HTTP {response.status} {body[:60]}"
-                return outcome
-            event = ""
-            async for line in response.lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    _read_event(outcome, event, line[5:], started)
-            if outcome.error is None and outcome.mode is None:
-                outcome.error = "no done event"
+            await _read_answer(outcome, response.status, response.read, response.lines(), started)
         except (LeanHTTPError, OSError) as exc:
             outcome.error = f"{type(exc).__name__}: {str(exc)[:80]}"
         finally:
@@ -268,18 +278,7 @@ async def ask(client: httpx.AsyncClient, conversation: uuid.UUID, question: str,
             json={"content": question},
             headers={"Accept": "text/event-stream"},
         ) as response:
-            if response.status_code != 200:
-                body = (await response.aread()).decode(errors="replace")
-                outcome.error = f"HTTP {response.status_code} {body[:60]}"
-                return outcome
-            event = ""
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    _read_event(outcome, event, line[5:], started)
-        if outcome.error is None and outcome.mode is None:
-            outcome.error = "no done event"
+            await _read_answer(outcome, response.status_code, response.aread, response.aiter_lines(), started)
     except httpx.HTTPError as exc:
         outcome.error = f"{type(exc).__name__}: {str(exc)[:80]}"
     finally:
