@@ -7,8 +7,8 @@ process with --ttft-ms 300). Burst mode (the default): every client first starts
 then all send one in-scope, non-FAQ question at the same moment with `Accept: text/event-stream`. The
 visitors' client (`--client lean`, the default) is bench/lean_http.py: each visitor asks over the keep-alive
 connection it opened its conversation on, as a browser (or a reverse proxy's upstream pool) does, and the
-client spends ~1 ms of CPU a message; `--client httpx` is the bench as it was (~7 ms of client CPU a message
-on the server's own cores, new connections for the questions).
+client spends ~1 ms of CPU a message; `--client httpx` is the bench as it was (3 to 7 ms of client CPU a
+message on the server's own cores, new connections for the questions).
 Sustained mode (`--rate R --duration S`): R messages a second for S seconds, open loop (a message is sent
 on time whether or not earlier ones were answered), over a pool of conversations (each gets a message
 every few seconds, so later ones carry history). TTFT is from sending the message to the first `token`
@@ -229,7 +229,7 @@ LEAN_REUSE_SECONDS = 30.0
 
 class HttpxVisitors:
     """The visitors through httpx, as the bench ran before bench/lean_http.py: conversations opened by one
-    client, the questions asked by another (new connections), which spends ~7 ms of client CPU a message."""
+    client, the questions asked by another (new connections); 3 to 7 ms of client CPU a message."""
 
     def __init__(self, base: str, key: str) -> None:
         self._base, self._key = base, key

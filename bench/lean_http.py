@@ -1,9 +1,9 @@
 """A load generator's HTTP/1.1 client: keep-alive connections over asyncio streams, nothing else.
 
 Why not httpx: the load benches run on the server's own 2 cores, so the client's CPU is taken from the server.
-httpx spent ~7 ms of CPU per streamed chat message (bench/chat_concurrency.py, `--client httpx`), about as
-much as the server itself; this client spends a fraction of that, as if the visitors were on other machines,
-where they are in production. It speaks only what the benches need: one request at a time per connection,
+httpx spent 3 to 7 ms of CPU per streamed chat message (bench/chat_concurrency.py, `--client httpx`), a
+third to half of what the server spends; this client ~1 ms, closer to visitors on other machines, where they
+are in production. It speaks only what the benches need: one request at a time per connection,
 bodies with Content-Length or chunked, read whole or line by line (for server-sent events).
 """
 
