@@ -4,7 +4,7 @@ The steps ChatService runs for every message, through the real repositories on a
 reading the organization with its plan and index generation (the statements that commit by themselves),
 counting the message (``ConversationRepository.count_message``), and the whole store of a customer message
 (count, insert, commit, the message read back for the API), as the chat stores it (``store_counted_message``)
-and through the ORM's unit of work (``add_counted_message``, as staff messages are stored). Prints CPU and
+and through the ORM's unit of work (as ``append_message`` stores staff messages). Prints CPU and
 wall time per step, the mean of ``--calls`` after a warm-up. CPU is this process's: SQLAlchemy, the driver
 and our code; the database server's own work is not in it. Two steps are also timed as a burst runs them,
 ``BURST`` messages at once: the organization read, which concurrent messages share
@@ -27,10 +27,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answerdesk.billing.service import BillingService
+from answerdesk.chat import announce
 from answerdesk.chat.models import Channel, Conversation, Sender
-from answerdesk.chat.repository import ConversationRepository
+from answerdesk.chat.repository import ConversationRepository, MessageRepository
 from answerdesk.chat.schemas import ConversationCreate, MessageRead
-from answerdesk.chat.service import ChatService, add_counted_message, store_counted_message
+from answerdesk.chat.service import ChatService, counted_message, store_counted_message
 from answerdesk.config import Settings
 from answerdesk.kit.db import autocommit_sessions, session_scope, utcnow
 from answerdesk.kit.events import RedisEventBus
@@ -96,9 +97,10 @@ async def run(db: BenchDatabase, calls: int) -> None:
             async with session_scope(runtime.sessionmaker) as session:
                 conversation = await counted(session, i)
                 assert conversation is not None
-                message = add_counted_message(
-                    session, conversation, Sender.customer, QUESTION, events=runtime.events
+                message = MessageRepository(session).add(
+                    counted_message(conversation, Sender.customer, QUESTION)
                 )
+                announce.message_added(session, runtime.events, conversation, message)
                 await session.flush()
                 MessageRead.model_validate(message)
 

@@ -433,22 +433,22 @@ def append_message(
 ) -> Message:
     """Adds the next message of a locked conversation and keeps the conversation's summary fields current.
 
-    With `events`, the message is published live once the session commits (notes to staff only)."""
+    The session writes it on its next flush through the ORM, so callers may still change it (staff and
+    system messages); customers' messages and the bot's answers use ``store_counted_message``. With
+    `events`, the message is published live once the session commits (notes to staff only)."""
     conversation.message_count += 1
     conversation.last_message_at = utcnow()
     if sentiment is not None:
         conversation.last_sentiment = sentiment.label
         conversation.frustrated = conversation.frustrated or sentiment.frustrated
-    return add_counted_message(
-        db,
-        conversation,
-        sender,
-        content,
-        sentiment=sentiment,
-        result=result,
-        author_user_id=author_user_id,
-        events=events,
+    message = MessageRepository(db).add(
+        counted_message(
+            conversation, sender, content, sentiment=sentiment, result=result, author_user_id=author_user_id
+        )
     )
+    if events is not None:
+        announce.message_added(db, events, conversation, message)
+    return message
 
 
 def counted_message(
@@ -491,29 +491,6 @@ def counted_message(
         message.completion_tokens = result.completion_tokens
         message.latency_ms = result.latency_ms
         message.details = result.trace()
-    return message
-
-
-def add_counted_message(
-    db: AsyncSession,
-    conversation: Conversation,
-    sender: Sender,
-    content: str,
-    *,
-    sentiment: SentimentResult | None = None,
-    result: AnswerResult | None = None,
-    author_user_id: uuid.UUID | None = None,
-    events: EventBus | None = None,
-) -> Message:
-    """Adds ``counted_message`` to the session, which writes it on its next flush (callers may still change
-    it); otherwise like ``append_message``."""
-    message = MessageRepository(db).add(
-        counted_message(
-            conversation, sender, content, sentiment=sentiment, result=result, author_user_id=author_user_id
-        )
-    )
-    if events is not None:
-        announce.message_added(db, events, conversation, message)
     return message
 
 
